@@ -1,0 +1,1 @@
+"""Entry point: the HTTP and WebSocket server."""

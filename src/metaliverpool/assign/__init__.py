@@ -1,0 +1,1 @@
+"""Engines: static traffic assignment (user equilibrium)."""

@@ -1,0 +1,1 @@
+"""Engines: traffic signal controllers behind the simulator's controller interface."""

@@ -1,0 +1,1 @@
+"""Domain: travel demand (zones' productions and attractions, trip tables)."""

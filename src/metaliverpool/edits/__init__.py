@@ -1,0 +1,1 @@
+"""Domain: scenarios and policy edits keyed by stable external ids."""

@@ -1,0 +1,1 @@
+"""Edges: readers of external formats (OSM, census, services, TNTP, CityFlow) into domain objects."""

@@ -1,0 +1,1 @@
+"""Engines: impacts of runs (network, journeys, emissions, access, equity)."""

@@ -1,0 +1,1 @@
+"""Domain: the road network (twin tables, compiled graphs)."""

@@ -1,0 +1,1 @@
+"""Application: the scenario pipeline (apply edits, run baseline and scenario, compare, report)."""

@@ -1,0 +1,1 @@
+"""Application: use cases and permissions for the web twin."""

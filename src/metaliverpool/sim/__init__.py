@@ -1,0 +1,1 @@
+"""Engines: dynamic mesoscopic traffic simulation."""

@@ -1,0 +1,1 @@
+"""Edges: persistence (twin bundles as GeoParquet, SQL database, content-addressed run store)."""
