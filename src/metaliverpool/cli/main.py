@@ -14,7 +14,16 @@ import typer
 
 from metaliverpool.errors import EXIT_INPUT_ERROR, MetaLiverpoolError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "serve",
+    "data",
+    "build",
+    "assign",
+    "scenario",
+    "simulate",
+    "forecast",
+    "signals",
+)
 """Modules under ``metaliverpool.cli`` that each define ``register(app: typer.Typer) -> None``."""
 
 

@@ -1,0 +1,123 @@
+"""The FastAPI application: REST API (OpenAPI at ``/api/openapi.json``), live rooms and the web client.
+
+:func:`create_app` builds an app from a :class:`~metaliverpool.api.context.ServerConfig`; the database is
+migrated and the twins are registered when the app starts (lifespan), and everything is closed when it
+stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from metaliverpool.api import (
+    live,
+    routes_auth,
+    routes_comments,
+    routes_runs,
+    routes_scenarios,
+    routes_twins,
+    routes_versions,
+)
+from metaliverpool.api.context import ServerConfig, ServerContext
+from metaliverpool.api.errors import install_error_handlers
+from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
+from metaliverpool.service.rooms import RoomRegistry
+from metaliverpool.service.runs import RunExecutor
+from metaliverpool.service.twins import TwinCatalog
+from metaliverpool.store.db import Database
+from metaliverpool.store.runstore import RunStore
+
+
+def build_context(config: ServerConfig) -> ServerContext:
+    """Open the database (migrated), the run store and the twins; the fan-out is chosen by the config."""
+    db = Database(config.database_url)
+    db.migrate()
+    fanout: Fanout = RedisFanout(config.redis_url) if config.redis_url else InProcessFanout()
+    return ServerContext(
+        config=config,
+        db=db,
+        runs=RunStore(config.state_dir / "runstore"),
+        twins=TwinCatalog(list(config.twin_paths)),
+        rooms=RoomRegistry(db, fanout),
+        fanout=fanout,
+        executor=RunExecutor(),
+    )
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The application serving ``config``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = await run_in_threadpool(build_context, config)
+        app.state.context = context
+        context.executor.resume(context)
+        try:
+            yield
+        finally:
+            context.executor.shutdown()
+            await context.rooms.close()
+            await context.fanout.close()
+            context.db.dispose()
+
+    app = FastAPI(
+        title="Meta Liverpool",
+        summary="The shared, persistent twin of Liverpool: map layers, scenarios, live editing, runs.",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    install_error_handlers(app)
+    for module in (
+        routes_auth,
+        routes_twins,
+        routes_scenarios,
+        routes_versions,
+        routes_comments,
+        routes_runs,
+        live,
+    ):
+        app.include_router(module.router)
+
+    @app.get("/api/health", tags=["server"])
+    def health() -> dict[str, Any]:
+        """Liveness: ``{"ok": true}``."""
+        return {"ok": True}
+
+    if config.web_dir is not None and (config.web_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=config.web_dir, html=True), name="web")
+    return app
+
+
+SERVER_CONFIG_ENV = "METALIVERPOOL_SERVER_CONFIG"
+"""Environment variable with the JSON config that ``metaliverpool serve`` hands to uvicorn's factory."""
+
+
+def config_from_json(text: str) -> ServerConfig:
+    """A :class:`ServerConfig` from the JSON written by ``metaliverpool serve``."""
+    data = json.loads(text)
+    return ServerConfig(
+        twin_paths=tuple(Path(path) for path in data["twin_paths"]),
+        database_url=data["database_url"],
+        state_dir=Path(data["state_dir"]),
+        redis_url=data.get("redis_url"),
+        web_dir=None if data.get("web_dir") is None else Path(data["web_dir"]),
+    )
+
+
+def app_from_environment() -> FastAPI:
+    """The app for uvicorn's factory mode, configured by :data:`SERVER_CONFIG_ENV`."""
+    return create_app(config_from_json(os.environ[SERVER_CONFIG_ENV]))

@@ -1,0 +1,51 @@
+"""The server's configuration and the context object every request handler reaches through ``app.state``.
+
+No module-level state: two apps in one process (as the tests make) have two contexts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from metaliverpool.service.accounts import make_hasher
+from metaliverpool.service.fanout import Fanout
+from metaliverpool.service.rooms import RoomRegistry
+from metaliverpool.service.runs import RunExecutor
+from metaliverpool.service.twins import TwinCatalog
+from metaliverpool.store.db import Database
+from metaliverpool.store.runstore import RunStore
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What a server serves and where it keeps its state.
+
+    ``database_url``: SQLAlchemy URL (SQLite file by default). ``state_dir``: the run store lives in
+    ``state_dir/runstore``. ``redis_url``: with it, rooms fan out through Redis pub/sub (several server
+    processes on one PostgreSQL database); without it, in process. ``web_dir``: the built web client
+    (``index.html`` and assets), or None to serve the API only.
+    """
+
+    twin_paths: tuple[Path, ...]
+    database_url: str
+    state_dir: Path
+    redis_url: str | None = None
+    web_dir: Path | None = None
+    secure_cookies: bool = False
+
+
+@dataclass
+class ServerContext:
+    """Everything the handlers use: database, run store, twins, rooms, run executor, password hasher."""
+
+    config: ServerConfig
+    db: Database
+    runs: RunStore
+    twins: TwinCatalog
+    rooms: RoomRegistry
+    fanout: Fanout
+    executor: RunExecutor
+    hasher: PasswordHasher = field(default_factory=make_hasher)

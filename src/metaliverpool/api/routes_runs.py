@@ -1,0 +1,66 @@
+"""Runs: start (baseline and scenario, same seeds), progress, KPIs, report and output files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import HTMLResponse
+
+from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
+from metaliverpool.api.models import RunCreate
+from metaliverpool.service import runs
+from metaliverpool.service.access import NotFound, require_scenario
+
+router = APIRouter(prefix="/api", tags=["runs"])
+
+
+@router.post("/scenarios/{scenario_id}/runs", status_code=202)
+def start(
+    scenario_id: int, body: RunCreate, context: ContextDep, session: SessionDep, account: AccountDep
+) -> dict[str, Any]:
+    """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid."""
+    scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
+    base_twin = context.twins.get(scenario.twin_id).path
+    run = runs.start_run(session, account, scenario_id, base_twin, body.version_id, body.seeds)
+    session.commit()
+    context.executor.submit(context, run.run_id)
+    return runs.describe_run(run)
+
+
+@router.get("/scenarios/{scenario_id}/runs")
+def list_all(scenario_id: int, session: SessionDep, account: AccountDep) -> list[dict[str, Any]]:
+    """The scenario's runs, newest first."""
+    return [runs.describe_run(run) for run in runs.list_runs(session, account, scenario_id)]
+
+
+@router.get("/runs/{run_id}")
+def get_one(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+    """A run's status and progress (0..1), its KPIs once done."""
+    return runs.describe_run(runs.get_run(session, account, run_id))
+
+
+@router.get("/runs/{run_id}/kpis")
+def kpis(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+    """The run's ``kpis.json`` (404 until the run is done)."""
+    run = runs.get_run(session, account, run_id)
+    if run.status != "done":
+        raise NotFound(f"run {run_id} is {run.status}; KPIs come when it is done")
+    result: dict[str, Any] = runs.describe_run(run)["kpis"]
+    return result
+
+
+@router.get("/runs/{run_id}/report", response_class=HTMLResponse)
+def report(run_id: int, context: ContextDep, session: SessionDep, account: AccountDep) -> HTMLResponse:
+    """The run's self-contained HTML report."""
+    run = runs.get_run(session, account, run_id)
+    return HTMLResponse(context.runs.get_bytes(runs.output_digest(run, "report.html")))
+
+
+@router.get("/runs/{run_id}/outputs/{name:path}")
+def output(run_id: int, name: str, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
+    """One output file of the run (Parquet tables, JSON), by its name in the run's output folder."""
+    run = runs.get_run(session, account, run_id)
+    data = context.runs.get_bytes(runs.output_digest(run, name))
+    media = "application/json" if name.endswith(".json") else "application/octet-stream"
+    return Response(data, media_type=media)

@@ -1,0 +1,97 @@
+"""Scenarios: create, list, read, settings, members, their edits and their scenario document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
+from metaliverpool.api.models import MemberRole, ScenarioCreate, ScenarioPatch
+from metaliverpool.edits import SCHEMA_VERSION
+from metaliverpool.service import scenarios
+from metaliverpool.service.access import require_scenario
+from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
+
+router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
+
+
+@router.post("", status_code=201)
+def create(
+    body: ScenarioCreate, context: ContextDep, session: SessionDep, account: AccountDep
+) -> dict[str, Any]:
+    """A new scenario on a twin, owned by the caller."""
+    context.twins.get(body.twin_id)
+    scenario = scenarios.create_scenario(
+        session, account, body.twin_id, body.name, body.description, body.visibility
+    )
+    return scenarios.describe(session, scenario, account.user_id)
+
+
+@router.get("")
+def list_all(session: SessionDep, account: AccountDep) -> list[dict[str, Any]]:
+    """Scenarios the caller is a member of, and shared ones."""
+    return [
+        scenarios.describe(session, s, account.user_id) for s in scenarios.list_scenarios(session, account)
+    ]
+
+
+@router.get("/{scenario_id}")
+def get_one(scenario_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+    """One scenario (404 if it does not exist or is private to others)."""
+    scenario, _ = require_scenario(session, scenario_id, account.user_id, "viewer")
+    return scenarios.describe(session, scenario, account.user_id)
+
+
+@router.patch("/{scenario_id}")
+def patch(scenario_id: int, body: ScenarioPatch, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+    """Rename, describe (editor) or change visibility (owner)."""
+    changes = body.model_dump(exclude_unset=True)
+    scenario = scenarios.update_scenario(session, account, scenario_id, changes)
+    return scenarios.describe(session, scenario, account.user_id)
+
+
+@router.delete("/{scenario_id}", status_code=204)
+def delete(scenario_id: int, session: SessionDep, account: AccountDep) -> None:
+    """Delete a scenario and everything in it (owner)."""
+    scenarios.delete_scenario(session, account, scenario_id)
+
+
+@router.put("/{scenario_id}/members/{name}")
+def put_member(
+    scenario_id: int, name: str, body: MemberRole, session: SessionDep, account: AccountDep
+) -> dict[str, Any]:
+    """Give a user a role (owner)."""
+    scenarios.set_member(session, account, scenario_id, name, body.role)
+    scenario, _ = require_scenario(session, scenario_id, account.user_id, "owner")
+    return scenarios.describe(session, scenario, account.user_id)
+
+
+@router.delete("/{scenario_id}/members/{name}", status_code=204)
+def delete_member(scenario_id: int, name: str, session: SessionDep, account: AccountDep) -> None:
+    """Remove a member (owner)."""
+    scenarios.set_member(session, account, scenario_id, name, None)
+
+
+@router.get("/{scenario_id}/edits")
+def get_edits(scenario_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+    """The scenario's current edits: as stored in the document (with authors) and in schema order."""
+    require_scenario(session, scenario_id, account.user_id, "viewer")
+    doc = load_doc(session, scenario_id)
+    return {"entries": read_edits(doc), "edits": ordered_edits(read_edits(doc))}
+
+
+@router.get("/{scenario_id}/document")
+def get_document(
+    scenario_id: int, context: ContextDep, session: SessionDep, account: AccountDep
+) -> dict[str, Any]:
+    """The scenario as a scenario file (schema of :mod:`metaliverpool.edits`), ready to save and run."""
+    scenario, _ = require_scenario(session, scenario_id, account.user_id, "viewer")
+    doc = load_doc(session, scenario_id)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": scenario.name,
+        "description": scenario.description,
+        "base_twin": str(context.twins.get(scenario.twin_id).path),
+        "edits": ordered_edits(read_edits(doc)),
+    }

@@ -1,0 +1,87 @@
+"""What an assignment returns: link flows per class, link times and the convergence history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from metaliverpool.assign.convergence import IterationRecord
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentConfig:
+    """Stopping rules and parallel split of an assignment run.
+
+    Attributes
+    ----------
+    target_gap:
+        Stop once the relative gap of the current flows is at or below this.
+    max_iterations:
+        Stop after this many iterations (outer iterations for path-based algorithms).
+    time_limit_s:
+        Stop once this much wall time has passed (``None``: no limit).
+    chunks:
+        Parallel origin chunks for the all-or-nothing kernels (``None``: the numba thread count). Results
+        are identical from run to run for a given value.
+    inner_sweeps:
+        Path-based algorithms: sweeps over the known path sets between two shortest-path searches.
+    """
+
+    target_gap: float = 1e-4
+    max_iterations: int = 1000
+    time_limit_s: float | None = None
+    chunks: int | None = None
+    inner_sweeps: int = 20
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentResult:
+    """Equilibrium (or the last iterate) of an assignment.
+
+    Attributes
+    ----------
+    algorithm:
+        Name of the algorithm.
+    class_names:
+        Names of the user classes, in the order of ``class_flow_vph``.
+    class_flow_vph:
+        float64[classes, links]: vehicles per hour of each class on each link.
+    link_flow_pcu:
+        float64[links]: total flow in PCU per hour.
+    link_time_s:
+        float64[links]: congested link time at ``link_flow_pcu`` (s).
+    class_cost_s:
+        float64[classes, links]: generalised cost of each link for each class (s).
+    zone_cost_s:
+        float64[classes, zones, zones]: shortest generalised cost between zones at these flows (s).
+    relative_gap, average_excess_cost_s, objective:
+        Convergence measures of the returned flows (see :mod:`metaliverpool.assign.convergence`); the
+        objective is in s * PCU/h.
+    iterations:
+        Iterations done.
+    converged:
+        Whether ``relative_gap`` reached the target.
+    seconds:
+        Wall time of the assignment (preparation included, reading files and compiling kernels not).
+    history:
+        One record per iteration.
+    """
+
+    algorithm: str
+    class_names: tuple[str, ...]
+    class_flow_vph: FloatArray
+    link_flow_pcu: FloatArray
+    link_time_s: FloatArray
+    class_cost_s: FloatArray
+    zone_cost_s: FloatArray
+    relative_gap: float
+    average_excess_cost_s: float
+    objective: float
+    iterations: int
+    converged: bool
+    seconds: float
+    history: list[IterationRecord] = field(default_factory=list)

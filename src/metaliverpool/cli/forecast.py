@@ -1,0 +1,164 @@
+"""``metaliverpool forecast evaluate`` and ``metaliverpool forecast train``.
+
+``evaluate`` splits a sensor series chronologically (train/validation/test), fits each model and prints
+one JSON line last: per model and horizon the MAE, RMSE and MAPE on the test part, plus each model's
+training time. ``train`` fits one model on the training part, scores it on the validation part and saves
+it with its metadata (``metaliverpool.predict.model_io``); it prints one JSON line last with the path.
+Series layout: ``metaliverpool.predict.series``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from metaliverpool.errors import InputError
+from metaliverpool.predict.evaluate import (
+    ForecastConfig,
+    evaluate_forecasters,
+    fit_timed,
+    horizon_label,
+    prepare_problem,
+)
+from metaliverpool.predict.model_io import save_model
+from metaliverpool.predict.registry import MODEL_NAMES, make_forecaster, parse_model_names
+from metaliverpool.predict.scoring import score_forecast
+from metaliverpool.predict.series import load_adjacency, load_series
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``forecast`` command group to ``app``."""
+    group = typer.Typer(
+        help="Congestion forecasting: evaluate models on a sensor series, train and save one."
+    )
+    group.command(name="evaluate", help="Score every model per horizon on the test part (JSON line last).")(
+        evaluate_command
+    )
+    group.command(name="train", help="Train one model and save it with its metadata (JSON line last).")(
+        train_command
+    )
+    app.add_typer(group, name="forecast")
+
+
+def parse_horizons(text: str) -> tuple[float, ...]:
+    """``"15,30,60"`` -> (15.0, 30.0, 60.0), sorted."""
+    try:
+        values = sorted({float(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise InputError("--horizons", f"expected comma-separated minutes, got {text!r}") from None
+    if not values:
+        raise InputError("--horizons", "give at least one horizon in minutes")
+    return tuple(values)
+
+
+def _split(text: str | None) -> tuple[float, float]:
+    if text is None:
+        return 0.7, 0.1
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise InputError("--split", f"expected TRAIN,VAL fractions such as 0.7,0.1; got {text!r}") from None
+    if len(parts) not in (2, 3):
+        raise InputError("--split", f"expected TRAIN,VAL[,TEST] fractions; got {text!r}")
+    return parts[0], parts[1]
+
+
+def evaluate_command(
+    series: Path = typer.Option(..., "--series", help="CSV (sensor ids in row 1) or .npz with 'data'."),
+    interval_min: float = typer.Option(..., "--interval-min", help="Minutes between rows."),
+    adjacency: Path | None = typer.Option(
+        None, "--adjacency", help=".npz 'adjacency' or CSV from,to[,weight]."
+    ),
+    horizons: str = typer.Option("15,30,60", "--horizons", help="Forecast horizons in minutes."),
+    models: str = typer.Option(",".join(MODEL_NAMES), "--models", help=f"Some of {', '.join(MODEL_NAMES)}."),
+    split: str | None = typer.Option(None, "--split", help="TRAIN,VAL fractions (default 0.7,0.1)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the learned models."),
+    lookback: int = typer.Option(12, "--lookback", help="Rows of recent history the models read."),
+    start_time_s: float | None = typer.Option(
+        None, "--start-time-s", help="Seconds after Monday 00:00 of the first row (default 0 or the .npz's)."
+    ),
+    max_train_s: float = typer.Option(300.0, "--max-train-s", help="Time budget of the neural model (s)."),
+) -> None:
+    """Evaluate and print the JSON line."""
+    names = parse_model_names(models)
+    data = load_series(series, interval_min, start_time_s)
+    matrix = None if adjacency is None else load_adjacency(adjacency, data.sensor_ids)
+    train_frac, val_frac = _split(split)
+    config = ForecastConfig(parse_horizons(horizons), lookback, train_frac, val_frac, seed, max_train_s)
+    result = evaluate_forecasters(data, names, config, matrix)
+    summary = {"series": str(series), "sensors": data.n_sensors, "steps": data.n_steps, **result.as_dict()}
+    print(json.dumps(summary, allow_nan=False, default=_finite))
+
+
+def _finite(value: object) -> object:
+    return None if isinstance(value, float) and not np.isfinite(value) else str(value)
+
+
+def train_command(
+    series: Path = typer.Option(..., "--series", help="CSV (sensor ids in row 1) or .npz with 'data'."),
+    interval_min: float = typer.Option(..., "--interval-min", help="Minutes between rows."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the model to (replaced atomically)."),
+    model: str = typer.Option("stid", "--model", help=f"One of {', '.join(MODEL_NAMES)}."),
+    adjacency: Path | None = typer.Option(
+        None, "--adjacency", help=".npz 'adjacency' or CSV from,to[,weight]."
+    ),
+    horizons: str = typer.Option("15,30,60", "--horizons", help="Forecast horizons in minutes."),
+    quantity: str = typer.Option("speed_mps", "--quantity", help="What the series measures (with its unit)."),
+    split: str | None = typer.Option(None, "--split", help="TRAIN,VAL fractions (default 0.7,0.1)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    lookback: int = typer.Option(12, "--lookback", help="Rows of recent history the model reads."),
+    start_time_s: float | None = typer.Option(
+        None, "--start-time-s", help="Seconds after Monday 00:00 of row 1."
+    ),
+    max_train_s: float = typer.Option(300.0, "--max-train-s", help="Time budget of the neural model (s)."),
+) -> None:
+    """Train, score on validation, save, print the JSON line."""
+    (name,) = parse_model_names(model, "--model")[:1]
+    data = load_series(series, interval_min, start_time_s)
+    matrix = None if adjacency is None else load_adjacency(adjacency, data.sensor_ids)
+    train_frac, val_frac = _split(split)
+    config = ForecastConfig(parse_horizons(horizons), lookback, train_frac, val_frac, seed, max_train_s)
+    problem, bounds = prepare_problem(data, config, matrix)
+    forecaster = make_forecaster(name, max_train_s)
+    train_time_s = fit_timed(forecaster, problem, bounds, seed)
+    origins = problem.origins_between(bounds.train_end, bounds.val_end)
+    validation = {}
+    if origins.size:
+        predicted = forecaster.predict(problem, origins)
+        observed = problem.targets(origins)
+        validation = {
+            horizon_label(m): score_forecast(predicted[:, k, :], observed[:, k, :])
+            for k, m in enumerate(config.horizons_min)
+        }
+    metadata = {
+        "sensor_ids": list(data.sensor_ids),
+        "interval_s": data.interval_s,
+        "horizons_min": list(config.horizons_min),
+        "lookback_steps": lookback,
+        "quantity": quantity,
+        "trained_on": {
+            "source": str(series),
+            "rows": [0, bounds.train_end],
+            "validation_rows": [bounds.train_end, bounds.val_end],
+        },
+        "start_time_s": data.start_time_s,
+        "seed": seed,
+        "train_time_s": round(train_time_s, 3),
+        "validation": validation,
+        "adjacency": adjacency is not None,
+    }
+    path = save_model(out, forecaster, metadata, problem.neighbour_weights)
+    print(
+        json.dumps(
+            {
+                "model": name,
+                "path": str(path),
+                "train_time_s": round(train_time_s, 3),
+                "validation": validation,
+            },
+            default=_finite,
+        )
+    )

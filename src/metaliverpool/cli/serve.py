@@ -1,0 +1,77 @@
+"""``metaliverpool serve``: the web server (API, live rooms, web client) for one or more twins."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from metaliverpool.errors import InputError
+from metaliverpool.store.bundle import read_manifest
+
+SERVER_CONFIG_ENV = "METALIVERPOOL_SERVER_CONFIG"
+"""Environment variable carrying the server config (JSON) to ``metaliverpool.api.app``."""
+
+
+def default_web_dir() -> Path | None:
+    """The built web client: ``metaliverpool/web_dist`` in the package, else ``web/dist`` of the checkout."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "web_dist", package.parents[1] / "web" / "dist"):
+        if (candidate / "index.html").is_file():
+            return candidate
+    return None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command."""
+
+    @app.command("serve")
+    def serve(
+        twin: Annotated[list[Path], typer.Option("--twin", help="Twin bundle folder (repeat for more).")],
+        db: Annotated[
+            str | None, typer.Option("--db", help="Database URL (default: SQLite beside the twin).")
+        ] = None,
+        host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port")] = 8000,
+        state: Annotated[
+            Path | None, typer.Option("--state", help="Folder for the run store (default: beside the twin).")
+        ] = None,
+        redis: Annotated[
+            str | None, typer.Option("--redis", help="Redis URL to share rooms between server processes.")
+        ] = None,
+        web: Annotated[Path | None, typer.Option("--web", help="Built web client folder.")] = None,
+    ) -> None:
+        """Serve the map, the API and live collaboration on http://HOST:PORT."""
+        import uvicorn
+
+        for path in twin:
+            read_manifest(path)
+        first = twin[0].resolve()
+        state_dir = (state or first.parent / f"{first.name}.server").resolve()
+        state_dir.mkdir(parents=True, exist_ok=True)
+        url = db or f"sqlite:///{state_dir / 'metaliverpool.db'}"
+        web_dir = web or default_web_dir()
+        if web is not None and not (web / "index.html").is_file():
+            raise InputError(web, "no index.html: build the web client with `make web`")
+        twin_paths = [str(path.resolve()) for path in twin]
+        config = {
+            "twin_paths": twin_paths,
+            "database_url": url,
+            "state_dir": str(state_dir),
+            "redis_url": redis,
+            "web_dir": None if web_dir is None else str(web_dir.resolve()),
+        }
+        # The entry points do not import each other: the API reads its config from the environment.
+        os.environ[SERVER_CONFIG_ENV] = json.dumps(config)
+        typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url})")
+        uvicorn.run(
+            "metaliverpool.api.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            ws="websockets",
+        )

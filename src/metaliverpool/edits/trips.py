@@ -1,0 +1,83 @@
+"""Edits of the trip table: new developments, demand changes by percentage, demand growth.
+
+Random choices (which trips are dropped or copied, where new trips go) use a generator seeded from the
+edit's own content, so applying the same scenario to the same twin always gives the same trips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def rng_for(payload: Any) -> np.random.Generator:
+    """A random generator seeded by the SHA-256 of ``payload`` (JSON-serialisable)."""
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _renumber(trips: pd.DataFrame) -> pd.DataFrame:
+    trips = trips.reset_index(drop=True)
+    trips["trip_id"] = np.arange(len(trips), dtype=np.int32)
+    return trips
+
+
+def scale_trips(
+    trips: pd.DataFrame, percent: float, selected: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Change the number of ``selected`` trips by ``percent`` (drop or copy trips at random).
+
+    The expected count after is ``n * (1 + percent / 100)``, rounded to the nearest whole trip; unselected
+    trips are untouched. Copies keep their origin, destination and departure time.
+    """
+    chosen = np.flatnonzero(selected)
+    target = round(chosen.size * (1.0 + percent / 100.0))
+    if target < chosen.size:
+        drop = rng.choice(chosen, size=chosen.size - target, replace=False)
+        keep = np.ones(len(trips), dtype=bool)
+        keep[drop] = False
+        return _renumber(trips.iloc[np.flatnonzero(keep)].copy())
+    if target > chosen.size and chosen.size > 0:
+        extra = rng.choice(chosen, size=target - chosen.size, replace=True)
+        return _renumber(pd.concat([trips, trips.iloc[np.sort(extra)]], ignore_index=True))
+    return trips
+
+
+def add_development_trips(
+    trips: pd.DataFrame,
+    zone: pd.Series,
+    homes_trips: int,
+    jobs_trips: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Append ``homes_trips`` trips leaving ``zone`` and ``jobs_trips`` trips arriving at it.
+
+    Leaving trips copy destinations and departure times from the zone's existing outbound trips (from all
+    trips when it has none); arriving trips copy origins and departure times from its inbound trips.
+    """
+    zone_id = int(zone["zone_id"])
+    node_id = int(zone["node_id"])
+    parts = [trips]
+    if homes_trips > 0 and len(trips):
+        pattern = trips[trips["origin_zone_id"] == zone_id]
+        pattern = pattern if len(pattern) else trips
+        sample = pattern.iloc[rng.integers(0, len(pattern), size=homes_trips)].copy()
+        sample["origin_zone_id"] = zone_id
+        sample["origin_node_id"] = node_id
+        parts.append(sample[sample["destination_node_id"] != node_id])
+    if jobs_trips > 0 and len(trips):
+        pattern = trips[trips["destination_zone_id"] == zone_id]
+        pattern = pattern if len(pattern) else trips
+        sample = pattern.iloc[rng.integers(0, len(pattern), size=jobs_trips)].copy()
+        sample["destination_zone_id"] = zone_id
+        sample["destination_node_id"] = node_id
+        parts.append(sample[sample["origin_node_id"] != node_id])
+    if len(parts) == 1:
+        return trips
+    combined = pd.concat(parts, ignore_index=True)
+    combined["mode"] = combined["mode"].fillna("car") if "mode" in combined else "car"
+    return _renumber(combined)

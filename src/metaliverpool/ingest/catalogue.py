@@ -1,0 +1,238 @@
+"""The catalogue of data sources the twin uses: where each file is, its licence, attribution and origin.
+
+``source_status(data_dir)`` reports every source as found or missing with size, SHA-256 and modification
+date; ``manifest_sources`` gives the same for the manifest. ``url`` is the public download address used by
+``data fetch`` (``ingest.fetch``); where the staged file was derived from a publisher's file, the URL is
+the publisher's original (the staged copy's provenance is in the data folder's ``SOURCES.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+ONS_ATTRIBUTION = (
+    "Contains National Statistics data © Crown copyright and database right; "
+    "Contains OS data © Crown copyright and database right"
+)
+OGL = "OGL v3.0"
+ODBL = "ODbL 1.0"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One data source."""
+
+    name: str
+    path: str
+    """Relative to the data folder."""
+    what: str
+    publisher: str
+    licence: str
+    attribution: str
+    data_date: str
+    url: str
+    required: bool = True
+
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        "osm_centre",
+        "osm/liverpool_centre_highway_features_overpass_2025-09-17.json",
+        "OSM highway features, central Liverpool (Overpass JSON)",
+        "OpenStreetMap",
+        ODBL,
+        OSM_ATTRIBUTION,
+        "2025-09-17",
+        "https://download.geofabrik.de/europe/united-kingdom/england/merseyside-latest.osm.pbf",
+    ),
+    Source(
+        "osm_amenities",
+        "osm/liverpool_city_amenities_overpass_2021-06-17.json",
+        "OSM amenity=* features, Liverpool (Overpass JSON)",
+        "OpenStreetMap",
+        ODBL,
+        OSM_ATTRIBUTION,
+        "2021-06-17",
+        "https://download.geofabrik.de/europe/united-kingdom/england/merseyside-latest.osm.pbf",
+    ),
+    Source(
+        "lsoa_boundaries",
+        "boundaries/lcr_lsoa2011_bgc.geojson",
+        "LSOA 2011 boundaries (generalised, clipped)",
+        "ONS",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2011",
+        "https://geoportal.statistics.gov.uk/datasets/ons::lower-layer-super-output-areas-december-2011-boundaries-generalised-clipped-bgc-ew-v3",
+    ),
+    Source(
+        "msoa_boundaries",
+        "boundaries/lcr_msoa2011_bgc.geojson",
+        "MSOA 2011 boundaries (generalised, clipped)",
+        "ONS",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2011",
+        "https://geoportal.statistics.gov.uk/datasets/ons::middle-layer-super-output-areas-december-2011-boundaries-generalised-clipped-bgc-ew-v3",
+        required=False,
+    ),
+    Source(
+        "imd2019",
+        "imd2019/lcr_imd2019_domains_and_population.csv",
+        "English Indices of Deprivation 2019: domains and population denominators",
+        "MHCLG",
+        OGL,
+        "Contains public sector information licensed under the Open Government Licence v3.0 (MHCLG)",
+        "2019",
+        "https://assets.publishing.service.gov.uk/government/uploads/system/uploads/attachment_data/file/845345/File_7_-_All_IoD2019_Scores__Ranks__Deciles_and_Population_Denominators_3.csv",
+    ),
+    Source(
+        "oa_lookup",
+        "census2011/lcr_oa11_lsoa11_msoa11_lad17_oac11_lookup.csv",
+        "OA11 -> LSOA11 -> MSOA11 -> LAD17 lookup with OAC 2011",
+        "ONS",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2011",
+        "https://geoportal.statistics.gov.uk/search?q=output%20area%20to%20lsoa%20to%20msoa%20lookup%202011",
+    ),
+    Source(
+        "census2011_liverpool",
+        "census2011/liverpool_census2011_gdsl_san.gpkg",
+        "Census 2011 attributes for Liverpool OAs/LSOAs/MSOAs (GDSL)",
+        "ONS (via Univ. of Liverpool GDSL)",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2011",
+        "https://github.com/GDSL-UL/san",
+        required=False,
+    ),
+    Source(
+        "census2021_commute",
+        "census2021/lcr_ltla_commute_flows_census2021_odwp01ew.csv",
+        "Census 2021 origin-destination commuting flows (ODWP01EW), LTLA level",
+        "ONS",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2021-03",
+        "https://www.ons.gov.uk/datasets/ODWP01EW/editions/2021/versions/1",
+        required=False,
+    ),
+    Source(
+        "hospitals",
+        "poi/lcr_hospitals_nhs_choices.geojson",
+        "NHS Choices hospitals",
+        "NHS",
+        OGL,
+        "Contains public sector information licensed under the Open Government Licence v3.0 (NHS)",
+        "2018",
+        "https://www.data.gov.uk/dataset/hospitals",
+    ),
+    Source(
+        "gp_practices",
+        "poi/lcr_gp_practices_nhs_choices.geojson",
+        "NHS Choices GP practices",
+        "NHS",
+        OGL,
+        "Contains public sector information licensed under the Open Government Licence v3.0 (NHS)",
+        "2016-02",
+        "https://www.data.gov.uk/dataset/gp-practices",
+    ),
+    Source(
+        "schools",
+        "poi/lcr_schools_gias_ofsted.geojson",
+        "Schools (DfE Get Information About Schools, with Ofsted ratings)",
+        "DfE",
+        OGL,
+        "Contains public sector information licensed under the Open Government Licence v3.0 (DfE)",
+        "2026-07",
+        "https://get-information-schools.service.gov.uk/Downloads",
+    ),
+    Source(
+        "dft_la_traffic",
+        "traffic/lcr_la_annual_traffic_dft_2023.csv",
+        "DfT road traffic statistics: annual traffic by local authority",
+        "DfT",
+        OGL,
+        "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)",
+        "2023",
+        "https://storage.googleapis.com/dft-statistics/road-traffic/downloads/data-gov-uk/local_authority_traffic.csv",
+    ),
+    Source(
+        "geofabrik_merseyside",
+        "fetched/merseyside-latest.osm.pbf",
+        "OSM extract of Merseyside (not staged here; `data fetch geofabrik_merseyside`)",
+        "OpenStreetMap via Geofabrik",
+        ODBL,
+        OSM_ATTRIBUTION,
+        "latest",
+        "https://download.geofabrik.de/europe/united-kingdom/england/merseyside-latest.osm.pbf",
+        required=False,
+    ),
+    Source(
+        "geofabrik_cheshire",
+        "fetched/cheshire-latest.osm.pbf",
+        "OSM extract of Cheshire, for Halton (not staged here; `data fetch geofabrik_cheshire`)",
+        "OpenStreetMap via Geofabrik",
+        ODBL,
+        OSM_ATTRIBUTION,
+        "latest",
+        "https://download.geofabrik.de/europe/united-kingdom/england/cheshire-latest.osm.pbf",
+        required=False,
+    ),
+)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """Size, SHA-256 and modification date of a file (``found`` false when absent)."""
+    if not path.is_file():
+        return {"found": False, "path": str(path)}
+    stat = path.stat()
+    return {
+        "found": True,
+        "path": str(path),
+        "size_bytes": stat.st_size,
+        "sha256": sha256_file(path),
+        "modified": dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC).strftime("%Y-%m-%d"),
+    }
+
+
+def source_status(data_dir: Path) -> list[dict[str, Any]]:
+    """One record per catalogue source: found/missing, path, size, checksum, date, licence, attribution."""
+    records = []
+    for source in SOURCES:
+        record = file_record(data_dir / source.path)
+        record.update(
+            name=source.name,
+            what=source.what,
+            publisher=source.publisher,
+            licence=source.licence,
+            attribution=source.attribution,
+            data_date=source.data_date,
+            url=source.url,
+            required=source.required,
+        )
+        records.append(record)
+    return records
+
+
+def get_source(name: str, catalogue: tuple[Source, ...] = SOURCES) -> Source:
+    """The entry of ``catalogue`` called ``name`` (``KeyError`` if unknown)."""
+    for source in catalogue:
+        if source.name == name:
+            return source
+    raise KeyError(name)

@@ -1,0 +1,456 @@
+"""Path-based gradient projection (Jayakrishnan et al. 1994) for user equilibrium (numba).
+
+Arrays in, arrays out. The caller (``metaliverpool.assign.gradient_projection``) owns the state:
+
+- Demand is a list of OD entries (one per class, origin zone, destination zone with positive demand),
+  sorted by (class, origin); ``block_start`` (int64[B + 1]) delimits the entries of each (class, origin)
+  block, so one shortest-path tree serves a whole block.
+- Each OD entry keeps a linked list of its paths (``od_head``; ``path_next``), every path a run of link
+  numbers ``path_links[path_start[p]:path_start[p] + path_len[p]]`` (destination to origin) with a flow in
+  vehicles ``path_flow[p]`` and a hash ``path_hash[p]`` used to spot a path already known.
+- Link state: total flow in PCU ``link_flow_pcu``, per class vehicles ``class_link_flow[k]``, and the
+  volume-delay time ``link_time`` and derivative ``link_derivative`` at that flow, kept in step as flows
+  move.
+
+Class ``k`` pays ``link_time + class_fixed_cost[k]`` per link; one vehicle of class ``k`` adds
+``class_pcu[k]`` to the link flow. A sweep (:func:`gp_sweep`) visits every block, optionally adds each
+destination's current shortest path to its set, then moves flow from every costlier path of the set to the
+cheapest one by a projected Newton step; flows never go negative, and a path whose flow reaches zero is
+dropped. The pool arrays grow when full, so :func:`gp_sweep` returns them (possibly reallocated).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from metaliverpool.kernels.shortest_path import shortest_path_tree
+from metaliverpool.kernels.vdf import derivative_one, time_one
+
+_HASH_MULT = np.uint64(1099511628211)
+_HASH_SEED = np.uint64(1469598103934665603)
+
+
+@njit(cache=True, nogil=True)
+def _grow_int32(array, need):
+    if need <= array.shape[0]:
+        return array
+    out = np.empty(max(need, 2 * array.shape[0]), dtype=array.dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grow_int64(array, need):
+    if need <= array.shape[0]:
+        return array
+    out = np.empty(max(need, 2 * array.shape[0]), dtype=array.dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grow_float(array, need):
+    if need <= array.shape[0]:
+        return array
+    out = np.zeros(max(need, 2 * array.shape[0]), dtype=array.dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _grow_uint64(array, need):
+    if need <= array.shape[0]:
+        return array
+    out = np.empty(max(need, 2 * array.shape[0]), dtype=array.dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _path_cost(path_links, start, length, link_time, fixed):
+    total = 0.0
+    for i in range(start, start + length):
+        link = path_links[i]
+        total += link_time[link] + fixed[link]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _move_flow(
+    path_links,
+    start,
+    length,
+    skip_mark,
+    skip_stamp,
+    amount,
+    pcu,
+    k,
+    link_flow_pcu,
+    class_link_flow,
+    link_time,
+    link_derivative,
+    vdf,
+    t0,
+    alpha,
+    beta,
+    capacity,
+):
+    """Add ``amount`` vehicles of class ``k`` to every link of a path not stamped ``skip_stamp``."""
+    for i in range(start, start + length):
+        link = path_links[i]
+        if skip_mark[link] == skip_stamp:
+            continue
+        flow = link_flow_pcu[link] + pcu * amount
+        if flow < 0.0:
+            flow = 0.0
+        link_flow_pcu[link] = flow
+        class_link_flow[k, link] += amount
+        link_time[link] = time_one(vdf[link], t0[link], alpha[link], beta[link], capacity[link], flow)
+        link_derivative[link] = derivative_one(
+            vdf[link], t0[link], alpha[link], beta[link], capacity[link], flow
+        )
+
+
+@njit(cache=True, nogil=True)
+def equilibrate_od(
+    od,
+    k,
+    pcu,
+    od_head,
+    path_links,
+    path_start,
+    path_len,
+    path_flow,
+    path_next,
+    link_flow_pcu,
+    class_link_flow,
+    link_time,
+    link_derivative,
+    class_fixed_cost,
+    vdf,
+    t0,
+    alpha,
+    beta,
+    capacity,
+    mark_a,
+    mark_b,
+    stamp,
+):
+    """Shift flow of OD entry ``od`` from its costlier paths to its cheapest; drop emptied paths.
+
+    ``mark_a``/``mark_b`` are int64[link_count] scratch stamps; ``stamp`` is a counter value larger than
+    any stamp used before (returns the next free value).
+    """
+    fixed = class_fixed_cost[k]
+    best = -1
+    best_cost = np.inf
+    p = od_head[od]
+    while p >= 0:
+        cost = _path_cost(path_links, path_start[p], path_len[p], link_time, fixed)
+        if cost < best_cost:
+            best_cost = cost
+            best = p
+        p = path_next[p]
+    if best < 0:
+        return stamp
+    stamp_s = stamp
+    stamp += 1
+    for i in range(path_start[best], path_start[best] + path_len[best]):
+        mark_a[path_links[i]] = stamp_s
+    p = od_head[od]
+    while p >= 0:
+        if p != best and path_flow[p] > 0.0:
+            stamp_p = stamp
+            stamp += 1
+            cost_p = 0.0
+            derivative = 0.0
+            for i in range(path_start[p], path_start[p] + path_len[p]):
+                link = path_links[i]
+                mark_b[link] = stamp_p
+                if mark_a[link] != stamp_s:
+                    cost_p += link_time[link] + fixed[link]
+                    derivative += link_derivative[link]
+            cost_s = 0.0
+            for i in range(path_start[best], path_start[best] + path_len[best]):
+                link = path_links[i]
+                if mark_b[link] != stamp_p:
+                    cost_s += link_time[link] + fixed[link]
+                    derivative += link_derivative[link]
+            difference = cost_p - cost_s
+            if difference > 0.0:
+                if derivative > 0.0:
+                    amount = difference / (pcu * derivative)
+                    if amount > path_flow[p]:
+                        amount = path_flow[p]
+                else:
+                    amount = path_flow[p]
+                if amount > 0.0:
+                    if amount >= path_flow[p]:
+                        path_flow[p] = 0.0
+                    else:
+                        path_flow[p] -= amount
+                    path_flow[best] += amount
+                    _move_flow(
+                        path_links,
+                        path_start[p],
+                        path_len[p],
+                        mark_a,
+                        stamp_s,
+                        -amount,
+                        pcu,
+                        k,
+                        link_flow_pcu,
+                        class_link_flow,
+                        link_time,
+                        link_derivative,
+                        vdf,
+                        t0,
+                        alpha,
+                        beta,
+                        capacity,
+                    )
+                    _move_flow(
+                        path_links,
+                        path_start[best],
+                        path_len[best],
+                        mark_b,
+                        stamp_p,
+                        amount,
+                        pcu,
+                        k,
+                        link_flow_pcu,
+                        class_link_flow,
+                        link_time,
+                        link_derivative,
+                        vdf,
+                        t0,
+                        alpha,
+                        beta,
+                        capacity,
+                    )
+        p = path_next[p]
+    # drop emptied paths (never the cheapest)
+    previous = -1
+    p = od_head[od]
+    while p >= 0:
+        following = path_next[p]
+        if p != best and path_flow[p] <= 0.0:
+            if previous < 0:
+                od_head[od] = following
+            else:
+                path_next[previous] = following
+            path_next[p] = -2
+        else:
+            previous = p
+        p = following
+    return stamp
+
+
+@njit(cache=True, nogil=True)
+def gp_sweep(
+    indptr,
+    csr_link,
+    link_from,
+    link_to,
+    first_thru_node,
+    zone_node,
+    vdf,
+    t0,
+    alpha,
+    beta,
+    capacity,
+    class_fixed_cost,
+    class_pcu,
+    od_class,
+    od_origin,
+    od_dest,
+    od_demand,
+    block_start,
+    od_head,
+    link_flow_pcu,
+    class_link_flow,
+    link_time,
+    link_derivative,
+    path_links,
+    path_start,
+    path_len,
+    path_flow,
+    path_next,
+    path_hash,
+    counters,
+    find_paths,
+    mark_a,
+    mark_b,
+):
+    """One sweep over every (class, origin) block; see the module docstring.
+
+    ``counters`` is int64[3]: number of paths created, pool entries used, next free stamp (updated).
+    With ``find_paths`` a shortest-path tree is grown per block (class costs) and each destination's
+    shortest path is added to its set (new OD entries start with all their demand on it). Returns the
+    pool arrays ``(path_links, path_start, path_len, path_flow, path_next, path_hash)``.
+    """
+    node_count = indptr.shape[0] - 1
+    link_count = link_from.shape[0]
+    cost = np.empty(node_count, dtype=np.float64)
+    pred = np.empty(node_count, dtype=np.int32)
+    order = np.empty(node_count, dtype=np.int32)
+    heap = np.empty(node_count, dtype=np.int32)
+    heap_pos = np.empty(node_count, dtype=np.int32)
+    link_cost = np.empty(link_count, dtype=np.float64)
+    path_count = counters[0]
+    pool_used = counters[1]
+    stamp = counters[2]
+    for block in range(block_start.shape[0] - 1):
+        first = block_start[block]
+        last = block_start[block + 1]
+        k = od_class[first]
+        pcu = class_pcu[k]
+        if find_paths:
+            fixed = class_fixed_cost[k]
+            for a in range(link_count):
+                link_cost[a] = link_time[a] + fixed[a]
+            origin_node = zone_node[od_origin[first]]
+            shortest_path_tree(
+                indptr,
+                csr_link,
+                link_to,
+                link_cost,
+                origin_node,
+                first_thru_node,
+                cost,
+                pred,
+                order,
+                heap,
+                heap_pos,
+            )
+        for od in range(first, last):
+            if find_paths:
+                dest_node = zone_node[od_dest[od]]
+                length = 0
+                value = _HASH_SEED
+                node = dest_node
+                while pred[node] >= 0:
+                    link = pred[node]
+                    value = (value ^ np.uint64(link)) * _HASH_MULT
+                    length += 1
+                    node = link_from[link]
+                found = False
+                p = od_head[od]
+                while p >= 0 and not found:
+                    if path_hash[p] == value and path_len[p] == length:
+                        same = True
+                        node = dest_node
+                        i = path_start[p]
+                        while pred[node] >= 0:
+                            if path_links[i] != pred[node]:
+                                same = False
+                                break
+                            node = link_from[pred[node]]
+                            i += 1
+                        found = same
+                    p = path_next[p]
+                if not found:
+                    path_links = _grow_int32(path_links, pool_used + length)
+                    path_start = _grow_int64(path_start, path_count + 1)
+                    path_len = _grow_int32(path_len, path_count + 1)
+                    path_flow = _grow_float(path_flow, path_count + 1)
+                    path_next = _grow_int64(path_next, path_count + 1)
+                    path_hash = _grow_uint64(path_hash, path_count + 1)
+                    new = path_count
+                    path_count += 1
+                    path_start[new] = pool_used
+                    path_len[new] = length
+                    path_hash[new] = value
+                    node = dest_node
+                    i = pool_used
+                    while pred[node] >= 0:
+                        path_links[i] = pred[node]
+                        node = link_from[pred[node]]
+                        i += 1
+                    pool_used += length
+                    if od_head[od] < 0:
+                        path_flow[new] = od_demand[od]
+                        stamp += 1
+                        _move_flow(
+                            path_links,
+                            path_start[new],
+                            length,
+                            mark_a,
+                            -1,
+                            od_demand[od],
+                            pcu,
+                            k,
+                            link_flow_pcu,
+                            class_link_flow,
+                            link_time,
+                            link_derivative,
+                            vdf,
+                            t0,
+                            alpha,
+                            beta,
+                            capacity,
+                        )
+                    else:
+                        path_flow[new] = 0.0
+                    path_next[new] = od_head[od]
+                    od_head[od] = new
+            stamp = equilibrate_od(
+                od,
+                k,
+                pcu,
+                od_head,
+                path_links,
+                path_start,
+                path_len,
+                path_flow,
+                path_next,
+                link_flow_pcu,
+                class_link_flow,
+                link_time,
+                link_derivative,
+                class_fixed_cost,
+                vdf,
+                t0,
+                alpha,
+                beta,
+                capacity,
+                mark_a,
+                mark_b,
+                stamp,
+            )
+    counters[0] = path_count
+    counters[1] = pool_used
+    counters[2] = stamp
+    return path_links, path_start, path_len, path_flow, path_next, path_hash
+
+
+@njit(cache=True, nogil=True)
+def link_flows_from_paths(
+    od_class,
+    od_head,
+    class_pcu,
+    path_links,
+    path_start,
+    path_len,
+    path_flow,
+    path_next,
+    out_class_link_flow,
+    out_link_flow_pcu,
+):
+    """Recompute class and PCU link flows exactly from the path flows (clears the outputs first)."""
+    out_class_link_flow[:, :] = 0.0
+    out_link_flow_pcu[:] = 0.0
+    for od in range(od_head.shape[0]):
+        k = od_class[od]
+        p = od_head[od]
+        while p >= 0:
+            flow = path_flow[p]
+            if flow != 0.0:
+                for i in range(path_start[p], path_start[p] + path_len[p]):
+                    out_class_link_flow[k, path_links[i]] += flow
+            p = path_next[p]
+    for k in range(out_class_link_flow.shape[0]):
+        pcu = class_pcu[k]
+        for a in range(out_link_flow_pcu.shape[0]):
+            out_link_flow_pcu[a] += pcu * out_class_link_flow[k, a]

@@ -1,0 +1,162 @@
+"""Time-dependent shortest paths for the simulator's route choice (numba).
+
+Link travel times are tabulated per entry-time bin: ``tt_table[b, link]`` is the mean travel time (s) of
+vehicles that entered ``link`` during ``[b * bin_s, (b + 1) * bin_s)``. Between bin midpoints the time is
+interpolated linearly (constant before the first and after the last midpoint), which keeps links
+first-in-first-out whenever the table does not fall faster than one second per second, so the
+label-setting Dijkstra below (keyed by arrival time, Dreyfus 1969) gives earliest arrivals.
+
+Reuses the binary heap of :mod:`metaliverpool.kernels.shortest_path`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from metaliverpool.kernels.shortest_path import _heap_pop, _heap_push_or_decrease
+
+
+@njit(cache=True, inline="always")
+def link_time_at_s(tt_table: np.ndarray, bin_s: float, link: int, time_s: float) -> float:
+    """Travel time (s) of ``link`` for a vehicle entering at ``time_s`` (interpolated between bins)."""
+    bins = tt_table.shape[0]
+    x = time_s / bin_s - 0.5
+    if x <= 0.0:
+        return tt_table[0, link]
+    if x >= bins - 1:
+        return tt_table[bins - 1, link]
+    b = int(x)
+    frac = x - b
+    return tt_table[b, link] * (1.0 - frac) + tt_table[b + 1, link] * frac
+
+
+@njit(cache=True, nogil=True)
+def td_shortest_path_tree(
+    indptr,
+    csr_link,
+    link_to,
+    tt_table,
+    bin_s,
+    origin,
+    depart_s,
+    first_thru_node,
+    out_arrival_s,
+    out_pred_link,
+    work_heap,
+    work_heap_pos,
+):
+    """Earliest arrival time at every node leaving ``origin`` at ``depart_s`` (inf if unreachable).
+
+    ``out_pred_link[n]`` is the last link of the fastest path to ``n`` (-1 at the origin and
+    unreachable nodes). Nodes below ``first_thru_node`` are never passed through.
+    """
+    node_count = out_arrival_s.shape[0]
+    for n in range(node_count):
+        out_arrival_s[n] = np.inf
+        out_pred_link[n] = -1
+        work_heap_pos[n] = -1
+    out_arrival_s[origin] = depart_s
+    heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, 0, out_arrival_s, origin)
+    while heap_size > 0:
+        node, heap_size = _heap_pop(work_heap, work_heap_pos, heap_size, out_arrival_s)
+        if node < first_thru_node and node != origin:
+            continue
+        base = out_arrival_s[node]
+        for k in range(indptr[node], indptr[node + 1]):
+            link = csr_link[k]
+            head = link_to[link]
+            if work_heap_pos[head] == -2:
+                continue
+            candidate = base + link_time_at_s(tt_table, bin_s, link, base)
+            if candidate < out_arrival_s[head]:
+                out_arrival_s[head] = candidate
+                out_pred_link[head] = link
+                heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, heap_size, out_arrival_s, head)
+
+
+@njit(cache=True)
+def td_fastest_paths(
+    indptr,
+    csr_link,
+    link_from,
+    link_to,
+    tt_table,
+    bin_s,
+    first_thru_node,
+    query_origin,
+    query_depart_s,
+    query_destination,
+    out_path_links,
+    out_path_offset,
+    out_time_s,
+):
+    """Fastest path for each query (origin node, departure time, destination node).
+
+    Queries must be sorted by (origin, departure time) so one tree serves every destination of a group.
+    ``out_path_offset`` (int64, queries + 1) gets the CSR offsets into ``out_path_links`` (int32, sized by
+    the caller at least queries * (node_count - 1)); ``out_time_s`` the travel time (inf if unreachable,
+    then the path is empty). Returns the number of path links written.
+    """
+    node_count = indptr.shape[0] - 1
+    arrival = np.empty(node_count, dtype=np.float64)
+    pred = np.empty(node_count, dtype=np.int32)
+    heap = np.empty(node_count, dtype=np.int32)
+    heap_pos = np.empty(node_count, dtype=np.int32)
+    reversed_links = np.empty(node_count, dtype=np.int32)
+    written = 0
+    last_origin = -1
+    last_depart = -1.0
+    out_path_offset[0] = 0
+    for q in range(query_origin.shape[0]):
+        origin = query_origin[q]
+        depart = query_depart_s[q]
+        if origin != last_origin or depart != last_depart:
+            td_shortest_path_tree(
+                indptr,
+                csr_link,
+                link_to,
+                tt_table,
+                bin_s,
+                origin,
+                depart,
+                first_thru_node,
+                arrival,
+                pred,
+                heap,
+                heap_pos,
+            )
+            last_origin = origin
+            last_depart = depart
+        dest = query_destination[q]
+        if dest == origin or not np.isfinite(arrival[dest]):
+            out_time_s[q] = np.inf if dest != origin else 0.0
+            out_path_offset[q + 1] = written
+            continue
+        out_time_s[q] = arrival[dest] - depart
+        count = 0
+        node = dest
+        while node != origin:
+            link = pred[node]
+            reversed_links[count] = link
+            count += 1
+            node = link_from[link]
+        for i in range(count):
+            out_path_links[written + i] = reversed_links[count - 1 - i]
+        written += count
+        out_path_offset[q + 1] = written
+    return written
+
+
+@njit(cache=True)
+def td_path_times(
+    path_offset, path_length, path_links, tt_table, bin_s, query_path, query_depart_s, out_time_s
+):
+    """Travel time (s) of path ``query_path[q]`` entered at ``query_depart_s[q]`` under the table."""
+    for q in range(query_path.shape[0]):
+        p = query_path[q]
+        t = query_depart_s[q]
+        start = path_offset[p]
+        for i in range(path_length[p]):
+            t += link_time_at_s(tt_table, bin_s, path_links[start + i], t)
+        out_time_s[q] = t - query_depart_s[q]

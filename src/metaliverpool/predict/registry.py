@@ -1,0 +1,59 @@
+"""Model names and how to make or rebuild each model.
+
+``ha`` historical average, ``persistence`` last value, ``lgbm`` LightGBM, ``stid`` our spatio-temporal MLP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from metaliverpool.errors import InputError
+from metaliverpool.predict.baselines import HistoricalAverageForecaster, PersistenceForecaster
+from metaliverpool.predict.forecaster import Forecaster
+from metaliverpool.predict.gbm import LightGBMForecaster
+from metaliverpool.predict.stid import STIDForecaster
+
+MODEL_NAMES: tuple[str, ...] = ("ha", "persistence", "lgbm", "stid")
+BASELINE_NAMES: tuple[str, ...] = ("ha", "persistence")
+LEARNED_NAMES: tuple[str, ...] = ("lgbm", "stid")
+
+
+def parse_model_names(text: str, source: str = "--models") -> tuple[str, ...]:
+    """Comma-separated model names, checked against :data:`MODEL_NAMES`."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise InputError(source, f"give at least one model of {', '.join(MODEL_NAMES)}")
+    for name in names:
+        if name not in MODEL_NAMES:
+            raise InputError(source, f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    return names
+
+
+def make_forecaster(name: str, max_train_s: float = 300.0) -> Forecaster:
+    """A fresh, unfitted model; ``max_train_s`` bounds the neural model's training time."""
+    if name == "ha":
+        return HistoricalAverageForecaster()
+    if name == "persistence":
+        return PersistenceForecaster()
+    if name == "lgbm":
+        return LightGBMForecaster()
+    if name == "stid":
+        return STIDForecaster(max_train_s=max_train_s)
+    raise InputError("model", f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+
+
+def forecaster_from_state(
+    name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
+) -> Forecaster:
+    """Rebuild a fitted model saved by :mod:`metaliverpool.predict.model_io`."""
+    classes: dict[str, Any] = {
+        "ha": HistoricalAverageForecaster,
+        "persistence": PersistenceForecaster,
+        "lgbm": LightGBMForecaster,
+        "stid": STIDForecaster,
+    }
+    if name not in classes:
+        raise InputError("model", f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    return classes[name].from_state(settings, arrays, blobs)

@@ -1,0 +1,106 @@
+"""Content-addressed cache of engine runs: a run is a pure function of (twin, settings, seed).
+
+The key is the SHA-256 of the run's twin *content* (every table that reaches an engine, after the edits
+and the demand variant are applied), the run settings (without the seed list), the seed (dynamic engine
+only: the static engine is deterministic) and :data:`ENGINE_CACHE_VERSION`. Two scenarios whose edits give
+the same twin share their runs, and the baseline of every scenario on the same twin is computed once.
+
+Entries are folders ``<cache>/<key[:2]>/<key>/`` holding ``link_loads.parquet``, ``trip_times.parquet`` and
+``summary.json``, written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaliverpool import __version__
+from metaliverpool.atomic import atomic_directory
+from metaliverpool.edits.schema import RunSettings
+from metaliverpool.network.twin import Twin
+from metaliverpool.scenario.engines import RunOutputs
+
+ENGINE_CACHE_VERSION = 1
+"""Bumped when an engine adapter changes what it returns, to invalidate old entries."""
+
+_HASHED_TABLES = ("nodes", "links", "junctions", "turn_restrictions", "zones", "services", "trips")
+
+
+def _frame_digest(frame: pd.DataFrame) -> bytes:
+    hasher = hashlib.sha256()
+    hasher.update(",".join(map(str, frame.columns)).encode())
+    for column in frame.columns:
+        if column == "geometry":
+            continue
+        series = frame[column]
+        if series.dtype == object:
+            series = series.map(repr)
+        hasher.update(pd.util.hash_pandas_object(series, index=False).to_numpy().tobytes())
+    return hasher.digest()
+
+
+def twin_digest(twin: Twin) -> str:
+    """SHA-256 (hex) of the twin tables an engine reads (geometry left out: engines do not read it)."""
+    hasher = hashlib.sha256()
+    for name in _HASHED_TABLES:
+        hasher.update(name.encode())
+        hasher.update(_frame_digest(getattr(twin, name)))
+    return hasher.hexdigest()
+
+
+def run_key(twin_hash: str, settings: RunSettings, seed: int) -> str:
+    """The cache key of one run (see the module docstring)."""
+    payload: dict[str, Any] = {
+        "twin": twin_hash,
+        "settings": settings.model_dump(mode="json", exclude={"seeds"}),
+        "seed": seed if settings.engine == "dynamic" else None,
+        "engine_cache_version": ENGINE_CACHE_VERSION,
+        "code_version": __version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+class RunCache:
+    """A folder of cached runs (``None`` folder: a cache that never hits and stores nothing)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+
+    def _entry(self, key: str) -> Path | None:
+        return None if self.folder is None else self.folder / key[:2] / key
+
+    def get(self, key: str) -> RunOutputs | None:
+        """The cached outputs of ``key``, or ``None``."""
+        entry = self._entry(key)
+        if entry is None or not (entry / "summary.json").is_file():
+            return None
+        try:
+            loads = pd.read_parquet(entry / "link_loads.parquet")
+            trips = pd.read_parquet(entry / "trip_times.parquet")
+            summary = json.loads((entry / "summary.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return RunOutputs(loads, trips, summary)
+
+    def put(self, key: str, outputs: RunOutputs) -> None:
+        """Store ``outputs`` under ``key`` (atomically; an existing entry is replaced)."""
+        entry = self._entry(key)
+        if entry is None:
+            return
+        with atomic_directory(entry) as staging:
+            outputs.link_loads.to_parquet(staging / "link_loads.parquet", index=False)
+            outputs.trip_times.to_parquet(staging / "trip_times.parquet", index=False)
+            (staging / "summary.json").write_text(
+                json.dumps(outputs.summary, default=_json_default, indent=1)
+            )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,88 @@
+"""The twins a server offers: their bundles, summaries and encoded map layers (cached per catalog)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metaliverpool.network.twin import Twin
+from metaliverpool.service.access import NotFound
+from metaliverpool.service.layers import LAYER_NAMES, encode_layer
+from metaliverpool.store.bundle import read_manifest, read_twin
+
+
+def twin_id_for(path: Path, manifest: dict[str, Any]) -> str:
+    """A URL-safe id: the manifest's region name, else the folder name."""
+    raw = str(manifest.get("region") or Path(path).name)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", raw).strip("-") or "twin"
+
+
+@dataclass
+class TwinEntry:
+    """One twin bundle: where it is, its manifest, and (once read) the twin and its encoded layers."""
+
+    twin_id: str
+    path: Path
+    manifest: dict[str, Any]
+    twin: Twin | None = None
+    layers: dict[str, bytes] = field(default_factory=dict)
+
+
+class TwinCatalog:
+    """Twin bundles by id; each twin is read once, on first use, and its layers encoded once."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.entries: dict[str, TwinEntry] = {}
+        self._lock = threading.Lock()
+        for path in paths:
+            manifest = read_manifest(Path(path))
+            twin_id = twin_id_for(Path(path), manifest)
+            self.entries[twin_id] = TwinEntry(twin_id, Path(path).resolve(), manifest)
+
+    def get(self, twin_id: str) -> TwinEntry:
+        """The entry of ``twin_id``; raises :class:`NotFound`."""
+        entry = self.entries.get(twin_id)
+        if entry is None:
+            raise NotFound(f"twin {twin_id!r} not found")
+        return entry
+
+    def twin(self, twin_id: str) -> Twin:
+        """The twin itself (read on first use)."""
+        entry = self.get(twin_id)
+        with self._lock:
+            if entry.twin is None:
+                entry.twin = read_twin(entry.path)
+            return entry.twin
+
+    def layer(self, twin_id: str, name: str) -> bytes:
+        """The ``MLL1`` encoding of layer ``name`` of twin ``twin_id`` (encoded on first use)."""
+        if name not in LAYER_NAMES:
+            raise NotFound(f"layer {name!r} not found (layers: {', '.join(LAYER_NAMES)})")
+        entry = self.get(twin_id)
+        twin = self.twin(twin_id)
+        with self._lock:
+            if name not in entry.layers:
+                entry.layers[name] = encode_layer(twin, name)
+            return entry.layers[name]
+
+    def summary(self, twin_id: str) -> dict[str, Any]:
+        """Id, region, counts and the lon/lat bounds ``[west, south, east, north]`` of a twin."""
+        entry = self.get(twin_id)
+        twin = self.twin(twin_id)
+        nodes = twin.nodes
+        bounds = [
+            float(nodes["lon"].min()),
+            float(nodes["lat"].min()),
+            float(nodes["lon"].max()),
+            float(nodes["lat"].max()),
+        ]
+        return {
+            "twin_id": twin_id,
+            "region": entry.manifest.get("region"),
+            "counts": entry.manifest.get("counts", twin.counts()),
+            "bounds": bounds,
+            "layers": list(LAYER_NAMES),
+        }

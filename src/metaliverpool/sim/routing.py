@@ -1,0 +1,94 @@
+"""Time-dependent fastest routes for vehicles (free-flow routes are the case of a constant table).
+
+Vehicles are grouped by (origin, departure bin of ``route_bin_s``, destination); each group gets the
+fastest path leaving at the bin's midpoint under the link travel-time table (see
+:mod:`metaliverpool.kernels.sim_tdsp`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from metaliverpool.kernels.sim_tdsp import td_fastest_paths
+from metaliverpool.sim.demand import Demand, Routes, routes_from_paths
+from metaliverpool.sim.network import SimNetwork
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class RouteQueries:
+    """Distinct (origin, departure, destination) groups and each vehicle's group."""
+
+    origin: npt.NDArray[np.int32]
+    depart_s: FloatArray
+    destination: npt.NDArray[np.int32]
+    veh_query: npt.NDArray[np.int64]
+
+
+def group_route_queries(demand: Demand, route_bin_s: float) -> RouteQueries:
+    """Group vehicles by origin, departure bin and destination (sorted for tree reuse)."""
+    bins = np.floor(demand.departure_time_s / route_bin_s).astype(np.int64)
+    nodes = int(max(demand.origin_node.max(initial=0), demand.destination_node.max(initial=0))) + 1
+    keys = (demand.origin_node.astype(np.int64) * (int(bins.max(initial=0)) + 1) + bins) * nodes
+    keys += demand.destination_node
+    unique, inverse = np.unique(keys, return_inverse=True)
+    destination = unique % nodes
+    rest = unique // nodes
+    span = int(bins.max(initial=0)) + 1
+    return RouteQueries(
+        origin=(rest // span).astype(np.int32),
+        depart_s=((rest % span).astype(np.float64) + 0.5) * route_bin_s,
+        destination=destination.astype(np.int32),
+        veh_query=inverse.reshape(-1).astype(np.int64),
+    )
+
+
+def fastest_query_paths(
+    network: SimNetwork, queries: RouteQueries, tt_table: FloatArray, bin_s: float
+) -> tuple[list[tuple[int, ...]], FloatArray]:
+    """Fastest path (tuple of links) and its travel time (s, inf if unreachable) for every query."""
+    count = queries.origin.shape[0]
+    capacity = max(1, count * max(1, network.node_count - 1))
+    capacity = min(capacity, count * network.link_count + 1)
+    out_links = np.empty(capacity, dtype=np.int32)
+    out_offset = np.zeros(count + 1, dtype=np.int64)
+    out_time = np.empty(count, dtype=np.float64)
+    td_fastest_paths(
+        network.node_out_indptr,
+        network.node_out_links,
+        network.link_from_node,
+        network.link_to_node,
+        np.ascontiguousarray(tt_table, dtype=np.float64),
+        float(bin_s),
+        int(network.first_thru_node),
+        queries.origin,
+        queries.depart_s,
+        queries.destination,
+        out_links,
+        out_offset,
+        out_time,
+    )
+    paths = [tuple(out_links[out_offset[q] : out_offset[q + 1]].tolist()) for q in range(count)]
+    return paths, out_time
+
+
+def free_flow_table(network: SimNetwork) -> FloatArray:
+    """A one-bin travel-time table of free-flow times (s)."""
+    return network.link_free_time_s.reshape(1, -1).copy()
+
+
+def route_free_flow(
+    network: SimNetwork, demand: Demand, route_bin_s: float = 3600.0
+) -> tuple[Routes, FloatArray]:
+    """Every vehicle on its free-flow fastest path; returns routes and each vehicle's free-flow time (s).
+
+    Vehicles whose destination cannot be reached get an empty path and an infinite time.
+    """
+    queries = group_route_queries(demand, route_bin_s)
+    paths, times = fastest_query_paths(network, queries, free_flow_table(network), 1e12)
+
+    return routes_from_paths(paths, queries.veh_query), times[queries.veh_query]

@@ -1,0 +1,119 @@
+"""Compile a twin (links, nodes, junctions, trips) for the simulator.
+
+* The car network: links that are not ``bus_only``; ``lanes``, ``free_speed_mps``, ``capacity_vph`` and
+  ``length_m`` as in the twin (lanes at least 1; capacity at least 300 veh/h per lane). Node numbers are the
+  twin's ``node_id``; ``link_external_id`` is the twin ``link_id``.
+* Junction control: nodes of junctions with ``control == "signals"`` are signalised (one plan per node,
+  see :func:`signal_nodes`); at ``give_way``, ``priority`` and ``mini_roundabout`` junctions, approaches
+  with less than 80% of the node's largest approach capacity give way (rank 1) with a critical gap of
+  3 s (2 s at mini-roundabouts); entries to a roundabout (``roundabout`` links) give way to the ring
+  with a 2 s gap; other nodes serve approaches first-come first-served.
+* Demand: the ``trips`` table (car trips, origin/destination node, departure seconds after 07:00).
+
+Not modelled: turn restrictions (routes are link-based), bus-only links, coordinated offsets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metaliverpool.network.twin import Twin
+from metaliverpool.sim.demand import Demand, make_demand
+from metaliverpool.sim.network import SimNetwork, build_sim_network
+
+GIVE_WAY_GAP_S = {"give_way": 3.0, "priority": 3.0, "mini_roundabout": 2.0}
+"""Critical gap (s) of minor approaches by junction control."""
+ROUNDABOUT_GAP_S = 2.0
+"""Critical gap (s) of entries to a roundabout (links tagged ``roundabout``), which give way to the ring."""
+
+
+def sim_network_from_twin(twin: Twin) -> SimNetwork:
+    """The twin's car network with unsignalised priority (signals are added by a signal plan)."""
+    links = twin.links
+    if "access" in links.columns:
+        links = links[links["access"] != "bus_only"]
+    links = links.sort_values("link_id")
+    nodes = twin.nodes.sort_values("node_id")
+    node_count = int(nodes["node_id"].max()) + 1 if len(nodes) else 0
+    lanes = np.maximum(links["lanes"].to_numpy(dtype=np.float64), 1.0)
+    capacity = np.maximum(links["capacity_vph"].to_numpy(dtype=np.float64), 300.0 * lanes)
+    lat0 = float(nodes["lat"].mean()) if len(nodes) else 0.0
+    x = np.zeros(node_count)
+    y = np.zeros(node_count)
+    ids = nodes["node_id"].to_numpy()
+    x[ids] = nodes["lon"].to_numpy() * np.cos(np.radians(lat0))
+    y[ids] = nodes["lat"].to_numpy()
+    network = build_sim_network(
+        node_count=node_count,
+        link_from_node=links["from_node_id"].to_numpy(),
+        link_to_node=links["to_node_id"].to_numpy(),
+        link_length_m=np.maximum(links["length_m"].to_numpy(dtype=np.float64), 1.0),
+        link_free_speed_mps=links["free_speed_mps"].to_numpy(dtype=np.float64),
+        link_capacity_vph=capacity,
+        link_lanes=lanes,
+        link_external_id=links["link_id"].to_numpy(dtype=np.int64),
+        link_name=tuple(str(n) if isinstance(n, str) else "" for n in links["name"].tolist()),
+        node_x=x,
+        node_y=y,
+        source="twin links",
+    )
+    roundabout = links["roundabout"].to_numpy(dtype=bool) if "roundabout" in links.columns else None
+    return _with_priority(network, twin.junctions, roundabout)
+
+
+def _with_priority(
+    network: SimNetwork, junctions: pd.DataFrame, link_roundabout: np.ndarray | None
+) -> SimNetwork:
+    rank = np.zeros(network.link_count, dtype=np.int8)
+    gap = np.zeros(network.node_count)
+    if link_roundabout is not None:
+        # entries give way to traffic already on the roundabout (any node where both meet)
+        for node in range(network.node_count):
+            ins = network.node_in_links[network.node_in_indptr[node] : network.node_in_indptr[node + 1]]
+            on_ring = link_roundabout[ins]
+            if ins.size >= 2 and on_ring.any() and not on_ring.all():
+                rank[ins[~on_ring]] = 1
+                gap[node] = ROUNDABOUT_GAP_S
+    for control, node_ids in zip(junctions["control"], junctions["node_ids"], strict=True):
+        critical = GIVE_WAY_GAP_S.get(str(control))
+        if critical is None:
+            continue
+        for node in np.asarray(node_ids, dtype=np.int64):
+            if not 0 <= node < network.node_count:
+                continue
+            ins = network.node_in_links[network.node_in_indptr[node] : network.node_in_indptr[node + 1]]
+            if ins.size < 2:
+                continue
+            cap = network.link_capacity_vph[ins]
+            rank[ins[cap < 0.8 * cap.max()]] = 1
+            gap[node] = critical
+    return network.with_control(link_rank=rank, node_critical_gap_s=gap)
+
+
+def signal_nodes(twin: Twin, network: SimNetwork) -> list[int]:
+    """Nodes of signalised junctions that have at least one incoming and one outgoing car link."""
+    out: list[int] = []
+    signals = twin.junctions[twin.junctions["control"] == "signals"]
+    for node_ids in signals["node_ids"]:
+        for node in np.asarray(node_ids, dtype=np.int64):
+            n = int(node)
+            if 0 <= n < network.node_count:
+                ins = network.node_in_indptr[n + 1] - network.node_in_indptr[n]
+                outs = network.node_out_indptr[n + 1] - network.node_out_indptr[n]
+                if ins and outs:
+                    out.append(n)
+    return sorted(set(out))
+
+
+def demand_from_twin(twin: Twin) -> Demand:
+    """The twin's car trips as simulator vehicles."""
+    trips = twin.trips
+    if "mode" in trips.columns:
+        trips = trips[trips["mode"] == "car"]
+    return make_demand(
+        trips["origin_node_id"].to_numpy(),
+        trips["destination_node_id"].to_numpy(),
+        trips["departure_time_s"].to_numpy(dtype=np.float64),
+        trips["trip_id"].to_numpy(dtype=np.int64),
+    )

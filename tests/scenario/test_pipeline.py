@@ -1,0 +1,168 @@
+"""The scenario pipeline and CLI on a small twin bundle: outputs, cache, reproducibility, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from metaliverpool.cli.main import main
+from metaliverpool.store.bundle import write_twin
+
+from .small_twins import grid_twin
+
+CLOSED_WAY = 10_003  # a primary road on the grid's southern edge
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("twins") / "grid"
+    write_twin(grid_twin(5), path)
+    return path
+
+
+def write_scenario(folder: Path, name: str, edits: list[dict[str, Any]], **extra: Any) -> Path:
+    document = {
+        "schema_version": 2,
+        "name": name,
+        "description": "test scenario",
+        "base_twin": "grid",
+        "edits": edits,
+        "run": {"engine": "static", "seeds": [1, 2]},
+        **extra,
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_run_writes_kpis_and_report_and_uses_the_cache(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_scenario(
+        bundle.parent, "close", [{"id": "south", "kind": "close_road", "osm_way_ids": [CLOSED_WAY]}]
+    )
+    cache = tmp_path / "cache"
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli(
+        ["scenario", "run", str(scenario), "--out", str(out), "--cache", str(cache)], capsys
+    )
+    assert code == 0, stderr
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["runs"] == 4 and summary["cached_runs"] == 2, (
+        "static runs are seed-independent: computed once"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "kpis.json",
+        "links.parquet",
+        "report.html",
+        "scenario.yaml",
+        "zones.parquet",
+    ]
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["schema"] == "metaliverpool.kpis/1"
+    assert kpis["diversion"]["closed_to_cars"] == {"links": 2, "max_scenario_vph": 0.0}
+    links = pd.read_parquet(out / "links.parquet")
+    assert (links.loc[links["osm_way_id"] == CLOSED_WAY, "scenario_vph"] == 0).all()
+    assert links.loc[links["osm_way_id"] == CLOSED_WAY, "baseline_vph"].sum() > 0
+    assert kpis["network"]["vehicle_hours"]["change"]["mean"] > 0, "closing a main road costs time"
+    assert "<svg class='map'" in (out / "report.html").read_text()
+
+    again = tmp_path / "again"
+    code, stdout, _ = run_cli(
+        ["scenario", "run", str(scenario), "--out", str(again), "--cache", str(cache)], capsys
+    )
+    assert code == 0
+    assert json.loads(stdout.strip().splitlines()[-1])["cached_runs"] == 4
+    second = json.loads((again / "kpis.json").read_text())
+    for key in ("network", "emissions", "journeys", "access", "equity", "diversion"):
+        assert second[key] == kpis[key], f"{key} differs between identical runs"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            {"id": "gone", "kind": "close_road", "osm_way_ids": [424242]},
+            "bad.yaml: edit 1 'gone' (close_road), field 'osm_way_ids': OSM way 424242 is not a road",
+        ),
+        (
+            {
+                "kind": "speed_limit",
+                "speed_limit_mph": 20,
+                "area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},
+            },
+            "bad.yaml: edit 1 (speed_limit), field 'area.coordinates': polygon is invalid",
+        ),
+        (
+            {"kind": "bus_lane", "osm_way_ids": [1], "lane": 2},
+            "bad.yaml: edit 1 (bus_lane), field 'lane': unknown field",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: dict[str, Any], expected: str
+) -> None:
+    scenario = write_scenario(bundle.parent, "bad", [edit])
+    out = tmp_path / "out"
+    code, _, stderr = run_cli(["scenario", "run", str(scenario), "--out", str(out), "--no-cache"], capsys)
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], stderr
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_wrong_schema_version_is_refused(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_scenario(bundle.parent, "future", [], schema_version=9)
+    code, _, stderr = run_cli(
+        ["scenario", "run", str(scenario), "--out", str(tmp_path / "o"), "--no-cache"], capsys
+    )
+    assert code == 2
+    assert "future.yaml: field 'schema_version': unknown schema version 9" in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_diff_of_files_and_of_runs(bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write_scenario(
+        bundle.parent, "a", [{"id": "south", "kind": "close_road", "osm_way_ids": [CLOSED_WAY]}]
+    )
+    b = write_scenario(
+        bundle.parent,
+        "b",
+        [
+            {"id": "south", "kind": "close_road", "osm_way_ids": [CLOSED_WAY], "vehicles": "general"},
+            {"kind": "demand_change", "percent": -10},
+        ],
+    )
+    code, stdout, stderr = run_cli(["scenario", "diff", str(a), str(b)], capsys)
+    assert code == 0, stderr
+    diff = json.loads(stdout)
+    assert [e["kind"] for e in diff["edits_added"]] == ["demand_change"]
+    assert diff["edits_changed"][0]["id"] == "south" and diff["edits_removed"] == []
+    for name, path in (("ra", a), ("rb", b)):
+        assert (
+            run_cli(["scenario", "run", str(path), "--out", str(tmp_path / name), "--no-cache"], capsys)[0]
+            == 0
+        )
+    code, stdout, _ = run_cli(["scenario", "diff", str(tmp_path / "ra"), str(tmp_path / "rb")], capsys)
+    assert code == 0
+    kpis = json.loads(stdout)
+    assert kpis["same_twin"] is True
+    assert kpis["kpis"]["network.vehicle_km"]["b_minus_a"] < 0, "10% less traffic drives fewer kilometres"

@@ -1,0 +1,43 @@
+"""Small networks for the simulator tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metaliverpool.sim.demand import Demand, make_demand
+from metaliverpool.sim.engine import SimConfig, SimResult, simulate
+from metaliverpool.sim.network import SimNetwork, build_sim_network
+from metaliverpool.sim.routing import route_free_flow
+from metaliverpool.sim.signals import SignalPlan, empty_signal_plan
+
+
+def chain_network(
+    length_m: list[float], speed_mps: list[float], capacity_vph: list[float], lanes: list[float]
+) -> SimNetwork:
+    """Links 0->1->2->... in a line."""
+    count = len(length_m)
+    return build_sim_network(
+        node_count=count + 1,
+        link_from_node=np.arange(count),
+        link_to_node=np.arange(1, count + 1),
+        link_length_m=length_m,
+        link_free_speed_mps=speed_mps,
+        link_capacity_vph=capacity_vph,
+        link_lanes=lanes,
+    )
+
+
+def steady_demand(origin: int, destination: int, count: int, headway_s: float, start_s: float = 0.0) -> Demand:
+    """``count`` vehicles at a constant headway."""
+    return make_demand(
+        np.full(count, origin), np.full(count, destination), start_s + np.arange(count) * headway_s
+    )
+
+
+def run_free_flow_routes(
+    network: SimNetwork, demand: Demand, plan: SignalPlan | None = None, **config: object
+) -> SimResult:
+    """Route on free-flow paths and simulate."""
+    routes, free = route_free_flow(network, demand)
+    settings = SimConfig(**config)  # type: ignore[arg-type]
+    return simulate(network, plan or empty_signal_plan(network), demand, routes, settings, veh_free_time_s=free)

@@ -1,0 +1,163 @@
+"""Fixtures for the web tests: a small twin, an app on SQLite, live servers in a thread or a process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from metaliverpool.api.app import create_app
+from metaliverpool.api.context import ServerConfig
+from web.twin_fixture import write_grid_twin
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def twin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small grid twin, written once per session."""
+    return write_grid_twin(tmp_path_factory.mktemp("twin") / "grid")
+
+
+def make_config(twin_dir: Path, state: Path, database_url: str | None = None, **extra: object) -> ServerConfig:
+    """A server config with its database and run store under ``state``."""
+    return ServerConfig(
+        twin_paths=(twin_dir,),
+        database_url=database_url or f"sqlite:///{state / 'web.db'}",
+        state_dir=state,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def config(twin_dir: Path, tmp_path: Path) -> ServerConfig:
+    """A fresh SQLite-backed config."""
+    return make_config(twin_dir, tmp_path)
+
+
+@pytest.fixture
+def client(config: ServerConfig) -> Iterator[TestClient]:
+    """A test client of a fresh app (lifespan run)."""
+    with TestClient(create_app(config)) as test_client:
+        yield test_client
+
+
+def sign_up_in(client: TestClient | httpx.Client, name: str, password: str = "correct-horse") -> dict[str, str]:
+    """Create ``name`` and return its Authorization header."""
+    response = client.post("/api/auth/signup", json={"name": name, "password": password})
+    assert response.status_code == 201, response.text
+    response = client.post("/api/auth/signin", json={"name": name, "password": password})
+    assert response.status_code == 200, response.text
+    client.cookies.clear()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ThreadServer:
+    """uvicorn serving an app in a background thread (same process: for the live-protocol tests)."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(create_app(config), host="127.0.0.1", port=self.port, log_level="warning", ws="websockets")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def live_server(config: ServerConfig) -> Iterator[ThreadServer]:
+    """A running server on a free port (in this process)."""
+    with ThreadServer(config) as server:
+        yield server
+
+
+class ProcessServer:
+    """``metaliverpool serve`` in its own process, which the tests can kill (SIGKILL) and restart."""
+
+    def __init__(self, twin_dir: Path, state: Path, web_dir: Path | None = None, database_url: str | None = None) -> None:
+        self.twin_dir = twin_dir
+        self.state = state
+        self.web_dir = web_dir
+        self.database_url = database_url
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ProcessServer:
+        command = [
+            str(Path(sys.executable).with_name("metaliverpool")),
+            "serve",
+            "--twin", str(self.twin_dir),
+            "--state", str(self.state),
+            "--port", str(self.port),
+        ]
+        if self.web_dir is not None:
+            command += ["--web", str(self.web_dir)]
+        if self.database_url is not None:
+            command += ["--db", self.database_url]
+        self.process = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with code {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start within 60 s")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, like a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None

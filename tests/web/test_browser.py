@@ -1,0 +1,294 @@
+"""The web client in Debian's Chromium (Playwright): two users live, cursors, viewer, crash-restart, map pixels."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from web.conftest import REPO, ProcessServer
+from web.png import decode_png
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BACKGROUND_RGB = (242, 239, 233)  # #f2efe9, the map's background
+PRIMARY_RGB = (252, 214, 164)  # primary roads (web/src/map.ts)
+CLOSED_RGB = (204, 0, 0)  # a closed road (web/src/edits.ts)
+
+
+@pytest.fixture(scope="module")
+def web_dist() -> Path:
+    dist = REPO / "web" / "dist"
+    if not (dist / "index.html").is_file():
+        pytest.skip("web client not built: run `make web` (npm ci + vite build)")
+    return dist
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(twin_dir: Path, tmp_path: Path, web_dist: Path) -> Iterator[ProcessServer]:
+    process = ProcessServer(twin_dir, tmp_path / "state", web_dir=web_dist).start()
+    yield process
+    process.stop()
+
+
+def account(server: ProcessServer, name: str) -> str:
+    """Sign ``name`` up and in; returns the bearer token."""
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/api/auth/signup", json={"name": name, "password": "correct-horse"}).raise_for_status()
+        response = client.post("/api/auth/signin", json={"name": name, "password": "correct-horse"})
+        response.raise_for_status()
+        return str(response.json()["token"])
+
+
+def rest(server: ProcessServer, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        return client.request(method, path, **kwargs)
+
+
+def shared_scenario(server: ProcessServer, tokens: dict[str, str]) -> int:
+    """Alice's scenario with bob as editor and carol as viewer."""
+    created = rest(server, tokens["alice"], "POST", "/api/scenarios", json={"twin_id": "test-grid", "name": "Live"})
+    scenario_id = int(created.json()["scenario_id"])
+    for name, role in (("bob", "editor"), ("carol", "viewer")):
+        if name in tokens:
+            rest(server, tokens["alice"], "PUT", f"/api/scenarios/{scenario_id}/members/{name}", json={"role": role})
+    return scenario_id
+
+
+def open_as(browser: Browser, server: ProcessServer, token: str, scenario_id: int) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    context.add_cookies([{"name": "ml_token", "value": token, "url": server.url}])
+    page = context.new_page()
+    page.goto(f"{server.url}/#/s/{scenario_id}")
+    page.wait_for_function(
+        "() => window.metaliverpool && window.metaliverpool.firstPaintMs !== null && window.metaliverpool.room.synced",
+        timeout=30_000,
+    )
+    return context, page
+
+
+def link_point(page: Page, osm_way_id: int, fraction: float = 0.5) -> tuple[float, float]:
+    """Page pixel of a point along the first link of an OSM way."""
+    return tuple(
+        page.evaluate(
+            """([way, fraction]) => {
+                const h = window.metaliverpool, links = h.view.layers.links;
+                const ways = links.columns.osm_way_id, start = links.columns.path_start, pos = links.columns.positions;
+                const i = ways.findIndex((w) => w === way);
+                const a = start[i], b = start[i + 1] - 1;
+                const lon = pos[2 * a] + (pos[2 * b] - pos[2 * a]) * fraction;
+                const lat = pos[2 * a + 1] + (pos[2 * b + 1] - pos[2 * a + 1]) * fraction;
+                const p = h.map.project([lon, lat]);
+                const box = document.getElementById("map").getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }""",
+            [osm_way_id, fraction],
+        )
+    )  # type: ignore[return-value]
+
+
+def lonlat_point(page: Page, lon: float, lat: float) -> tuple[float, float]:
+    return tuple(
+        page.evaluate(
+            """([lon, lat]) => {
+                const p = window.metaliverpool.map.project([lon, lat]);
+                const box = document.getElementById("map").getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }""",
+            [lon, lat],
+        )
+    )  # type: ignore[return-value]
+
+
+def pixel(page: Page, x: float, y: float, radius: int = 2) -> np.ndarray:
+    """Median RGB of a small square of a real screenshot around page point (x, y)."""
+    clip = {"x": x - radius, "y": y - radius, "width": 2 * radius + 1, "height": 2 * radius + 1}
+    image = decode_png(page.screenshot(clip=clip))
+    return np.median(image[..., :3].reshape(-1, 3), axis=0)
+
+
+def close_to(rgb: np.ndarray, expected: tuple[int, int, int], tolerance: int = 30) -> bool:
+    return bool(np.all(np.abs(rgb - np.asarray(expected)) <= tolerance))
+
+
+def test_two_users_see_each_others_edits_within_a_second_and_named_cursors(
+    browser: Browser, server: ProcessServer
+) -> None:
+    tokens = {name: account(server, name) for name in ("alice", "bob")}
+    scenario_id = shared_scenario(server, tokens)
+    alice_context, alice = open_as(browser, server, tokens["alice"], scenario_id)
+    bob_context, bob = open_as(browser, server, tokens["bob"], scenario_id)
+    try:
+        # presence: each sees the other in the room
+        alice.wait_for_selector('#avatars [data-user="bob"]', timeout=5_000)
+        bob.wait_for_selector('#avatars [data-user="alice"]', timeout=5_000)
+
+        # A closes a road; B sees the edit within one second
+        x, y = link_point(alice, 1004)
+        alice.mouse.click(x, y)
+        alice.wait_for_selector("#road-panel", timeout=5_000)
+        assert "1004" in alice.inner_text("#road-panel")
+        clicked = time.monotonic()
+        alice.click("#close-road")
+        bob.wait_for_selector("#edits li[data-edit]", timeout=1_000)
+        seen_after_s = time.monotonic() - clicked
+        assert seen_after_s < 1.0
+        assert "Close" in bob.inner_text("#edits") and "alice" in bob.inner_text("#edits")
+
+        # named cursors, both ways
+        ax, ay = lonlat_point(alice, -2.9935, 53.4065)
+        alice.mouse.move(ax, ay)
+        alice.mouse.move(ax + 5, ay + 5)
+        bob.wait_for_selector('.cursor[data-user="alice"]', timeout=3_000)
+        assert bob.inner_text('.cursor[data-user="alice"] .label') == "alice"
+        # the cursor is drawn where alice's mouse is, in bob's map coordinates
+        cursor_box = bob.locator('.cursor[data-user="alice"]').bounding_box()
+        expected_x, expected_y = lonlat_point(bob, -2.9935, 53.4065)
+        assert cursor_box is not None
+        assert abs(cursor_box["x"] + 2 - expected_x) < 25 and abs(cursor_box["y"] + 2 - expected_y) < 25
+        bx, by = lonlat_point(bob, -2.9925, 53.4075)
+        bob.mouse.move(bx, by)
+        bob.mouse.move(bx + 5, by + 5)
+        alice.wait_for_selector('.cursor[data-user="bob"]', timeout=3_000)
+        assert alice.inner_text('.cursor[data-user="bob"] .label') == "bob"
+
+        # B follows A's view
+        bob.click('#avatars [data-user="alice"] button.follow')
+        alice.evaluate("() => window.metaliverpool.map.jumpTo({center: [-2.992, 53.408], zoom: 17})")
+        bob.wait_for_function(
+            "() => { const c = window.metaliverpool.map.getCenter();"
+            " return Math.abs(c.lng + 2.992) < 1e-4 && Math.abs(c.lat - 53.408) < 1e-4; }",
+            timeout=3_000,
+        )
+    finally:
+        alice_context.close()
+        bob_context.close()
+
+
+def test_viewer_cannot_edit(browser: Browser, server: ProcessServer) -> None:
+    tokens = {name: account(server, name) for name in ("alice", "carol")}
+    scenario_id = shared_scenario(server, tokens)
+    alice_context, alice = open_as(browser, server, tokens["alice"], scenario_id)
+    carol_context, carol = open_as(browser, server, tokens["carol"], scenario_id)
+    try:
+        assert carol.inner_text("#role") == "viewer"
+        assert carol.is_visible("#viewer-note")
+        x, y = link_point(carol, 1004)
+        carol.mouse.click(x, y)
+        carol.wait_for_selector("#road-panel")
+        assert carol.is_disabled("#close-road")
+        # bypass the disabled button: write straight into the shared document
+        carol.evaluate(
+            """() => window.metaliverpool.room.edits.set("forced", {
+                edit: {kind: "close_road", osm_way_ids: [1004], id: "forced"}, author: "carol", created_at_s: 1})"""
+        )
+        carol.wait_for_selector("#toast", state="visible", timeout=3_000)
+        assert "viewer" in carol.inner_text("#toast")
+        carol.wait_for_function("() => !window.metaliverpool.room.edits.has('forced')", timeout=3_000)
+        alice.wait_for_timeout(500)
+        assert alice.evaluate("() => window.metaliverpool.room.edits.size") == 0
+        edits = rest(server, tokens["alice"], "GET", f"/api/scenarios/{scenario_id}/edits").json()
+        assert edits["edits"] == []
+    finally:
+        alice_context.close()
+        carol_context.close()
+
+
+def test_killed_server_restarts_with_edits_comments_and_versions_intact(
+    browser: Browser, server: ProcessServer
+) -> None:
+    tokens = {name: account(server, name) for name in ("alice", "bob")}
+    scenario_id = shared_scenario(server, tokens)
+    alice_context, alice = open_as(browser, server, tokens["alice"], scenario_id)
+    bob_context, bob = open_as(browser, server, tokens["bob"], scenario_id)
+    try:
+        x, y = link_point(alice, 1004)
+        alice.mouse.click(x, y)
+        alice.click("#close-road")
+        bob.wait_for_function("() => window.metaliverpool.room.edits.size === 1", timeout=2_000)
+        comment = rest(
+            server, tokens["bob"], "POST", f"/api/scenarios/{scenario_id}/comments",
+            json={"text": "Check the school run", "lon": -2.993, "lat": 53.406},
+        )
+        assert comment.status_code == 201
+        version = rest(server, tokens["alice"], "POST", f"/api/scenarios/{scenario_id}/versions", json={"name": "v1"})
+        assert version.status_code == 201
+        x, y = link_point(alice, 1007)
+        alice.mouse.click(x, y)
+        alice.fill("#lanes", "2")
+        alice.click("#set-lanes")
+        bob.wait_for_function("() => window.metaliverpool.room.edits.size === 2", timeout=2_000)
+
+        server.kill()  # SIGKILL right after the last edit reached the other user
+        alice.wait_for_selector('#status[data-status="offline"], #status[data-status="connecting"]', timeout=5_000)
+        server.start()
+
+        edits = rest(server, tokens["alice"], "GET", f"/api/scenarios/{scenario_id}/edits").json()["edits"]
+        assert sorted(edit["kind"] for edit in edits) == ["change_lanes", "close_road"]
+        comments = rest(server, tokens["alice"], "GET", f"/api/scenarios/{scenario_id}/comments").json()
+        assert [c["text"] for c in comments] == ["Check the school run"]
+        versions = rest(server, tokens["alice"], "GET", f"/api/scenarios/{scenario_id}/versions").json()
+        assert [(v["name"], v["author"], v["edit_count"]) for v in versions] == [("v1", "alice", 1)]
+
+        # the open page reconnects by itself; a fresh page shows everything
+        alice.wait_for_selector('#status[data-status="online"]', timeout=10_000)
+        bob.reload()
+        bob.wait_for_function("() => window.metaliverpool && window.metaliverpool.room.synced", timeout=30_000)
+        bob.wait_for_function("() => window.metaliverpool.room.edits.size === 2", timeout=5_000)
+        assert "Check the school run" in bob.evaluate(
+            "() => Array.from(window.metaliverpool.room.comments.values()).map((c) => c.text).join()"
+        )
+    finally:
+        alice_context.close()
+        bob_context.close()
+
+
+def test_screenshot_shows_the_road_network_and_edits(browser: Browser, server: ProcessServer) -> None:
+    tokens = {"alice": account(server, "alice")}
+    scenario_id = shared_scenario(server, tokens)
+    context, page = open_as(browser, server, tokens["alice"], scenario_id)
+    try:
+        page.wait_for_timeout(300)
+        # way 1004 runs along the primary row (grid row 1); the block centres have no road
+        road = pixel(page, *link_point(page, 1004, 0.3))
+        assert close_to(road, PRIMARY_RGB), road
+        block = pixel(page, *lonlat_point(page, -2.994, 53.406))
+        assert close_to(block, BACKGROUND_RGB, 8), block
+        minor = pixel(page, *link_point(page, 1000, 0.3))
+        assert not close_to(minor, BACKGROUND_RGB, 8), minor
+        # closing the road turns it red on the map
+        x, y = link_point(page, 1004)
+        page.mouse.click(x, y)
+        page.click("#close-road")
+        page.mouse.click(*lonlat_point(page, -2.994, 53.406))  # deselect (selection widens the road)
+        page.wait_for_timeout(300)
+        closed = pixel(page, *link_point(page, 1004, 0.3))
+        assert close_to(closed, CLOSED_RGB, 40), closed
+        page.screenshot(path=str(server.state / "map.png"))
+    finally:
+        context.close()

@@ -1,0 +1,143 @@
+"""A small hand-made twin (a 3 x 3 grid of streets near Liverpool Town Hall) written with ``write_twin``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import shapely
+
+from metaliverpool.network.twin import Twin
+from metaliverpool.store.bundle import write_twin
+
+WEST_DEG = -2.995
+SOUTH_DEG = 53.405
+STEP_DEG = 0.002
+GRID = 3
+OSM_WAY_BASE = 1000
+
+
+def grid_twin() -> Twin:
+    """Nodes on a 3 x 3 grid; two-way links between neighbours (one OSM way per street segment)."""
+    nodes = []
+    for row in range(GRID):
+        for col in range(GRID):
+            node_id = row * GRID + col
+            lon, lat = WEST_DEG + col * STEP_DEG, SOUTH_DEG + row * STEP_DEG
+            nodes.append(
+                {
+                    "node_id": node_id,
+                    "osm_node_id": 500 + node_id,
+                    "lon": lon,
+                    "lat": lat,
+                    "kind": "junction",
+                    "junction_id": node_id if node_id == 4 else -1,
+                    "geometry": shapely.Point(lon, lat),
+                }
+            )
+    links = []
+    way = OSM_WAY_BASE
+    for row in range(GRID):
+        for col in range(GRID):
+            here = row * GRID + col
+            for other in ([here + 1] if col + 1 < GRID else []) + ([here + GRID] if row + 1 < GRID else []):
+                for a, b in ((here, other), (other, here)):
+                    links.append(
+                        {
+                            "link_id": len(links),
+                            "from_node_id": a,
+                            "to_node_id": b,
+                            "osm_way_id": way,
+                            "length_m": 140.0,
+                            "lanes": 1,
+                            "speed_limit_mps": 13.4,
+                            "free_speed_mps": 11.0,
+                            "capacity_vph": 900.0,
+                            "highway": "primary" if row == 1 else "residential",
+                            "name": f"Street {way}",
+                            "ref": "",
+                            "oneway": False,
+                            "roundabout": False,
+                            "bridge": False,
+                            "tunnel": False,
+                            "toll_gbp": 0.0,
+                            "access": "all",
+                            "geometry": shapely.LineString(
+                                [(nodes[a]["lon"], nodes[a]["lat"]), (nodes[b]["lon"], nodes[b]["lat"])]
+                            ),
+                        }
+                    )
+                way += 1
+    east = WEST_DEG + (GRID - 1) * STEP_DEG
+    north = SOUTH_DEG + (GRID - 1) * STEP_DEG
+    middle = WEST_DEG + STEP_DEG
+    zones = pd.DataFrame(
+        [
+            {
+                "zone_id": 0,
+                "zone_code": "E01006512",
+                "kind": "lsoa",
+                "msoa_code": "E02001347",
+                "lad_code": "E08000012",
+                "population": 1500,
+                "imd_decile": 1,
+                "node_id": 0,
+                "geometry": shapely.box(WEST_DEG, SOUTH_DEG, middle, north),
+            },
+            {
+                "zone_id": 1,
+                "zone_code": "E01006513",
+                "kind": "lsoa",
+                "msoa_code": "E02001347",
+                "lad_code": "E08000012",
+                "population": 1800,
+                "imd_decile": 7,
+                "node_id": 2,
+                "geometry": shapely.MultiPolygon(
+                    [shapely.box(middle, SOUTH_DEG, east, (SOUTH_DEG + north) / 2),
+                     shapely.box(middle, (SOUTH_DEG + north) / 2, east, north)]
+                ),
+            },
+        ]
+    )
+    services = pd.DataFrame(
+        [
+            {
+                "service_id": 0,
+                "kind": "hospital",
+                "name": "Royal",
+                "source": "test",
+                "lon": middle,
+                "lat": SOUTH_DEG,
+                "zone_code": "E01006512",
+                "node_id": 1,
+                "geometry": shapely.Point(middle, SOUTH_DEG),
+            }
+        ]
+    )
+    junctions = pd.DataFrame(
+        [
+            {
+                "junction_id": 0,
+                "control": "signals",
+                "node_ids": [4],
+                "osm_node_ids": [504],
+                "lon": middle,
+                "lat": SOUTH_DEG + STEP_DEG,
+                "geometry": shapely.Point(middle, SOUTH_DEG + STEP_DEG),
+            }
+        ]
+    )
+    return Twin(
+        nodes=pd.DataFrame(nodes),
+        links=pd.DataFrame(links),
+        zones=zones,
+        services=services,
+        junctions=junctions,
+        manifest={"region": "test-grid"},
+    )
+
+
+def write_grid_twin(folder: Path) -> Path:
+    """Write :func:`grid_twin` to ``folder`` and return it."""
+    return write_twin(grid_twin(), folder)

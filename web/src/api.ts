@@ -1,0 +1,70 @@
+// REST client of the Meta Liverpool API (same origin; the session token travels as an HttpOnly cookie).
+
+export interface User { user_id: number; name: string; colour: string }
+export interface Member { name: string; colour: string; role: string }
+export interface ScenarioInfo {
+  scenario_id: number; twin_id: string; name: string; description: string; owner: string;
+  visibility: "private" | "shared"; role: "owner" | "editor" | "viewer"; members: Member[];
+  forked_from_version_id: number | null; created_at_s: number;
+}
+export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number> }
+export interface VersionInfo { version_id: number; scenario_id: number; number: number; name: string; author: string; created_at_s: number; edit_count: number }
+export interface RunInfo {
+  run_id: number; scenario_id: number; version_id: number | null; status: string; progress: number;
+  message: string; kpis: Record<string, unknown>; outputs: string[]; created_at_s: number; finished_at_s: number | null;
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string) { super(message); }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      const data = await response.json();
+      detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+    } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail);
+  }
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+export const api = {
+  me: () => call<User>("GET", "/api/users/me"),
+  signUp: (name: string, password: string) => call<User>("POST", "/api/auth/signup", { name, password }),
+  signIn: (name: string, password: string) => call<{ token: string; user: User }>("POST", "/api/auth/signin", { name, password }),
+  signOut: () => call<void>("POST", "/api/auth/signout"),
+  twins: () => call<TwinInfo[]>("GET", "/api/twins"),
+  twin: (id: string) => call<TwinInfo>("GET", `/api/twins/${id}`),
+  scenarios: () => call<ScenarioInfo[]>("GET", "/api/scenarios"),
+  scenario: (id: number) => call<ScenarioInfo>("GET", `/api/scenarios/${id}`),
+  createScenario: (twin_id: string, name: string, visibility: string) =>
+    call<ScenarioInfo>("POST", "/api/scenarios", { twin_id, name, visibility }),
+  patchScenario: (id: number, changes: Record<string, unknown>) => call<ScenarioInfo>("PATCH", `/api/scenarios/${id}`, changes),
+  setMember: (id: number, name: string, role: string) => call<ScenarioInfo>("PUT", `/api/scenarios/${id}/members/${encodeURIComponent(name)}`, { role }),
+  versions: (id: number) => call<VersionInfo[]>("GET", `/api/scenarios/${id}/versions`),
+  saveVersion: (id: number, name: string) => call<VersionInfo>("POST", `/api/scenarios/${id}/versions`, { name }),
+  fork: (versionId: number, name: string) => call<ScenarioInfo>("POST", `/api/versions/${versionId}/fork`, { name }),
+  diff: (a: number, b: number) => call<Record<string, unknown>>("GET", `/api/versions/diff?a=${a}&b=${b}`),
+  runs: (id: number) => call<RunInfo[]>("GET", `/api/scenarios/${id}/runs`),
+  startRun: (id: number, versionId: number | null) => call<RunInfo>("POST", `/api/scenarios/${id}/runs`, { version_id: versionId }),
+  run: (runId: number) => call<RunInfo>("GET", `/api/runs/${runId}`),
+  async layer(twinId: string, name: string): Promise<ArrayBuffer> {
+    const response = await fetch(`/api/twins/${twinId}/layers/${name}`, { credentials: "same-origin" });
+    if (!response.ok) throw new ApiError(response.status, `layer ${name}: ${response.statusText}`);
+    return response.arrayBuffer();
+  },
+  async output(runId: number, name: string): Promise<ArrayBuffer> {
+    const response = await fetch(`/api/runs/${runId}/outputs/${name}`, { credentials: "same-origin" });
+    if (!response.ok) throw new ApiError(response.status, `output ${name}: ${response.statusText}`);
+    return response.arrayBuffer();
+  },
+};

@@ -1,0 +1,78 @@
+// Meta Liverpool web client: sign in, pick or create a scenario, then work on it together on the map.
+
+import "./style.css";
+import { api, ApiError, type User } from "./api";
+import { openScenario } from "./scenario";
+import { el, clear } from "./dom";
+
+const app = document.getElementById("app") as HTMLElement;
+let closeCurrent: (() => void) | null = null;
+
+async function route(): Promise<void> {
+  closeCurrent?.();
+  closeCurrent = null;
+  let user: User;
+  try {
+    user = await api.me();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return showSignIn();
+    throw error;
+  }
+  const match = location.hash.match(/^#\/s\/(\d+)/);
+  if (match) {
+    clear(app);
+    closeCurrent = await openScenario(app, Number(match[1]), user);
+  } else {
+    await showHome(user);
+  }
+}
+
+function showSignIn(): void {
+  clear(app);
+  const name = el("input", { id: "name", placeholder: "name", autocomplete: "username" }) as HTMLInputElement;
+  const password = el("input", { id: "password", type: "password", placeholder: "password (8+ characters)", autocomplete: "current-password" }) as HTMLInputElement;
+  const message = el("p", { class: "error", id: "auth-error" });
+  const act = async (signUp: boolean) => {
+    message.textContent = "";
+    try {
+      if (signUp) await api.signUp(name.value, password.value);
+      await api.signIn(name.value, password.value);
+      await route();
+    } catch (error) {
+      message.textContent = (error as Error).message;
+    }
+  };
+  const form = el("form", { class: "form" }, name, password,
+    el("button", { class: "primary", type: "submit", id: "signin" }, "Sign in"),
+    el("button", { type: "button", id: "signup", onclick: () => act(true) }, "Create account"));
+  form.addEventListener("submit", (event) => { event.preventDefault(); void act(false); });
+  app.append(el("div", { class: "page" }, el("h1", {}, "Meta Liverpool"),
+    el("p", {}, "The shared twin of Liverpool: test transport policies together, live."), form, message));
+}
+
+async function showHome(user: User): Promise<void> {
+  clear(app);
+  const [scenarios, twins] = await Promise.all([api.scenarios(), api.twins()]);
+  const name = el("input", { id: "new-name", placeholder: "scenario name" }) as HTMLInputElement;
+  const twin = el("select", { id: "new-twin" }, ...twins.map((t) => el("option", { value: t.twin_id }, t.twin_id))) as HTMLSelectElement;
+  const visibility = el("select", { id: "new-visibility" }, el("option", { value: "private" }, "private"), el("option", { value: "shared" }, "shared")) as HTMLSelectElement;
+  const message = el("p", { class: "error" });
+  const create = el("button", { class: "primary", id: "create", onclick: async () => {
+    try {
+      const created = await api.createScenario(twin.value, name.value, visibility.value);
+      location.hash = `#/s/${created.scenario_id}`;
+    } catch (error) { message.textContent = (error as Error).message; }
+  } }, "Create scenario");
+  const list = el("ul", { class: "items", id: "scenarios" }, ...scenarios.map((s) =>
+    el("li", {}, el("a", { href: `#/s/${s.scenario_id}` }, s.name),
+      el("span", { class: "meta" }, `${s.twin_id} · ${s.visibility} · owner ${s.owner} · you: ${s.role}`))));
+  app.append(el("div", { class: "page" },
+    el("h1", {}, "Meta Liverpool"),
+    el("p", {}, `Signed in as `, el("b", { id: "me" }, user.name), " ",
+      el("button", { onclick: async () => { await api.signOut(); await route(); } }, "Sign out")),
+    el("h2", {}, "Scenarios"), list,
+    el("h2", {}, "New scenario"), el("div", { class: "form" }, name, twin, visibility, create), message));
+}
+
+window.addEventListener("hashchange", () => void route());
+void route();

@@ -1,0 +1,227 @@
+// The map: MapLibre GL with no external tiles (a plain background) and deck.gl layers drawn from the
+// twin's own tables: roads by class, communities (LSOAs by IMD decile or population, optionally in 3D),
+// services, signals, edits, comments, a drawn polygon, run results and animated vehicles.
+
+import { Map as MapLibreMap, NavigationControl, setWorkerUrl, type IControl } from "maplibre-gl";
+import maplibreWorkerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
+import "maplibre-gl/dist/maplibre-gl.css";
+import { MapboxOverlay } from "@deck.gl/mapbox";
+import { PathLayer, ScatterplotLayer, SolidPolygonLayer, PolygonLayer, TextLayer } from "@deck.gl/layers";
+import { TripsLayer } from "@deck.gl/geo-layers";
+import type { Layer as DeckLayer, PickingInfo } from "@deck.gl/core";
+import { category, pathOf, pointOf, polygonOf, type Layer } from "./layers";
+
+type RGBA = [number, number, number, number];
+
+export const ROAD_STYLE: Record<string, { colour: RGBA; width: number }> = {
+  motorway: { colour: [232, 146, 162, 255], width: 9 },
+  trunk: { colour: [249, 178, 156, 255], width: 8 },
+  primary: { colour: [252, 214, 164, 255], width: 7 },
+  secondary: { colour: [247, 250, 191, 255], width: 6 },
+  tertiary: { colour: [200, 200, 200, 255], width: 5 },
+};
+const MINOR = { colour: [170, 170, 170, 255] as RGBA, width: 3 };
+const IMD_COLOURS: RGBA[] = [
+  [165, 0, 38, 150], [215, 48, 39, 150], [244, 109, 67, 150], [253, 174, 97, 150], [254, 224, 144, 150],
+  [224, 243, 248, 150], [171, 217, 233, 150], [116, 173, 209, 150], [69, 117, 180, 150], [49, 54, 149, 150],
+];
+const SERVICE_COLOURS: Record<string, RGBA> = { hospital: [200, 0, 0, 255], gp: [0, 130, 60, 255], school: [30, 80, 200, 255] };
+
+export function roadStyle(highway: string): { colour: RGBA; width: number } {
+  return ROAD_STYLE[highway.replace("_link", "")] ?? MINOR;
+}
+
+export interface TwinLayers { links: Layer; zones: Layer; services: Layer; junctions: Layer }
+
+export interface MapView {
+  layers: TwinLayers;
+  /** colour override by link index (edits, run differences) */
+  linkColour: (i: number) => RGBA | null;
+  linkVersion: number;
+  selectedLink: number | null;
+  communities: "off" | "imd" | "population";
+  extrude: boolean;
+  showServices: boolean;
+  drawing: [number, number][] | null;
+  areas: { polygon: number[][]; colour: RGBA; id: string }[];
+  comments: { id: string; position: [number, number]; resolved: boolean }[];
+  trips: { path: number[][]; timestamps: number[]; colour: RGBA }[] | null;
+  time_s: number;
+}
+
+export function createMap(container: HTMLElement, bounds: [number, number, number, number]) {
+  setWorkerUrl(maplibreWorkerUrl); // bundled by Vite and served by our server: nothing from a CDN
+  const map = new MapLibreMap({
+    container,
+    style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#f2efe9" } }] },
+    bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
+    fitBoundsOptions: { padding: 20 },
+    attributionControl: false,
+    maxPitch: 70,
+  });
+  map.addControl(new NavigationControl({ visualizePitch: true }), "top-left");
+  const overlay = new MapboxOverlay({ interleaved: false, layers: [] });
+  map.addControl(overlay as unknown as IControl);
+  return { map, overlay };
+}
+
+export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void): DeckLayer[] {
+  const { links, zones, services, junctions } = view.layers;
+  const linkIndex = Array.from({ length: links.count }, (_, i) => i);
+  const result: DeckLayer[] = [];
+  if (view.communities !== "off") {
+    const zoneIndex = Array.from({ length: zones.count }, (_, i) => i);
+    const population = zones.columns.population as Float32Array;
+    const maxPopulation = Math.max(1, ...Array.from(population));
+    result.push(
+      new SolidPolygonLayer<number>({
+        id: "communities",
+        data: zoneIndex,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        getPolygon: (i) => polygonOf(zones, i) as any,
+        getFillColor: (i) => {
+          if (view.communities === "imd") {
+            const decile = (zones.columns.imd_decile as Float32Array)[i];
+            return decile >= 1 ? IMD_COLOURS[decile - 1] : [200, 200, 200, 80];
+          }
+          const share = population[i] / maxPopulation;
+          return [80, 40, 160, Math.round(40 + 160 * share)];
+        },
+        extruded: view.extrude,
+        getElevation: (i) => population[i] / 5,
+        pickable: true,
+        updateTriggers: { getFillColor: view.communities, getElevation: view.extrude },
+      }),
+    );
+  }
+  const highway = links.columns.highway as Uint16Array;
+  const highwayNames = links.categories.highway;
+  result.push(
+    new PathLayer<number>({
+      id: "roads",
+      data: linkIndex,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      getPath: (i) => pathOf(links, i) as any,
+      positionFormat: "XY",
+      _pathType: "open",
+      getColor: (i) => view.linkColour(i) ?? roadStyle(highwayNames[highway[i]]).colour,
+      getWidth: (i) => (i === view.selectedLink ? 14 : roadStyle(highwayNames[highway[i]]).width),
+      widthUnits: "meters",
+      widthMinPixels: 1.5,
+      capRounded: true,
+      jointRounded: true,
+      pickable: true,
+      autoHighlight: true,
+      highlightColor: [31, 95, 191, 200],
+      updateTriggers: { getColor: view.linkVersion, getWidth: view.selectedLink },
+    }),
+  );
+  if (view.areas.length) {
+    result.push(
+      new PolygonLayer<{ polygon: number[][]; colour: RGBA }>({
+        id: "edit-areas",
+        data: view.areas,
+        getPolygon: (d) => d.polygon,
+        getFillColor: (d) => [d.colour[0], d.colour[1], d.colour[2], 50],
+        getLineColor: (d) => d.colour,
+        lineWidthMinPixels: 2,
+        pickable: false,
+      }),
+    );
+  }
+  if (view.showServices) {
+    const serviceIndex = Array.from({ length: services.count }, (_, i) => i);
+    result.push(
+      new ScatterplotLayer<number>({
+        id: "services",
+        data: serviceIndex,
+        getPosition: (i) => pointOf(services, i),
+        getFillColor: (i) => SERVICE_COLOURS[category(services, "kind", i)] ?? [120, 120, 120, 255],
+        getLineColor: [255, 255, 255, 255],
+        stroked: true,
+        lineWidthMinPixels: 1,
+        radiusMinPixels: 4,
+        getRadius: 15,
+        pickable: true,
+      }),
+    );
+  }
+  const junctionIndex = Array.from({ length: junctions.count }, (_, i) => i).filter(
+    (i) => category(junctions, "control", i) === "signals",
+  );
+  result.push(
+    new ScatterplotLayer<number>({
+      id: "signals",
+      data: junctionIndex,
+      getPosition: (i) => pointOf(junctions, i),
+      getFillColor: [30, 30, 30, 255],
+      getLineColor: [250, 200, 0, 255],
+      stroked: true,
+      lineWidthMinPixels: 2,
+      radiusMinPixels: 4,
+      getRadius: 6,
+      pickable: true,
+    }),
+  );
+  if (view.trips) {
+    result.push(
+      new TripsLayer<{ path: number[][]; timestamps: number[]; colour: RGBA }>({
+        id: "vehicles",
+        data: view.trips,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        getPath: (d) => d.path as any,
+        getTimestamps: (d) => d.timestamps,
+        getColor: (d) => d.colour,
+        currentTime: view.time_s,
+        trailLength: 60,
+        widthMinPixels: 3,
+        capRounded: true,
+      }),
+    );
+  }
+  if (view.comments.length) {
+    result.push(
+      new ScatterplotLayer<{ id: string; position: [number, number]; resolved: boolean }>({
+        id: "comments",
+        data: view.comments,
+        getPosition: (d) => d.position,
+        getFillColor: (d) => (d.resolved ? [150, 150, 150, 220] : [255, 140, 0, 240]),
+        getLineColor: [255, 255, 255, 255],
+        stroked: true,
+        radiusMinPixels: 7,
+        lineWidthMinPixels: 2,
+        pickable: true,
+      }),
+      new TextLayer<{ id: string; position: [number, number] }>({
+        id: "comment-icons",
+        data: view.comments,
+        getPosition: (d) => d.position,
+        getText: () => "!",
+        getSize: 12,
+        getColor: [255, 255, 255, 255],
+        fontFamily: "DejaVu Sans, sans-serif",
+        fontWeight: "bold",
+      }),
+    );
+  }
+  if (view.drawing && view.drawing.length) {
+    result.push(
+      new PathLayer<[number, number][]>({
+        id: "drawing",
+        data: [view.drawing],
+        getPath: (d) => d,
+        getColor: [31, 95, 191, 255],
+        widthMinPixels: 3,
+      }),
+      new ScatterplotLayer<[number, number]>({
+        id: "drawing-points",
+        data: view.drawing,
+        getPosition: (d) => d,
+        getFillColor: [31, 95, 191, 255],
+        radiusMinPixels: 4,
+      }),
+    );
+  }
+  void onClick;
+  return result;
+}
