@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TWIN   := twins/liverpool-centre
 
-.PHONY: demo test install lint bench lock clean
+.PHONY: demo test install lint bench lock clean web
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,18 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-demo: install
+# The web client (TypeScript, Vite, MapLibre GL, deck.gl from npm; web/package-lock.json): web/dist,
+# served by `metaliverpool serve`.
+web: web/dist/index.html
+
+web/dist/index.html: web/package.json web/package-lock.json web/index.html web/vite.config.ts web/tsconfig.json $(wildcard web/src/*)
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+demo: install web
 	$(BIN)/metaliverpool data status
 	$(BIN)/metaliverpool build --region liverpool-centre --out $(TWIN)
 	$(BIN)/metaliverpool twin info $(TWIN)
+	$(BIN)/metaliverpool scenario run scenarios/castle-street-pedestrian.yaml --twin $(TWIN) --out runs/castle-street-pedestrian
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -27,7 +35,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test: lint web
 	$(BIN)/pytest
 
 # Peers for bench/ (AequilibraE, UXsim, SUMO): not needed by the tests.

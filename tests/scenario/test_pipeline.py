@@ -166,3 +166,24 @@ def test_diff_of_files_and_of_runs(bundle: Path, tmp_path: Path, capsys: pytest.
     kpis = json.loads(stdout)
     assert kpis["same_twin"] is True
     assert kpis["kpis"]["network.vehicle_km"]["b_minus_a"] < 0, "10% less traffic drives fewer kilometres"
+
+
+def test_run_for_web_reports_progress_into_an_existing_folder(bundle: Path, tmp_path: Path) -> None:
+    from metaliverpool.edits import parse_scenario
+    from metaliverpool.scenario.pipeline import run_for_web
+
+    scenario = parse_scenario(
+        {
+            "schema_version": 2,
+            "name": "web",
+            "edits": [{"kind": "demand_change", "percent": 5}],
+            "run": {"engine": "static", "seeds": [1]},
+        }
+    )
+    out = tmp_path / "run"
+    out.mkdir()
+    seen: list[float] = []
+    document = run_for_web(scenario, bundle, out, lambda fraction, message: seen.append(fraction))
+    assert (out / "kpis.json").is_file() and (out / "report.html").is_file()
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 4
+    assert document["journeys"]["trips_unchanged"]["mean"] > 0

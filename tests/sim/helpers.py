@@ -27,7 +27,9 @@ def chain_network(
     )
 
 
-def steady_demand(origin: int, destination: int, count: int, headway_s: float, start_s: float = 0.0) -> Demand:
+def steady_demand(
+    origin: int, destination: int, count: int, headway_s: float, start_s: float = 0.0
+) -> Demand:
     """``count`` vehicles at a constant headway."""
     return make_demand(
         np.full(count, origin), np.full(count, destination), start_s + np.arange(count) * headway_s
@@ -40,4 +42,6 @@ def run_free_flow_routes(
     """Route on free-flow paths and simulate."""
     routes, free = route_free_flow(network, demand)
     settings = SimConfig(**config)  # type: ignore[arg-type]
-    return simulate(network, plan or empty_signal_plan(network), demand, routes, settings, veh_free_time_s=free)
+    return simulate(
+        network, plan or empty_signal_plan(network), demand, routes, settings, veh_free_time_s=free
+    )

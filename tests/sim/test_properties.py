@@ -105,7 +105,9 @@ def test_same_seed_same_result(seed: int) -> None:
 
     def once() -> tuple[np.ndarray, np.ndarray, list[float]]:
         demand = demand_from_od(od, np.arange(4, dtype=np.int32), window_s=600.0, seed=seed)
-        out = run_dta(net, empty_signal_plan(net), demand, SimConfig(horizon_s=3600.0), DtaConfig(3, seed=seed))
+        out = run_dta(
+            net, empty_signal_plan(net), demand, SimConfig(horizon_s=3600.0), DtaConfig(3, seed=seed)
+        )
         gaps = [it.relative_gap for it in out.iterations]
         return demand.departure_time_s, out.result.veh_arrive_s, gaps
 

@@ -17,7 +17,12 @@ def test_free_flow_travel_time_is_exact(dt_s: float) -> None:
     net = chain_network(lengths, speeds, [1800.0] * 3, [1.0] * 3)
     demand = make_demand([0, 0], [3, 2], [3.7, 10.01])
     result = run_free_flow_routes(net, demand, dt_s=dt_s)
-    expected = np.array([sum(l / v for l, v in zip(lengths, speeds, strict=True)), lengths[0] / speeds[0] + lengths[1] / speeds[1]])
+    expected = np.array(
+        [
+            sum(l / v for l, v in zip(lengths, speeds, strict=True)),
+            lengths[0] / speeds[0] + lengths[1] / speeds[1],
+        ]
+    )
     travel = result.veh_arrive_s - demand.departure_time_s
     np.testing.assert_allclose(travel, expected, rtol=0, atol=1e-9)
 

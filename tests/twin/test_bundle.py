@@ -86,3 +86,11 @@ def test_failed_write_leaves_nothing(tmp_path: Path, twin: Twin) -> None:
     with pytest.raises(ValueError, match="toll_gbp"):
         write_twin(broken, tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+def test_format_doc_lists_every_required_column() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "twin-format.md").read_text()
+    for table, columns in TABLE_COLUMNS.items():
+        assert f"## {table}" in doc or f"`{table}`" in doc, table
+        for column in columns:
+            assert f"`{column}`" in doc, (table, column)

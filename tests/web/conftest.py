@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from metaliverpool.api.app import create_app
+from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig
 from web.twin_fixture import write_grid_twin
 
@@ -30,7 +31,9 @@ def twin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_grid_twin(tmp_path_factory.mktemp("twin") / "grid")
 
 
-def make_config(twin_dir: Path, state: Path, database_url: str | None = None, **extra: object) -> ServerConfig:
+def make_config(
+    twin_dir: Path, state: Path, database_url: str | None = None, **extra: object
+) -> ServerConfig:
     """A server config with its database and run store under ``state``."""
     return ServerConfig(
         twin_paths=(twin_dir,),
@@ -53,7 +56,9 @@ def client(config: ServerConfig) -> Iterator[TestClient]:
         yield test_client
 
 
-def sign_up_in(client: TestClient | httpx.Client, name: str, password: str = "correct-horse") -> dict[str, str]:
+def sign_up_in(
+    client: TestClient | httpx.Client, name: str, password: str = "correct-horse"
+) -> dict[str, str]:
     """Create ``name`` and return its Authorization header."""
     response = client.post("/api/auth/signup", json={"name": name, "password": password})
     assert response.status_code == 201, response.text
@@ -76,7 +81,13 @@ class ThreadServer:
     def __init__(self, config: ServerConfig) -> None:
         self.port = free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(create_app(config), host="127.0.0.1", port=self.port, log_level="warning", ws="websockets")
+            uvicorn.Config(
+                create_app(config),
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                ws="websockets-sansio",
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -108,7 +119,9 @@ def live_server(config: ServerConfig) -> Iterator[ThreadServer]:
 class ProcessServer:
     """``metaliverpool serve`` in its own process, which the tests can kill (SIGKILL) and restart."""
 
-    def __init__(self, twin_dir: Path, state: Path, web_dir: Path | None = None, database_url: str | None = None) -> None:
+    def __init__(
+        self, twin_dir: Path, state: Path, web_dir: Path | None = None, database_url: str | None = None
+    ) -> None:
         self.twin_dir = twin_dir
         self.state = state
         self.web_dir = web_dir
@@ -120,19 +133,37 @@ class ProcessServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ProcessServer:
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        """uvicorn's factory mode with the config ``metaliverpool serve`` would write (``test_cli`` runs
+        ``metaliverpool serve`` itself; this skips loading every other command group, which is slow)."""
+        config = {
+            "twin_paths": [str(self.twin_dir)],
+            "database_url": self.database_url or f"sqlite:///{self.state / 'metaliverpool.db'}",
+            "state_dir": str(self.state),
+            "redis_url": None,
+            "web_dir": None if self.web_dir is None else str(self.web_dir),
+        }
         command = [
-            str(Path(sys.executable).with_name("metaliverpool")),
-            "serve",
-            "--twin", str(self.twin_dir),
-            "--state", str(self.state),
-            "--port", str(self.port),
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "metaliverpool.api.app:app_from_environment",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets-sansio",
         ]
-        if self.web_dir is not None:
-            command += ["--web", str(self.web_dir)]
-        if self.database_url is not None:
-            command += ["--db", self.database_url]
-        self.process = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL)
+        return command, {**os.environ, SERVER_CONFIG_ENV: json.dumps(config)}
+
+    def start(self) -> ProcessServer:
+        self.state.mkdir(parents=True, exist_ok=True)
+        command, env = self.command()
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -178,7 +178,10 @@ def test_create_and_list_scenarios(client: TestClient) -> None:
     created = new_scenario(client, alice, description="A test")
     assert created["role"] == "owner" and created["owner"] == "alice" and created["visibility"] == "private"
     assert [s["name"] for s in client.get("/api/scenarios", headers=alice).json()] == ["Close Castle Street"]
-    assert client.get(f"/api/scenarios/{created['scenario_id']}", headers=alice).json()["description"] == "A test"
+    assert (
+        client.get(f"/api/scenarios/{created['scenario_id']}", headers=alice).json()["description"]
+        == "A test"
+    )
 
 
 @pytest.mark.parametrize(
@@ -192,7 +195,9 @@ def test_create_and_list_scenarios(client: TestClient) -> None:
         ({"name": "ok"}, 422),
     ],
 )
-def test_create_scenario_refuses_bad_input_and_stores_nothing(client: TestClient, body: dict, status: int) -> None:
+def test_create_scenario_refuses_bad_input_and_stores_nothing(
+    client: TestClient, body: dict, status: int
+) -> None:
     alice = sign_up_in(client, "alice")
     response = client.post("/api/scenarios", json=body, headers=alice)
     assert response.status_code == status
@@ -214,7 +219,9 @@ def test_private_scenario_does_not_exist_for_strangers(client: TestClient) -> No
         ("get", f"/api/scenarios/{scenario_id}/runs"),
     ):
         assert getattr(client, method)(path, headers=mallory).status_code == 404, path
-    assert client.patch(f"/api/scenarios/{scenario_id}", json={"name": "x"}, headers=mallory).status_code == 404
+    assert (
+        client.patch(f"/api/scenarios/{scenario_id}", json={"name": "x"}, headers=mallory).status_code == 404
+    )
     assert client.delete(f"/api/scenarios/{scenario_id}", headers=mallory).status_code == 404
     assert client.get(f"/api/scenarios/{scenario_id}").status_code == 401
 
@@ -228,7 +235,10 @@ def test_shared_scenario_is_readable_but_not_writable_by_others(client: TestClie
     assert client.patch(f"/api/scenarios/{scenario_id}", json={"name": "x"}, headers=bob).status_code == 403
     response = client.post(f"/api/scenarios/{scenario_id}/versions", json={"name": "v"}, headers=bob)
     assert response.status_code == 403 and "viewer" in response.json()["detail"]
-    assert client.post(f"/api/scenarios/{scenario_id}/comments", json={"text": "hi"}, headers=bob).status_code == 403
+    assert (
+        client.post(f"/api/scenarios/{scenario_id}/comments", json={"text": "hi"}, headers=bob).status_code
+        == 403
+    )
 
 
 def test_members_and_roles(client: TestClient) -> None:
@@ -240,33 +250,50 @@ def test_members_and_roles(client: TestClient) -> None:
     assert response.status_code == 200
     assert {m["name"]: m["role"] for m in response.json()["members"]} == {"alice": "owner", "bob": "editor"}
     # an editor may rename, but not change visibility, members or delete
-    assert client.patch(f"/api/scenarios/{scenario_id}", json={"name": "Renamed"}, headers=bob).status_code == 200
     assert (
-        client.patch(f"/api/scenarios/{scenario_id}", json={"visibility": "shared"}, headers=bob).status_code == 403
+        client.patch(f"/api/scenarios/{scenario_id}", json={"name": "Renamed"}, headers=bob).status_code
+        == 200
     )
     assert (
-        client.put(f"/api/scenarios/{scenario_id}/members/carol", json={"role": "viewer"}, headers=bob).status_code
+        client.patch(f"/api/scenarios/{scenario_id}", json={"visibility": "shared"}, headers=bob).status_code
+        == 403
+    )
+    assert (
+        client.put(
+            f"/api/scenarios/{scenario_id}/members/carol", json={"role": "viewer"}, headers=bob
+        ).status_code
         == 403
     )
     assert client.delete(f"/api/scenarios/{scenario_id}", headers=bob).status_code == 403
     # bad input from the owner
     assert (
-        client.put(f"/api/scenarios/{scenario_id}/members/carol", json={"role": "owner"}, headers=alice).status_code
+        client.put(
+            f"/api/scenarios/{scenario_id}/members/carol", json={"role": "owner"}, headers=alice
+        ).status_code
         == 422
     )
     assert (
-        client.put(f"/api/scenarios/{scenario_id}/members/zed", json={"role": "viewer"}, headers=alice).status_code
+        client.put(
+            f"/api/scenarios/{scenario_id}/members/zed", json={"role": "viewer"}, headers=alice
+        ).status_code
         == 404
     )
     assert (
-        client.put(f"/api/scenarios/{scenario_id}/members/alice", json={"role": "viewer"}, headers=alice).status_code
+        client.put(
+            f"/api/scenarios/{scenario_id}/members/alice", json={"role": "viewer"}, headers=alice
+        ).status_code
         == 403
     )
     client.put(f"/api/scenarios/{scenario_id}/members/carol", json={"role": "viewer"}, headers=alice)
     assert client.get(f"/api/scenarios/{scenario_id}", headers=carol).json()["role"] == "viewer"
     assert client.delete(f"/api/scenarios/{scenario_id}/members/carol", headers=alice).status_code == 204
     assert client.get(f"/api/scenarios/{scenario_id}", headers=carol).status_code == 404
-    assert client.patch(f"/api/scenarios/{scenario_id}", json={"visibility": "shared"}, headers=alice).status_code == 200
+    assert (
+        client.patch(
+            f"/api/scenarios/{scenario_id}", json={"visibility": "shared"}, headers=alice
+        ).status_code
+        == 200
+    )
     assert client.get(f"/api/scenarios/{scenario_id}", headers=carol).json()["role"] == "viewer"
     assert client.patch(f"/api/scenarios/{scenario_id}", json={"name": ""}, headers=alice).status_code == 422
     assert client.delete(f"/api/scenarios/{scenario_id}", headers=alice).status_code == 204
@@ -279,8 +306,11 @@ def test_members_and_roles(client: TestClient) -> None:
 def test_edit_over_socket_reaches_edits_and_document(client: TestClient) -> None:
     alice = sign_up_in(client, "alice")
     scenario_id = new_scenario(client, alice)["scenario_id"]
-    doc, notices = change_over_socket(
-        client, scenario_id, token_of(alice), set_edit("e1", edit_entry(close_road(OSM_WAY_BASE + 3), "alice"))
+    _doc, notices = change_over_socket(
+        client,
+        scenario_id,
+        token_of(alice),
+        set_edit("e1", edit_entry(close_road(OSM_WAY_BASE + 3), "alice")),
     )
     assert notices == []
     edits = client.get(f"/api/scenarios/{scenario_id}/edits", headers=alice).json()
@@ -300,7 +330,9 @@ def test_edit_over_socket_reaches_edits_and_document(client: TestClient) -> None
         ({"edit": close_road(1001)}, "expected"),
     ],
 )
-def test_invalid_edit_is_refused_to_its_author_and_not_stored(client: TestClient, entry: dict, reason: str) -> None:
+def test_invalid_edit_is_refused_to_its_author_and_not_stored(
+    client: TestClient, entry: dict, reason: str
+) -> None:
     alice = sign_up_in(client, "alice")
     scenario_id = new_scenario(client, alice)["scenario_id"]
     before = count(client, DocUpdate, scenario_id=scenario_id)
@@ -368,20 +400,31 @@ def test_versions_history_fork_and_diff(client: TestClient) -> None:
         del doc.get("edits", type=Map)["close"]
 
     change_over_socket(client, scenario_id, token, drop_close)
-    change_over_socket(client, scenario_id, token, set_edit("lanes", edit_entry({**lanes, "lanes": 3}, "alice", 2.0)))
+    change_over_socket(
+        client, scenario_id, token, set_edit("lanes", edit_entry({**lanes, "lanes": 3}, "alice", 2.0))
+    )
     limit = {"kind": "speed_limit", "speed_limit_mph": 20, "osm_way_ids": [1003]}
     change_over_socket(client, scenario_id, token, set_edit("slow", edit_entry(limit, "alice", 3.0)))
-    second = client.post(f"/api/scenarios/{scenario_id}/versions", json={"name": "second"}, headers=alice).json()
+    second = client.post(
+        f"/api/scenarios/{scenario_id}/versions", json={"name": "second"}, headers=alice
+    ).json()
 
     history = client.get(f"/api/scenarios/{scenario_id}/versions", headers=alice).json()
-    assert [(v["number"], v["name"], v["author"]) for v in history] == [(2, "second", "alice"), (1, "first", "alice")]
+    assert [(v["number"], v["name"], v["author"]) for v in history] == [
+        (2, "second", "alice"),
+        (1, "first", "alice"),
+    ]
     assert history[0]["created_at_s"] >= history[1]["created_at_s"]
 
-    diff = client.get(f"/api/versions/diff?a={first.json()['version_id']}&b={second['version_id']}", headers=alice)
+    diff = client.get(
+        f"/api/versions/diff?a={first.json()['version_id']}&b={second['version_id']}", headers=alice
+    )
     body = diff.json()
     assert [item["id"] for item in body["added"]] == ["slow"]
     assert [item["id"] for item in body["removed"]] == ["close"]
-    assert [(c["id"], c["before"]["lanes"], c["after"]["lanes"]) for c in body["changed"]] == [("lanes", 2, 3)]
+    assert [(c["id"], c["before"]["lanes"], c["after"]["lanes"]) for c in body["changed"]] == [
+        ("lanes", 2, 3)
+    ]
     assert body["kpi_difference"] is None  # no runs yet
 
     detail = client.get(f"/api/versions/{first.json()['version_id']}", headers=alice).json()
@@ -390,10 +433,15 @@ def test_versions_history_fork_and_diff(client: TestClient) -> None:
     # bob cannot see alice's private versions, fork them or diff them
     version_id = first.json()["version_id"]
     assert client.get(f"/api/versions/{version_id}", headers=bob).status_code == 404
-    assert client.post(f"/api/versions/{version_id}/fork", json={"name": "mine"}, headers=bob).status_code == 404
+    assert (
+        client.post(f"/api/versions/{version_id}/fork", json={"name": "mine"}, headers=bob).status_code == 404
+    )
     assert client.get(f"/api/versions/diff?a={version_id}&b={version_id}", headers=bob).status_code == 404
     assert client.get("/api/versions/diff?a=1", headers=alice).status_code == 422
-    assert client.post(f"/api/scenarios/{scenario_id}/versions", json={"name": ""}, headers=alice).status_code == 422
+    assert (
+        client.post(f"/api/scenarios/{scenario_id}/versions", json={"name": ""}, headers=alice).status_code
+        == 422
+    )
     assert count(client, Version) == 2
 
     fork = client.post(f"/api/versions/{version_id}/fork", json={"name": "Fork of first"}, headers=alice)

@@ -1,4 +1,7 @@
-"""The web client in Debian's Chromium (Playwright): two users live, cursors, viewer, crash-restart, map pixels."""
+"""The web client in Debian's Chromium (Playwright).
+
+Two users live, named cursors, follow, a viewer, a crash and restart, and the map's pixels.
+"""
 
 from __future__ import annotations
 
@@ -49,15 +52,26 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@pytest.fixture(scope="module")
+def shared_server(
+    twin_dir: Path, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
+) -> Iterator[ProcessServer]:
+    """One server for the tests that do not kill it (each test signs up its own users)."""
+    process = ProcessServer(twin_dir, tmp_path_factory.mktemp("state"), web_dir=web_dist).start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture
 def server(twin_dir: Path, tmp_path: Path, web_dist: Path) -> Iterator[ProcessServer]:
+    """A server of its own (the crash test kills it)."""
     process = ProcessServer(twin_dir, tmp_path / "state", web_dir=web_dist).start()
     yield process
     process.stop()
 
 
 def account(server: ProcessServer, name: str) -> str:
-    """Sign ``name`` up and in; returns the bearer token."""
+    """Sign ``name`` up and in; returns the bearer token (names are unique per server)."""
     with httpx.Client(base_url=server.url) as client:
         client.post("/api/auth/signup", json={"name": name, "password": "correct-horse"}).raise_for_status()
         response = client.post("/api/auth/signin", json={"name": name, "password": "correct-horse"})
@@ -70,23 +84,32 @@ def rest(server: ProcessServer, token: str, method: str, path: str, **kwargs: An
         return client.request(method, path, **kwargs)
 
 
-def shared_scenario(server: ProcessServer, tokens: dict[str, str]) -> int:
-    """Alice's scenario with bob as editor and carol as viewer."""
-    created = rest(server, tokens["alice"], "POST", "/api/scenarios", json={"twin_id": "test-grid", "name": "Live"})
+def shared_scenario(
+    server: ProcessServer, tokens: dict[str, str], owner: str, members: dict[str, str]
+) -> int:
+    """A scenario of ``owner`` with ``members`` (name -> role)."""
+    created = rest(
+        server, tokens[owner], "POST", "/api/scenarios", json={"twin_id": "test-grid", "name": "Live"}
+    )
     scenario_id = int(created.json()["scenario_id"])
-    for name, role in (("bob", "editor"), ("carol", "viewer")):
-        if name in tokens:
-            rest(server, tokens["alice"], "PUT", f"/api/scenarios/{scenario_id}/members/{name}", json={"role": role})
+    for name, role in members.items():
+        response = rest(
+            server, tokens[owner], "PUT", f"/api/scenarios/{scenario_id}/members/{name}", json={"role": role}
+        )
+        response.raise_for_status()
     return scenario_id
 
 
-def open_as(browser: Browser, server: ProcessServer, token: str, scenario_id: int) -> tuple[BrowserContext, Page]:
+def open_as(
+    browser: Browser, server: ProcessServer, token: str, scenario_id: int
+) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     context.add_cookies([{"name": "ml_token", "value": token, "url": server.url}])
     page = context.new_page()
     page.goto(f"{server.url}/#/s/{scenario_id}")
     page.wait_for_function(
-        "() => window.metaliverpool && window.metaliverpool.firstPaintMs !== null && window.metaliverpool.room.synced",
+        "() => window.metaliverpool && window.metaliverpool.firstPaintMs !== null"
+        " && window.metaliverpool.room.synced",
         timeout=30_000,
     )
     return context, page
@@ -98,7 +121,8 @@ def link_point(page: Page, osm_way_id: int, fraction: float = 0.5) -> tuple[floa
         page.evaluate(
             """([way, fraction]) => {
                 const h = window.metaliverpool, links = h.view.layers.links;
-                const ways = links.columns.osm_way_id, start = links.columns.path_start, pos = links.columns.positions;
+                const ways = links.columns.osm_way_id, start = links.columns.path_start;
+                const pos = links.columns.positions;
                 const i = ways.findIndex((w) => w === way);
                 const a = start[i], b = start[i + 1] - 1;
                 const lon = pos[2 * a] + (pos[2 * b] - pos[2 * a]) * fraction;
@@ -137,10 +161,11 @@ def close_to(rgb: np.ndarray, expected: tuple[int, int, int], tolerance: int = 3
 
 
 def test_two_users_see_each_others_edits_within_a_second_and_named_cursors(
-    browser: Browser, server: ProcessServer
+    browser: Browser, shared_server: ProcessServer
 ) -> None:
+    server = shared_server
     tokens = {name: account(server, name) for name in ("alice", "bob")}
-    scenario_id = shared_scenario(server, tokens)
+    scenario_id = shared_scenario(server, tokens, "alice", {"bob": "editor"})
     alice_context, alice = open_as(browser, server, tokens["alice"], scenario_id)
     bob_context, bob = open_as(browser, server, tokens["bob"], scenario_id)
     try:
@@ -190,10 +215,11 @@ def test_two_users_see_each_others_edits_within_a_second_and_named_cursors(
         bob_context.close()
 
 
-def test_viewer_cannot_edit(browser: Browser, server: ProcessServer) -> None:
-    tokens = {name: account(server, name) for name in ("alice", "carol")}
-    scenario_id = shared_scenario(server, tokens)
-    alice_context, alice = open_as(browser, server, tokens["alice"], scenario_id)
+def test_viewer_cannot_edit(browser: Browser, shared_server: ProcessServer) -> None:
+    server = shared_server
+    tokens = {name: account(server, name) for name in ("amy", "carol")}
+    scenario_id = shared_scenario(server, tokens, "amy", {"carol": "viewer"})
+    alice_context, alice = open_as(browser, server, tokens["amy"], scenario_id)
     carol_context, carol = open_as(browser, server, tokens["carol"], scenario_id)
     try:
         assert carol.inner_text("#role") == "viewer"
@@ -205,14 +231,15 @@ def test_viewer_cannot_edit(browser: Browser, server: ProcessServer) -> None:
         # bypass the disabled button: write straight into the shared document
         carol.evaluate(
             """() => window.metaliverpool.room.edits.set("forced", {
-                edit: {kind: "close_road", osm_way_ids: [1004], id: "forced"}, author: "carol", created_at_s: 1})"""
+                edit: {kind: "close_road", osm_way_ids: [1004], id: "forced"},
+                author: "carol", created_at_s: 1})"""
         )
         carol.wait_for_selector("#toast", state="visible", timeout=3_000)
         assert "viewer" in carol.inner_text("#toast")
         carol.wait_for_function("() => !window.metaliverpool.room.edits.has('forced')", timeout=3_000)
         alice.wait_for_timeout(500)
         assert alice.evaluate("() => window.metaliverpool.room.edits.size") == 0
-        edits = rest(server, tokens["alice"], "GET", f"/api/scenarios/{scenario_id}/edits").json()
+        edits = rest(server, tokens["amy"], "GET", f"/api/scenarios/{scenario_id}/edits").json()
         assert edits["edits"] == []
     finally:
         alice_context.close()
@@ -223,7 +250,7 @@ def test_killed_server_restarts_with_edits_comments_and_versions_intact(
     browser: Browser, server: ProcessServer
 ) -> None:
     tokens = {name: account(server, name) for name in ("alice", "bob")}
-    scenario_id = shared_scenario(server, tokens)
+    scenario_id = shared_scenario(server, tokens, "alice", {"bob": "editor"})
     alice_context, alice = open_as(browser, server, tokens["alice"], scenario_id)
     bob_context, bob = open_as(browser, server, tokens["bob"], scenario_id)
     try:
@@ -232,11 +259,16 @@ def test_killed_server_restarts_with_edits_comments_and_versions_intact(
         alice.click("#close-road")
         bob.wait_for_function("() => window.metaliverpool.room.edits.size === 1", timeout=2_000)
         comment = rest(
-            server, tokens["bob"], "POST", f"/api/scenarios/{scenario_id}/comments",
+            server,
+            tokens["bob"],
+            "POST",
+            f"/api/scenarios/{scenario_id}/comments",
             json={"text": "Check the school run", "lon": -2.993, "lat": 53.406},
         )
         assert comment.status_code == 201
-        version = rest(server, tokens["alice"], "POST", f"/api/scenarios/{scenario_id}/versions", json={"name": "v1"})
+        version = rest(
+            server, tokens["alice"], "POST", f"/api/scenarios/{scenario_id}/versions", json={"name": "v1"}
+        )
         assert version.status_code == 201
         x, y = link_point(alice, 1007)
         alice.mouse.click(x, y)
@@ -245,7 +277,9 @@ def test_killed_server_restarts_with_edits_comments_and_versions_intact(
         bob.wait_for_function("() => window.metaliverpool.room.edits.size === 2", timeout=2_000)
 
         server.kill()  # SIGKILL right after the last edit reached the other user
-        alice.wait_for_selector('#status[data-status="offline"], #status[data-status="connecting"]', timeout=5_000)
+        alice.wait_for_selector(
+            '#status[data-status="offline"], #status[data-status="connecting"]', timeout=5_000
+        )
         server.start()
 
         edits = rest(server, tokens["alice"], "GET", f"/api/scenarios/{scenario_id}/edits").json()["edits"]
@@ -258,7 +292,9 @@ def test_killed_server_restarts_with_edits_comments_and_versions_intact(
         # the open page reconnects by itself; a fresh page shows everything
         alice.wait_for_selector('#status[data-status="online"]', timeout=10_000)
         bob.reload()
-        bob.wait_for_function("() => window.metaliverpool && window.metaliverpool.room.synced", timeout=30_000)
+        bob.wait_for_function(
+            "() => window.metaliverpool && window.metaliverpool.room.synced", timeout=30_000
+        )
         bob.wait_for_function("() => window.metaliverpool.room.edits.size === 2", timeout=5_000)
         assert "Check the school run" in bob.evaluate(
             "() => Array.from(window.metaliverpool.room.comments.values()).map((c) => c.text).join()"
@@ -268,26 +304,27 @@ def test_killed_server_restarts_with_edits_comments_and_versions_intact(
         bob_context.close()
 
 
-def test_screenshot_shows_the_road_network_and_edits(browser: Browser, server: ProcessServer) -> None:
-    tokens = {"alice": account(server, "alice")}
-    scenario_id = shared_scenario(server, tokens)
-    context, page = open_as(browser, server, tokens["alice"], scenario_id)
+def test_screenshot_shows_the_road_network_and_edits(browser: Browser, shared_server: ProcessServer) -> None:
+    server = shared_server
+    tokens = {"ann": account(server, "ann")}
+    scenario_id = shared_scenario(server, tokens, "ann", {})
+    context, page = open_as(browser, server, tokens["ann"], scenario_id)
     try:
         page.wait_for_timeout(300)
-        # way 1004 runs along the primary row (grid row 1); the block centres have no road
-        road = pixel(page, *link_point(page, 1004, 0.3))
+        # way 1005 runs along the primary row (grid row 1); the block centres have no road
+        road = pixel(page, *link_point(page, 1005, 0.3))
         assert close_to(road, PRIMARY_RGB), road
         block = pixel(page, *lonlat_point(page, -2.994, 53.406))
         assert close_to(block, BACKGROUND_RGB, 8), block
         minor = pixel(page, *link_point(page, 1000, 0.3))
         assert not close_to(minor, BACKGROUND_RGB, 8), minor
         # closing the road turns it red on the map
-        x, y = link_point(page, 1004)
+        x, y = link_point(page, 1005)
         page.mouse.click(x, y)
         page.click("#close-road")
         page.mouse.click(*lonlat_point(page, -2.994, 53.406))  # deselect (selection widens the road)
         page.wait_for_timeout(300)
-        closed = pixel(page, *link_point(page, 1004, 0.3))
+        closed = pixel(page, *link_point(page, 1005, 0.3))
         assert close_to(closed, CLOSED_RGB, 40), closed
         page.screenshot(path=str(server.state / "map.png"))
     finally:

@@ -94,8 +94,10 @@ def grid_twin() -> Twin:
                 "imd_decile": 7,
                 "node_id": 2,
                 "geometry": shapely.MultiPolygon(
-                    [shapely.box(middle, SOUTH_DEG, east, (SOUTH_DEG + north) / 2),
-                     shapely.box(middle, (SOUTH_DEG + north) / 2, east, north)]
+                    [
+                        shapely.box(middle, SOUTH_DEG, east, (SOUTH_DEG + north) / 2),
+                        shapely.box(middle, (SOUTH_DEG + north) / 2, east, north),
+                    ]
                 ),
             },
         ]

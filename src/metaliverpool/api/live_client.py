@@ -48,6 +48,7 @@ class LiveClient:
         self._socket: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._clock = 0
+        self._pending: set[asyncio.Future[None]] = set()
 
     async def connect(self, timeout_s: float = 10.0) -> LiveClient:
         """Open the socket, sync, and wait until the server's state has arrived."""
@@ -76,7 +77,9 @@ class LiveClient:
         if message[0] == YMessageType.SYNC:
             payload = read_message(message[2:])
             if message[1] == YSyncMessageType.SYNC_STEP1:
-                asyncio.ensure_future(self._socket.send(create_sync_step2_message(self.doc.get_update(payload))))
+                reply = create_sync_step2_message(self.doc.get_update(payload))
+                self._pending = {task for task in self._pending if not task.done()}
+                self._pending.add(asyncio.ensure_future(self._socket.send(reply)))
             else:
                 self.doc.apply_update(payload)
                 if message[1] == YSyncMessageType.SYNC_STEP2:

@@ -73,5 +73,5 @@ def register(app: typer.Typer) -> None:
             host=host,
             port=port,
             log_level="warning",
-            ws="websockets",
+            ws="websockets-sansio",
         )

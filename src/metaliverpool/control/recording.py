@@ -32,11 +32,10 @@ class RecordingController:
     blocked: list[npt.NDArray[np.bool_]] = field(default_factory=list)
     movement_queue_veh: list[npt.NDArray[np.float64]] = field(default_factory=list)
     layout: JunctionLayout | None = None
+    decision_interval_s: float = 0.0
 
-    @property
-    def decision_interval_s(self) -> float:
-        """The inner controller's interval."""
-        return float(self.inner.decision_interval_s)
+    def __post_init__(self) -> None:
+        self.decision_interval_s = float(self.inner.decision_interval_s)
 
     def decide(self, observation: SignalObservation) -> npt.NDArray[np.int32]:
         """Record, then pass the observation on."""

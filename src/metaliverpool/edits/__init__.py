@@ -9,6 +9,7 @@ Public interface (the web helper validates live edits with it):
 - :func:`~metaliverpool.edits.apply.apply_edits` ``(twin, scenario_or_edits) -> Twin``.
 """
 
+from metaliverpool.edits.apply import apply_demand_settings, apply_edits
 from metaliverpool.edits.io import load_scenario, parse_scenario, save_scenario, validate_edit
 from metaliverpool.edits.schema import EDIT_KINDS, SCHEMA_VERSION, Edit, Scenario
 
@@ -17,6 +18,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "Edit",
     "Scenario",
+    "apply_demand_settings",
+    "apply_edits",
     "load_scenario",
     "parse_scenario",
     "save_scenario",

@@ -175,16 +175,30 @@ def _attach_controls(
     return controls
 
 
+def polylines(
+    osm: OsmData, node_lists: list[list[int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates, start offsets, geodesic lengths (m) and shapely LineStrings of node-id sequences."""
+    counts = np.fromiter((len(n) for n in node_lists), dtype=np.int64, count=len(node_lists))
+    lonlat = osm.node_lonlat
+    coords = np.array([lonlat[n] for nodes in node_lists for n in nodes], dtype=np.float64).reshape(-1, 2)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    if len(coords) == 0:
+        return coords, starts, np.zeros(0), np.zeros(0, dtype=object)
+    segment = geodesic_distance_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
+    piece_of_point = np.repeat(np.arange(len(node_lists)), counts)
+    same_piece = piece_of_point[:-1] == piece_of_point[1:]
+    lengths = np.bincount(
+        piece_of_point[:-1][same_piece], weights=segment[same_piece], minlength=len(node_lists)
+    )
+    geometries = shapely.linestrings(coords, indices=piece_of_point)
+    return coords, starts, lengths, np.asarray(geometries, dtype=object)
+
+
 def _links_from_pieces(osm: OsmData, pieces: list[_Piece], config: NetworkConfig) -> pd.DataFrame:
     """Directed links (one or two per piece) with geometry and attributes; ids not yet assigned."""
-    lonlat = osm.node_lonlat
-    counts = np.array([len(p.node_ids) for p in pieces], dtype=np.int64)
-    coords = np.array([lonlat[n] for p in pieces for n in p.node_ids], dtype=np.float64).reshape(-1, 2)
-    seg = geodesic_distance_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    seg = np.append(seg, 0.0)
-    lengths = np.add.reduceat(seg * (np.arange(len(coords)) + 1 < np.repeat(starts + counts, counts)), starts)
-
+    coords, starts, lengths, _ = polylines(osm, [p.node_ids for p in pieces])
+    counts = np.fromiter((len(p.node_ids) for p in pieces), dtype=np.int64, count=len(pieces))
     rows: dict[str, list[Any]] = defaultdict(list)
     geometries: list[Any] = []
     for index, piece in enumerate(pieces):
@@ -221,7 +235,11 @@ def _links_from_pieces(osm: OsmData, pieces: list[_Piece], config: NetworkConfig
             rows["connector"].append(False)
             geometries.append(geometry)
     frame = pd.DataFrame(rows)
-    frame["geometry"] = [shapely.LineString(g) for g in geometries]
+    sizes = np.fromiter((len(g) for g in geometries), dtype=np.int64, count=len(geometries))
+    frame["geometry"] = shapely.linestrings(
+        np.concatenate(geometries) if geometries else np.zeros((0, 2)),
+        indices=np.repeat(np.arange(len(geometries)), sizes),
+    )
     return frame
 
 
@@ -582,8 +600,7 @@ def _active_network(osm: OsmData) -> tuple[pd.DataFrame, pd.DataFrame]:
     usage: Counter[int] = Counter()
     for way in osm.ways:
         if "highway" in way.tags:
-            for node_id in set(way.node_ids):
-                usage[node_id] += 1
+            usage.update(set(way.node_ids))
     pieces: list[tuple[OsmWay, list[int]]] = []
     for way, refs in ways:
         start = 0
@@ -605,12 +622,7 @@ def _active_network(osm: OsmData) -> tuple[pd.DataFrame, pd.DataFrame]:
             "geometry": shapely.points(node_lon, node_lat),
         }
     )
-    lengths = []
-    geometries = []
-    for _, refs in pieces:
-        xy = np.array([lonlat[n] for n in refs])
-        lengths.append(float(geodesic_distance_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1]).sum()))
-        geometries.append(shapely.LineString(xy))
+    _, _, lengths, geometries = polylines(osm, [refs for _, refs in pieces])
     highway = [
         "crossing"
         if w.tags.get("footway") == "crossing" or w.tags.get("cycleway") == "crossing"

@@ -83,10 +83,18 @@ class ForecastProblem:
         return max(self.horizon_steps)
 
     def origins_between(self, start: int, stop: int) -> np.ndarray:
-        """Origins ``t`` with ``start <= t`` and ``t + max_horizon < stop`` and a full lookback."""
+        """Origins ``t`` with ``start <= t`` and ``t + max_horizon < stop`` and a full lookback (inside one
+        day's window for a windowed series)."""
         first = max(start, self.lookback_steps - 1)
         last = stop - 1 - self.max_horizon
-        return np.arange(first, last + 1, dtype=np.int64) if last >= first else np.zeros(0, dtype=np.int64)
+        if last < first:
+            return np.zeros(0, dtype=np.int64)
+        origins = np.arange(first, last + 1, dtype=np.int64)
+        if self.series.windowed:
+            slot = self.time_of_day[origins]
+            inside = (slot >= self.lookback_steps - 1) & (slot + self.max_horizon < self.series.steps_per_day)
+            origins = origins[inside]
+        return origins
 
     def targets(self, origins: np.ndarray) -> np.ndarray:
         """Observed values at every horizon: array (samples, horizons, sensors), NaN where missing."""

@@ -1,14 +1,18 @@
-"""Features shared by the learned models, built from a problem and a historical profile.
+"""The prior forecast and the features shared by the learned models.
 
 Recent history is expressed as an *anomaly*: the observed (filled) value minus the historical profile of
-the same row. Learned models predict the *change* from the last observed value to the target and add the
-last value back, so they start from persistence; the *reversion gap* (profile at the target minus the last
-value) lets them learn how far the state returns to the historical average at each horizon. (Starting
-from the profile instead generalises badly to states never seen in training, such as roadworks on a link
-that had none before: a persistent queue is then mistaken for noise.)
+the same row. The *prior* forecast of the learned models is ``profile(target) + rho_h * anomaly(now)``:
+the historical average plus the current anomaly decayed by a factor ``rho_h`` per horizon, fitted by
+least squares on the training rows (an AR(1) of the anomaly; ``rho = 1`` is persistence of the anomaly,
+``rho = 0`` the historical average). Learned models predict the residual of the prior and add it back:
+the prior already beats both baselines on most data, extrapolates linearly to states never seen in
+training (roadworks on a link that had none: a persistent queue stays a queue), and the model learns the
+non-linear rest (queues that grow or clear, spillback from neighbours, known events).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,27 +26,56 @@ def anomaly_window(problem: ForecastProblem, profile: HistoricalProfile, origins
     return problem.filled[rows] - profile.at_rows(problem, rows)
 
 
+@dataclass
+class PriorForecast:
+    """Historical profile plus the decayed current anomaly (module docstring)."""
+
+    profile: HistoricalProfile
+    rho: np.ndarray
+
+    @classmethod
+    def fit(cls, problem: ForecastProblem, stop: int) -> PriorForecast:
+        """Profile from rows ``[0, stop)``; ``rho`` per horizon by least squares on origins there."""
+        profile = HistoricalProfile.fit(problem, stop)
+        origins = problem.origins_between(0, stop)
+        now = problem.filled[origins] - profile.at_rows(problem, origins)
+        rho = np.zeros(len(problem.horizon_steps))
+        for k, horizon in enumerate(problem.horizon_steps):
+            rows = origins + horizon
+            later = problem.series.values[rows] - profile.at_rows(problem, rows)
+            valid = ~np.isnan(later)
+            denominator = float(np.sum(now[valid] ** 2))
+            rho[k] = np.clip(float(np.sum(now[valid] * later[valid])) / denominator, 0.0, 1.0) if denominator else 0.0
+        return cls(profile=profile, rho=rho)
+
+    def at(self, problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
+        """Prior forecasts: array (samples, horizons, sensors)."""
+        rows = origins[:, None] + np.asarray(problem.horizon_steps)[None, :]
+        now = problem.filled[origins] - self.profile.at_rows(problem, origins)
+        return self.profile.at_rows(problem, rows) + self.rho[None, :, None] * now[:, None, :]
+
+
 def tabular_features(
-    problem: ForecastProblem, profile: HistoricalProfile, origins: np.ndarray, horizon_index: int
+    problem: ForecastProblem, prior: PriorForecast, origins: np.ndarray, horizon_index: int
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """One row per (origin, sensor) for one horizon.
 
-    Returns the feature matrix (samples * sensors, features), the last observed value of each row (add
-    it to a predicted change) and the feature names. The sensor index is not a feature, so one model
-    serves every link and transfers to links whose state it has not seen.
+    Returns the feature matrix (samples * sensors, features), the prior forecast of each row (add it to
+    a predicted residual) and the feature names. The sensor index is not a feature, so one model serves
+    every link and transfers to links whose state it has not seen.
     """
     n_samples = origins.shape[0]
     n_sensors = problem.series.n_sensors
     horizon = problem.horizon_steps[horizon_index]
-    anomalies = anomaly_window(problem, profile, origins)  # (S, L, N)
+    anomalies = anomaly_window(problem, prior.profile, origins)  # (S, L, N)
     target_rows = origins + horizon
-    base = profile.at_rows(problem, target_rows)  # (S, N)
+    profile_target = prior.profile.at_rows(problem, target_rows)  # (S, N)
+    base = prior.at(problem, origins)[:, horizon_index, :]
     events = problem.series.event_values()
     neighbours = problem.neighbour_weights
     columns: list[np.ndarray] = []
     names: list[str] = []
-    lags = min(problem.lookback_steps, 6)
-    for lag in range(lags):
+    for lag in range(min(problem.lookback_steps, 6)):
         columns.append(anomalies[:, -1 - lag, :])
         names.append(f"anomaly_lag{lag}")
     columns.append(anomalies.mean(axis=1))
@@ -50,22 +83,19 @@ def tabular_features(
     columns.append(anomalies[:, -1, :] - anomalies[:, 0, :])
     names.append("anomaly_trend")
     last = problem.filled[origins]
-    columns.append(last)
-    names.append("value_now")
-    columns.append(base)
-    names.append("profile_target")
-    columns.append(base - last)
-    names.append("reversion_gap")
-    columns.append(anomalies[:, -1, :] @ neighbours.T)
-    names.append("neighbour_anomaly_now")
-    columns.append(anomalies.mean(axis=1) @ neighbours.T)
-    names.append("neighbour_anomaly_mean")
-    columns.append(events[origins])
-    names.append("event_now")
-    columns.append(events[target_rows])
-    names.append("event_target")
-    columns.append(events[target_rows] @ neighbours.T)
-    names.append("neighbour_event_target")
+    for values, name in (
+        (last, "value_now"),
+        (profile_target, "profile_target"),
+        (profile_target - last, "reversion_gap"),
+        (base, "prior"),
+        (anomalies[:, -1, :] @ neighbours.T, "neighbour_anomaly_now"),
+        (anomalies.mean(axis=1) @ neighbours.T, "neighbour_anomaly_mean"),
+        (events[origins], "event_now"),
+        (events[target_rows], "event_target"),
+        (events[target_rows] @ neighbours.T, "neighbour_event_target"),
+    ):
+        columns.append(values)
+        names.append(name)
     spd = problem.series.steps_per_day
     angle = 2 * np.pi * problem.time_of_day[target_rows] / spd
     for values, name in (
@@ -76,4 +106,4 @@ def tabular_features(
         columns.append(np.repeat(values[:, None], n_sensors, axis=1))
         names.append(name)
     matrix = np.stack([c.reshape(n_samples * n_sensors) for c in columns], axis=1)
-    return matrix, last.reshape(n_samples * n_sensors), names
+    return matrix, base.reshape(n_samples * n_sensors), names

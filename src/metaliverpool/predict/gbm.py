@@ -1,9 +1,9 @@
 """Gradient boosting (LightGBM): one pooled model per horizon over all sensors (``lgbm``).
 
 Each row is one (origin, sensor); features are in :func:`metaliverpool.predict.features.tabular_features`
-(recent anomalies, profile, reversion gap, neighbourhood, events, calendar). The target is the change
-from the last observed value; the prediction adds the last value back. Validation rows stop boosting
-early.
+(recent anomalies, profile, reversion gap, prior, neighbourhood, events, calendar). The target is the
+residual of the prior forecast (:class:`metaliverpool.predict.features.PriorForecast`); the prediction
+adds the prior back. Validation rows stop boosting early.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import numpy as np
 
 from metaliverpool.predict.baselines import HistoricalProfile
 from metaliverpool.predict.dataset import ForecastProblem, SplitBounds
-from metaliverpool.predict.features import tabular_features
+from metaliverpool.predict.features import PriorForecast, tabular_features
 
 MAX_TRAIN_ROWS = 300_000
 """Training rows are subsampled (seeded) above this count to bound time and memory."""
 
 
 class LightGBMForecaster:
-    """Pooled LightGBM per horizon, on changes from the last value."""
+    """Pooled LightGBM per horizon, on residuals of the prior forecast."""
 
     name = "lgbm"
 
@@ -30,24 +30,24 @@ class LightGBMForecaster:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
-        self.profile: HistoricalProfile | None = None
+        self.prior: PriorForecast | None = None
         self.boosters: list[lgb.Booster] = []
 
     def _rows(
         self, problem: ForecastProblem, origins: np.ndarray, k: int, rng: np.random.Generator | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        assert self.profile is not None
+        assert self.prior is not None
         if rng is not None and origins.size * problem.series.n_sensors > MAX_TRAIN_ROWS:
             keep = max(1, MAX_TRAIN_ROWS // problem.series.n_sensors)
             origins = np.sort(rng.choice(origins, size=keep, replace=False))
-        features, base, _ = tabular_features(problem, self.profile, origins, k)
+        features, base, _ = tabular_features(problem, self.prior, origins, k)
         target = problem.targets(origins)[:, k, :].reshape(-1) - base
         valid = ~np.isnan(target)
         return features[valid], target[valid], base[valid]
 
     def fit(self, problem: ForecastProblem, bounds: SplitBounds, seed: int) -> None:
         """Fit one booster per horizon on training origins; stop early on validation origins."""
-        self.profile = HistoricalProfile.fit(problem, bounds.train_end)
+        self.prior = PriorForecast.fit(problem, bounds.train_end)
         rng = np.random.default_rng(seed)
         train_origins = problem.origins_between(0, bounds.train_end)
         val_origins = problem.origins_between(bounds.train_end, bounds.val_end)
@@ -68,7 +68,7 @@ class LightGBMForecaster:
         for k in range(len(problem.horizon_steps)):
             x_train, y_train, _ = self._rows(problem, train_origins, k, rng)
             train_set = lgb.Dataset(x_train, y_train, free_raw_data=True)
-            callbacks = []
+            callbacks: list[Any] = []
             valid_sets = []
             if val_origins.size:
                 x_val, y_val, _ = self._rows(problem, val_origins, k, rng)
@@ -84,12 +84,12 @@ class LightGBMForecaster:
             self.boosters.append(booster)
 
     def predict(self, problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
-        """Last value plus predicted change: array (samples, horizons, sensors)."""
-        if self.profile is None or len(self.boosters) != len(problem.horizon_steps):
+        """Prior plus predicted residual: array (samples, horizons, sensors)."""
+        if self.prior is None or len(self.boosters) != len(problem.horizon_steps):
             raise RuntimeError("fit the model first (for the same horizons)")
         out = np.empty((origins.size, len(problem.horizon_steps), problem.series.n_sensors))
         for k, booster in enumerate(self.boosters):
-            features, base, _ = tabular_features(problem, self.profile, origins, k)
+            features, base, _ = tabular_features(problem, self.prior, origins, k)
             best = booster.best_iteration if booster.best_iteration > 0 else None
             predicted = np.asarray(booster.predict(features, num_iteration=best))
             out[:, k, :] = (base + predicted).reshape(origins.size, problem.series.n_sensors)
@@ -97,17 +97,17 @@ class LightGBMForecaster:
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, bytes]]:
         """Settings, the profile table and each booster as LightGBM model text."""
-        if self.profile is None:
+        if self.prior is None:
             raise RuntimeError("fit the model first")
         settings = {
             "n_estimators": self.n_estimators,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
-            "steps_per_day": self.profile.steps_per_day,
+            "steps_per_day": self.prior.profile.steps_per_day,
             "n_boosters": len(self.boosters),
         }
         blobs = {f"booster_{k}.txt": b.model_to_string().encode() for k, b in enumerate(self.boosters)}
-        return settings, {"week_table": self.profile.week_table}, blobs
+        return settings, {"week_table": self.prior.profile.week_table, "rho": self.prior.rho}, blobs
 
     @classmethod
     def from_state(
@@ -117,7 +117,8 @@ class LightGBMForecaster:
         model = cls(
             int(settings["n_estimators"]), float(settings["learning_rate"]), int(settings["num_leaves"])
         )
-        model.profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
+        profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
+        model.prior = PriorForecast(profile, arrays["rho"])
         model.boosters = [
             lgb.Booster(model_str=blobs[f"booster_{k}.txt"].decode())
             for k in range(int(settings["n_boosters"]))

@@ -10,7 +10,10 @@ row per time step and one column per sensor (a detector or a link). Two layouts 
   (time x sensors, 0..1, the known capacity lost to closures or roadworks) and ``start_time_s``.
 
 Time of day and day of week come from ``start_time_s``: seconds after Monday 00:00 of the first row
-(default 0, a series that starts on a Monday at midnight).
+(default 0, a series that starts on a Monday at midnight). A series may cover only a window of each day
+(``day_window_s`` shorter than a day, e.g. a simulated morning peak; ``.npz`` key ``day_window_s``): its
+rows then run through one day's window, then the next day's, and no sample crosses from one window to
+the next.
 
 An adjacency file gives the network neighbourhood: an ``.npz`` with a square array ``adjacency``, or a
 CSV edge list with header ``from,to[,weight]`` naming sensor ids.
@@ -54,11 +57,17 @@ class SensorSeries:
     interval_s: float
     start_time_s: float = 0.0
     events: np.ndarray | None = None
+    day_window_s: float = SECONDS_PER_DAY
 
     @property
     def steps_per_day(self) -> int:
-        """Number of rows in one day."""
-        return round(SECONDS_PER_DAY / self.interval_s)
+        """Number of rows in one day (in one day's window for a windowed series)."""
+        return round(self.day_window_s / self.interval_s)
+
+    @property
+    def windowed(self) -> bool:
+        """True when each day is observed only in a window shorter than the day."""
+        return self.day_window_s < SECONDS_PER_DAY - 1e-6
 
     @property
     def n_steps(self) -> int:
@@ -72,11 +81,16 @@ class SensorSeries:
 
     def time_of_day_index(self) -> np.ndarray:
         """Slot of the day (0 .. steps_per_day-1) of every row, int64 array (time,)."""
+        if self.windowed:
+            return np.arange(self.n_steps, dtype=np.int64) % self.steps_per_day
         time_s = self.start_time_s + np.arange(self.n_steps) * self.interval_s
         return (np.floor(np.mod(time_s, SECONDS_PER_DAY) / self.interval_s + 1e-9)).astype(np.int64)
 
     def day_of_week_index(self) -> np.ndarray:
         """Day of the week (0 = Monday) of every row, int64 array (time,)."""
+        if self.windowed:
+            first_day = int(self.start_time_s // SECONDS_PER_DAY)
+            return (np.arange(self.n_steps, dtype=np.int64) // self.steps_per_day + first_day) % DAYS_PER_WEEK
         time_s = self.start_time_s + np.arange(self.n_steps) * self.interval_s
         return (np.floor(time_s / SECONDS_PER_DAY + 1e-9).astype(np.int64)) % DAYS_PER_WEEK
 
@@ -87,14 +101,22 @@ class SensorSeries:
         return self.events
 
     def slice_steps(self, start: int, stop: int) -> SensorSeries:
-        """Rows ``start:stop`` as a new series with its start time moved accordingly."""
+        """Rows ``start:stop`` as a new series with its start time moved accordingly (whole days of a
+        windowed series)."""
         events = None if self.events is None else self.events[start:stop]
+        if self.windowed:
+            if start % self.steps_per_day:
+                raise ValueError("a windowed series is sliced at the start of a day's window")
+            shift_s = start // self.steps_per_day * SECONDS_PER_DAY
+        else:
+            shift_s = start * self.interval_s
         return SensorSeries(
             values=self.values[start:stop],
             sensor_ids=self.sensor_ids,
             interval_s=self.interval_s,
-            start_time_s=self.start_time_s + start * self.interval_s,
+            start_time_s=self.start_time_s + shift_s,
             events=events,
+            day_window_s=self.day_window_s,
         )
 
 
@@ -158,6 +180,7 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
     _check_interval(path, interval_s)
     events: np.ndarray | None = None
     stored_start = 0.0
+    day_window_s = float(SECONDS_PER_DAY)
     if path.suffix.lower() == ".npz":
         try:
             archive = np.load(path, allow_pickle=False)
@@ -187,6 +210,10 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
                     raise InputError(path, f"'events' must have the shape of 'data' {values.shape}", "events")
             if "start_time_s" in archive.files:
                 stored_start = float(archive["start_time_s"])
+            if "day_window_s" in archive.files:
+                day_window_s = float(archive["day_window_s"])
+                if not 0 < day_window_s <= SECONDS_PER_DAY or (day_window_s / interval_s) % 1 > 1e-6:
+                    raise InputError(path, "'day_window_s' must be whole steps within a day", where="day_window_s")
     elif path.suffix.lower() == ".csv":
         values, sensor_ids = _read_csv(path)
     else:
@@ -199,6 +226,7 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
         interval_s=interval_s,
         start_time_s=stored_start if start_time_s is None else float(start_time_s),
         events=events,
+        day_window_s=day_window_s,
     )
 
 
@@ -212,6 +240,7 @@ def save_series_npz(series: SensorSeries, path: Path) -> None:
         "data": series.values,
         "sensor_ids": np.asarray(series.sensor_ids, dtype=str),
         "start_time_s": np.asarray(series.start_time_s),
+        "day_window_s": np.asarray(series.day_window_s),
     }
     if series.events is not None:
         arrays["events"] = series.events

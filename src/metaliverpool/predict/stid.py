@@ -7,9 +7,9 @@ shape and adds what the issue asks for and what makes it cheap to train on a 2-c
 
 - it reads the recent *level* (absolute value, one scale for all sensors: a crawling link means a queue
   anywhere) besides the anomaly against the profile;
-- it predicts the *change* from the last observed value (so it starts from persistence) and reads the
-  *reversion gap* (historical profile at each target minus the last value), so it learns how far the
-  state returns to the historical average at each horizon;
+- it predicts the *residual* of the prior forecast (historical profile plus the decayed current anomaly,
+  :class:`metaliverpool.predict.features.PriorForecast`) and reads the prior and the *reversion gap*
+  (profile at each target minus the last value);
 - it reads the neighbourhood (the mean anomaly of the sensor's neighbours over the window) and the known
   events (closures, roadworks) at the origin and at every target row;
 - one forward pass predicts every horizon for every sensor.
@@ -18,8 +18,9 @@ The time-of-day embedding has one row per half hour (``day_slots``), the network
 dropout and weight decay: with a few weeks of history, finer embeddings memorise the congestion of
 particular training days. Inputs are scaled by one standard deviation of all training values (a
 per-sensor scale blows up on a link that was quiet in training and congests later); the loss is the
-mean absolute error of the scaled change over observed targets. Training uses Adam and stops early
-on the validation part, keeping the best weights. Everything is seeded; torch runs with a fixed number of CPU threads.
+mean absolute error of the scaled residual over observed targets. Training uses Adam and stops early
+on the validation part, keeping the best weights. Everything is seeded; torch runs with a fixed number
+of CPU threads.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from torch import nn
 
 from metaliverpool.predict.baselines import HistoricalProfile
 from metaliverpool.predict.dataset import ForecastProblem, SplitBounds
-from metaliverpool.predict.features import anomaly_window
+from metaliverpool.predict.features import PriorForecast, anomaly_window
 from metaliverpool.predict.series import DAYS_PER_WEEK
 
 
@@ -116,7 +117,7 @@ class STIDForecaster:
         self.patience = patience
         self.max_train_s = max_train_s
         self.num_threads = num_threads
-        self.profile: HistoricalProfile | None = None
+        self.prior: PriorForecast | None = None
         self.scale: np.ndarray | None = None
         self.level_mean = 0.0
         self.network: STIDNetwork | None = None
@@ -125,17 +126,19 @@ class STIDForecaster:
     def _inputs(self, problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
         """Scaled features (samples, sensors, F): level window, anomaly window, neighbour window, profile,
         reversion gap, events."""
-        assert self.profile is not None and self.scale is not None
+        assert self.prior is not None and self.scale is not None
         scale = self.scale
-        anomalies = anomaly_window(problem, self.profile, origins) / scale  # (S, L, N)
+        profile = self.prior.profile
+        anomalies = anomaly_window(problem, profile, origins) / scale  # (S, L, N)
         level = (problem.lag_window(origins) - self.level_mean) / scale  # (S, L, N)
         neighbour = anomalies @ problem.neighbour_weights.T  # (S, L, N)
         horizons = np.asarray(problem.horizon_steps)
         target_rows = origins[:, None] + horizons[None, :]
-        profile_target = self.profile.at_rows(problem, target_rows)  # (S, H, N)
-        mean = self.profile.week_table.mean(axis=0)
+        profile_target = profile.at_rows(problem, target_rows)  # (S, H, N)
+        mean = profile.week_table.mean(axis=0)
         profile_scaled = (profile_target - mean) / scale
         reversion = (profile_target - problem.filled[origins][:, None, :]) / scale
+        prior = (self.prior.at(problem, origins) - mean) / scale
         events = problem.series.event_values()
         event_target = events[target_rows]  # (S, H, N)
         event_now = events[origins][:, None, :]
@@ -146,6 +149,7 @@ class STIDForecaster:
                 neighbour,
                 profile_scaled,
                 reversion,
+                prior,
                 event_target,
                 event_target @ problem.neighbour_weights.T,
                 event_now,
@@ -155,9 +159,9 @@ class STIDForecaster:
         return np.ascontiguousarray(stacked.transpose(0, 2, 1), dtype=np.float32)
 
     def _targets(self, problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
-        assert self.profile is not None and self.scale is not None
+        assert self.prior is not None and self.scale is not None
         rows = origins[:, None] + np.asarray(problem.horizon_steps)[None, :]
-        change = (problem.series.values[rows] - problem.filled[origins][:, None, :]) / self.scale
+        change = (problem.series.values[rows] - self.prior.at(problem, origins)) / self.scale
         return np.ascontiguousarray(change.transpose(0, 2, 1), dtype=np.float32)  # (S, N, H)
 
     def _forward(self, problem: ForecastProblem, origins: np.ndarray) -> torch.Tensor:
@@ -179,7 +183,7 @@ class STIDForecaster:
         torch.set_num_threads(self.num_threads)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        self.profile = HistoricalProfile.fit(problem, bounds.train_end)
+        self.prior = PriorForecast.fit(problem, bounds.train_end)
         with np.errstate(all="ignore"):
             scale = float(np.nanstd(problem.series.values[: bounds.train_end]))
         scale = scale if np.isfinite(scale) and scale > 1e-9 else 1.0
@@ -233,20 +237,20 @@ class STIDForecaster:
         self.network.eval()
 
     def predict(self, problem: ForecastProblem, origins: np.ndarray) -> np.ndarray:
-        """Last value plus predicted change: array (samples, horizons, sensors)."""
-        if self.network is None or self.profile is None or self.scale is None:
+        """Prior plus predicted residual: array (samples, horizons, sensors)."""
+        if self.network is None or self.prior is None or self.scale is None:
             raise RuntimeError("fit the model first")
         out = np.empty((origins.size, len(problem.horizon_steps), problem.series.n_sensors))
         with torch.no_grad():
             for first in range(0, origins.size, 1024):
                 chunk = origins[first : first + 1024]
                 scaled = self._forward(problem, chunk).numpy().transpose(0, 2, 1)  # (S, H, N)
-                out[first : first + chunk.size] = problem.filled[chunk][:, None, :] + scaled * self.scale
+                out[first : first + chunk.size] = self.prior.at(problem, chunk) + scaled * self.scale
         return out
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, bytes]]:
         """Settings, profile, scale and the network weights (``torch.save`` of the state dict)."""
-        if self.network is None or self.profile is None or self.scale is None:
+        if self.network is None or self.prior is None or self.scale is None:
             raise RuntimeError("fit the model first")
         buffer = io.BytesIO()
         torch.save(self.network.state_dict(), buffer)
@@ -258,13 +262,13 @@ class STIDForecaster:
             "n_inputs": self.network.encoder.in_features,
             "n_sensors": self.network.sensor.num_embeddings,
             "n_horizons": self.network.head.out_features,
-            "steps_per_day": self.profile.steps_per_day,
+            "steps_per_day": self.prior.profile.steps_per_day,
             "epochs_run": self.epochs_run,
             "level_mean": self.level_mean,
         }
         return (
             settings,
-            {"week_table": self.profile.week_table, "scale": self.scale},
+            {"week_table": self.prior.profile.week_table, "rho": self.prior.rho, "scale": self.scale},
             {"network.pt": buffer.getvalue()},
         )
 
@@ -279,7 +283,8 @@ class STIDForecaster:
             dropout=float(settings["dropout"]),
             day_slots=int(settings["day_slots"]),
         )
-        model.profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
+        profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
+        model.prior = PriorForecast(profile, arrays["rho"])
         model.scale = arrays["scale"]
         model.level_mean = float(settings["level_mean"])
         model.network = STIDNetwork(

@@ -53,10 +53,12 @@ def twin_digest(twin: Twin) -> str:
     return hasher.hexdigest()
 
 
-def run_key(twin_hash: str, settings: RunSettings, seed: int) -> str:
-    """The cache key of one run (see the module docstring)."""
+def run_key(twin_hash: str, settings: RunSettings, seed: int, base_hash: str | None = None) -> str:
+    """The cache key of one run (see the module docstring); ``base_hash``: the baseline twin's digest,
+    which the dynamic engine's signal plans depend on."""
     payload: dict[str, Any] = {
         "twin": twin_hash,
+        "base": base_hash if settings.engine == "dynamic" else None,
         "settings": settings.model_dump(mode="json", exclude={"seeds"}),
         "seed": seed if settings.engine == "dynamic" else None,
         "engine_cache_version": ENGINE_CACHE_VERSION,

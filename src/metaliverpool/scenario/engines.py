@@ -149,13 +149,15 @@ def run_static(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
     return RunOutputs(loads, trip_times, summary)
 
 
-def run_engine(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
-    """Run ``settings.engine`` on ``twin`` with ``seed``."""
+def run_engine(
+    twin: Twin, settings: RunSettings, seed: int, base_flows: dict[tuple[int, int], float] | None = None
+) -> RunOutputs:
+    """Run ``settings.engine`` on ``twin`` with ``seed`` (``base_flows``: see :mod:`.dynamic`)."""
     if settings.engine == "static":
         return run_static(twin, settings, seed)
     from metaliverpool.scenario.dynamic import run_dynamic
 
-    return run_dynamic(twin, settings, seed)
+    return run_dynamic(twin, settings, seed, base_flows)
 
 
 def check_engine(settings: RunSettings, source: str) -> None:

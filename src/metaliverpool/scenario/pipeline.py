@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,48 +63,78 @@ def prepare_twins(scenario: Scenario, twin: Twin) -> tuple[Twin, Twin]:
     return base, apply_edits(base, scenario)
 
 
-def _run_side(
-    twin: Twin,
-    settings: RunSettings,
-    side: str,
-    cache: RunCache,
-    memo: dict[str, RunOutputs],
-    records: list[RunRecord],
-) -> list[RunOutputs]:
-    """Run (or fetch) every seed of one side; ``memo`` shares identical runs within this pair."""
+@dataclass
+class _Context:
+    """What both sides of a pair share: the cache, the runs done so far, the baseline's turn flows."""
+
+    base_twin: Twin
+    base_hash: str
+    cache: RunCache
+    memo: dict[str, RunOutputs] = field(default_factory=dict)
+    records: list[RunRecord] = field(default_factory=list)
+    base_flows: dict[tuple[int, int], float] | None = None
+    progress: Callable[[float, str], None] | None = None
+    total_runs: int = 1
+
+    def flows(self, settings: RunSettings) -> dict[tuple[int, int], float] | None:
+        if settings.engine != "dynamic":
+            return None
+        if self.base_flows is None:
+            from metaliverpool.scenario.dynamic import baseline_turn_flows
+
+            self.base_flows = baseline_turn_flows(self.base_twin)
+        return self.base_flows
+
+
+def _run_side(twin: Twin, settings: RunSettings, side: str, context: _Context) -> list[RunOutputs]:
+    """Run (or fetch) every seed of one side; identical runs within the pair are computed once."""
     digest = twin_digest(twin)
     outputs = []
     for seed in settings.seeds:
-        key = run_key(digest, settings, seed)
+        key = run_key(digest, settings, seed, context.base_hash)
         started = time.perf_counter()
-        found = memo.get(key) or cache.get(key)
+        found = context.memo.get(key) or context.cache.get(key)
         cached = found is not None
         if found is None:
-            found = run_engine(twin, settings, seed)
-            cache.put(key, found)
-        memo[key] = found
-        records.append(RunRecord(side, seed, key, cached, time.perf_counter() - started))
+            found = run_engine(twin, settings, seed, context.flows(settings))
+            context.cache.put(key, found)
+        context.memo[key] = found
+        context.records.append(RunRecord(side, seed, key, cached, time.perf_counter() - started))
         outputs.append(found)
+        if context.progress is not None:
+            done = len(context.records) / max(context.total_runs, 1)
+            context.progress(0.05 + 0.85 * done, f"{side} seed {seed} done")
     return outputs
 
 
 def run_pair(
-    scenario: Scenario, twin: Twin, *, seeds: list[int] | None = None, cache_dir: Path | None = None
+    scenario: Scenario,
+    twin: Twin,
+    *,
+    seeds: list[int] | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> PairResult:
-    """Apply the scenario to ``twin``, run baseline and scenario for every seed (cached), compute impacts."""
+    """Apply the scenario to ``twin``, run baseline and scenario for every seed (cached), compute impacts.
+
+    ``progress(fraction, message)`` is called as the work advances (0..1).
+    """
     started = time.perf_counter()
     if seeds is not None:
         scenario = scenario.model_copy(
             update={"run": scenario.run.model_copy(update={"seeds": seeds})}
         ).with_source(scenario.source)
     base, edited = prepare_twins(scenario, twin)
-    cache = RunCache(cache_dir)
-    records: list[RunRecord] = []
-    memo: dict[str, RunOutputs] = {}
-    baseline = _run_side(base, scenario.run, "baseline", cache, memo, records)
-    scenario_runs = _run_side(edited, scenario.run, "scenario", cache, memo, records)
+    context = _Context(base, twin_digest(base), RunCache(cache_dir), progress=progress)
+    context.total_runs = 2 * len(scenario.run.seeds)
+    if progress is not None:
+        progress(0.05, "edits applied")
+    baseline = _run_side(base, scenario.run, "baseline", context)
+    scenario_runs = _run_side(edited, scenario.run, "scenario", context)
     impacts = compute_impacts(base, edited, baseline, scenario_runs, load_emission_curves())
-    return PairResult(scenario, base, edited, impacts, records, time.perf_counter() - started)
+    if progress is not None:
+        progress(0.95, "impacts computed")
+    return PairResult(scenario, base, edited, impacts, context.records, time.perf_counter() - started)
 
 
 def _clean(value: Any) -> Any:
@@ -167,3 +198,19 @@ def run_scenario_file(
     twin = read_twin(twin_path)
     result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir)
     return write_outputs(result, out_dir, twin_path)
+
+
+def run_for_web(
+    scenario: Scenario,
+    twin_path: Path,
+    out_dir: Path,
+    progress: Callable[[float, str], None] | None = None,
+    cache_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The web server's entry (``metaliverpool.service.runs``): run a parsed scenario on the twin at
+    ``twin_path`` and write the outputs into ``out_dir``; returns the ``kpis.json`` document."""
+    result = run_pair(scenario, read_twin(twin_path), cache_dir=cache_dir, progress=progress)
+    document = write_outputs(result, out_dir, twin_path)
+    if progress is not None:
+        progress(1.0, "report written")
+    return document

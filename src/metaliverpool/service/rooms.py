@@ -169,7 +169,9 @@ class Room:
             for root in ("edits", "comments"):
                 if read_only:
                     changed = set(before[root]) ^ set(after[root]) | {
-                        key for key in before[root] if key in after[root] and before[root][key] != after[root][key]
+                        key
+                        for key in before[root]
+                        if key in after[root] and before[root][key] != after[root][key]
                     }
                     keys = {key: f"your role is {connection.role}: you cannot edit" for key in changed}
                 else:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from metaliverpool.edits import SCHEMA_VERSION, parse_scenario
 from metaliverpool.errors import InputError, MetaLiverpoolError
+from metaliverpool.scenario.pipeline import run_for_web
 from metaliverpool.service.access import NotFound, require_scenario
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
@@ -163,15 +164,19 @@ def execute_run(context: RunContext, run_id: int) -> None:
         run.status = "running"
         run.progress = 0.0
     try:
-        from metaliverpool.scenario import pipeline  # type: ignore[attr-defined]
-
         with tempfile.TemporaryDirectory(prefix="ml-run-") as folder:
             scenario = parse_scenario(document, source=f"run {run_id}")
 
             def progress(fraction: float, message: str = "") -> None:
                 _set(context.db, run_id, progress=max(0.0, min(1.0, float(fraction))), message=message)
 
-            pipeline.run_for_web(scenario, Path(document["base_twin"]), Path(folder), progress)
+            run_for_web(
+                scenario,
+                Path(document["base_twin"]),
+                Path(folder),
+                progress,
+                cache_dir=context.runs.root.parent / "runcache",
+            )
             outputs = store_outputs(context.runs, Path(folder))
             kpis_path = Path(folder) / "kpis.json"
             kpis = json.loads(kpis_path.read_text()) if kpis_path.is_file() else {}
@@ -184,7 +189,7 @@ def execute_run(context: RunContext, run_id: int) -> None:
             outputs_json=json.dumps(outputs),
             finished_at_s=now_s(),
         )
-    except (MetaLiverpoolError, ImportError, AttributeError) as error:
+    except MetaLiverpoolError as error:
         message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
         _set(context.db, run_id, status="failed", message=message, finished_at_s=now_s())
     except Exception as error:

@@ -1,0 +1,73 @@
+"""The report opens in Debian's Chromium (Playwright, no browser download): maps and KPI table render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metaliverpool.edits import parse_scenario
+from metaliverpool.scenario.pipeline import run_pair, write_outputs
+
+from .small_twins import grid_twin
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_report_renders_maps_and_kpi_table(browser: object, tmp_path: Path) -> None:
+    scenario = parse_scenario(
+        {
+            "schema_version": 2,
+            "name": "Close the southern main road",
+            "description": "A test scenario on a grid.",
+            "edits": [{"kind": "close_road", "osm_way_ids": [10_003]}],
+            "run": {"engine": "static", "seeds": [1, 2]},
+        }
+    )
+    result = run_pair(scenario, grid_twin(5))
+    write_outputs(result, tmp_path / "out", None)
+    report = tmp_path / "out" / "report.html"
+    page = browser.new_page(viewport={"width": 1000, "height": 1200})  # type: ignore[attr-defined]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(report.as_uri())
+    assert page.title().startswith("Close the southern main road")
+    maps = page.locator("svg.map")
+    assert maps.count() == 3
+    for index in range(3):
+        box = maps.nth(index).bounding_box()
+        assert box is not None and box["width"] > 500 and box["height"] > 300
+    assert page.locator("#map-flow path[stroke='#c0392b']").count() > 0, (
+        "roads with more traffic drawn in red"
+    )
+    assert page.locator("#map-flow path[stroke='#2471a3']").count() > 0, "the closed road drawn in blue"
+    assert page.locator("#map-zones path").count() >= 4
+    rows = page.locator("table#kpis tbody tr")
+    assert rows.count() >= 8
+    assert "Vehicle-hours" in rows.nth(1).inner_text()
+    assert page.locator("svg.chart rect").count() > 0
+    assert requests == [report.as_uri()], "self-contained: no other request"
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    blank = tmp_path / "blank.png"
+    page.set_content("<html><body></body></html>")
+    page.screenshot(path=str(blank), full_page=True)
+    assert shot.stat().st_size > 10 * blank.stat().st_size, (
+        "a drawn page compresses far less than a blank one"
+    )
+    page.close()

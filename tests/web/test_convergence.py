@@ -1,0 +1,192 @@
+"""Convergence (hypothesis): random concurrent edits from several clients, delivered in random order through
+a real :class:`Room` (checks, roll-backs, storage), end in the same document everywhere, equal to the
+stored one, with no refused edit anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pycrdt import Doc, Map, YMessageType, YSyncMessageType, create_update_message, read_message
+from pycrdt._sync import create_sync_step2_message
+
+from metaliverpool.service.accounts import Account
+from metaliverpool.service.documents import load_doc, new_doc, read_comments, read_edits
+from metaliverpool.service.fanout import InProcessFanout
+from metaliverpool.service.rooms import MESSAGE_NOTICE, Room
+from metaliverpool.store.db import Database, Scenario, User
+
+EDIT_IDS = ("a", "b", "c", "d")
+COMMENT_IDS = ("x", "y")
+
+
+@dataclass
+class SimClient:
+    """A client: its own document, its outbox to the server and its inbox from the server."""
+
+    index: int
+    name: str
+    role: str
+    doc: Doc = field(default_factory=new_doc)
+    to_server: list[bytes] = field(default_factory=list)
+    from_server: list[bytes] = field(default_factory=list)
+    notices: list[Any] = field(default_factory=list)
+
+    @property
+    def connection_id(self) -> str:
+        return f"c{self.index}"
+
+    @property
+    def account(self) -> Account:
+        return Account(self.index + 1, self.name, "#000000")
+
+    def send(self, message: bytes) -> None:  # the room's Connection.send
+        self.from_server.append(message)
+
+    def change(self, mutate: Any) -> None:
+        state = self.doc.get_state()
+        with self.doc.transaction():
+            mutate(self.doc)
+        update = self.doc.get_update(state)
+        if update != b"\x00\x00":
+            self.to_server.append(create_update_message(update))
+
+    def receive(self, message: bytes) -> None:
+        if message[0] == YMessageType.SYNC:
+            payload = read_message(message[2:])
+            if message[1] == YSyncMessageType.SYNC_STEP1:
+                self.to_server.append(create_sync_step2_message(self.doc.get_update(payload)))
+            else:
+                self.doc.apply_update(payload)
+        elif message[0] == MESSAGE_NOTICE:
+            self.notices.append(json.loads(read_message(message[1:])))
+
+
+def edit_value(kind: int, author: str, lanes: int) -> dict[str, Any]:
+    """A valid edit (kind 0-1) or an invalid one (kind 2: zero lanes; kind 3: someone else's name)."""
+    if kind == 0:
+        edit = {"kind": "close_road", "osm_way_ids": [1000 + lanes]}
+    elif kind == 1:
+        edit = {"kind": "change_lanes", "osm_way_ids": [1001], "lanes": lanes}
+    elif kind == 2:
+        edit = {"kind": "change_lanes", "osm_way_ids": [1001], "lanes": 0}
+    else:
+        return {
+            "edit": {"kind": "close_road", "osm_way_ids": [1002]},
+            "author": "mallory",
+            "created_at_s": 1.0,
+        }
+    return {"edit": edit, "author": author, "created_at_s": float(lanes)}
+
+
+operation = st.one_of(
+    st.tuples(
+        st.just("edit"), st.integers(0, 3), st.sampled_from(EDIT_IDS), st.integers(0, 3), st.integers(1, 4)
+    ),
+    st.tuples(st.just("delete"), st.integers(0, 3), st.sampled_from(EDIT_IDS)),
+    st.tuples(st.just("comment"), st.integers(0, 3), st.sampled_from(COMMENT_IDS), st.text(max_size=8)),
+    st.tuples(st.just("upload"), st.integers(0, 3)),
+    st.tuples(st.just("download"), st.integers(0, 3)),
+)
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    db = Database(f"sqlite:///{Path(tmp_path_factory.mktemp('crdt')) / 'crdt.db'}")
+    db.migrate()
+    with db.session() as session:
+        for index, name in enumerate(("ann", "ben", "cat", "vic")):
+            session.add(
+                User(user_id=index + 1, name=name, password_hash="-", colour="#000000", created_at_s=0.0)
+            )
+    return db
+
+
+async def play(database: Database, operations: list[tuple[Any, ...]]) -> tuple[Room, list[SimClient], int]:
+    with database.session() as session:
+        scenario = Scenario(
+            twin_id="t", name="s", description="", owner_id=1, visibility="private", created_at_s=0.0
+        )
+        session.add(scenario)
+        session.flush()
+        scenario_id = scenario.scenario_id
+    room = Room(scenario_id, database, InProcessFanout(), "process")
+    await room.open()
+    clients = [
+        SimClient(0, "ann", "owner"),
+        SimClient(1, "ben", "editor"),
+        SimClient(2, "cat", "editor"),
+        SimClient(3, "vic", "viewer"),
+    ]
+    for client in clients:
+        await room.join(client)
+
+    async def upload(client: SimClient) -> None:
+        while client.to_server:
+            await room.receive(client, client.to_server.pop(0))
+
+    def download(client: SimClient) -> None:
+        while client.from_server:
+            client.receive(client.from_server.pop(0))
+
+    for op in operations:
+        client = clients[op[1]]
+        if op[0] == "edit":
+            _, _, key, kind, lanes = op
+            value = edit_value(kind, client.name, lanes)
+            client.change(
+                lambda doc, key=key, value=value: doc.get("edits", type=Map).__setitem__(key, value)
+            )
+        elif op[0] == "delete":
+            key = op[2]
+            client.change(lambda doc, key=key: doc.get("edits", type=Map).pop(key, None))
+        elif op[0] == "comment":
+            _, _, key, text = op
+            entry = {
+                "text": text or "ok",
+                "author": client.name,
+                "created_at_s": 1.0,
+                "lon": None,
+                "lat": None,
+                "parent": None,
+                "resolved": False,
+            }
+            client.change(
+                lambda doc, key=key, entry=entry: doc.get("comments", type=Map).__setitem__(key, entry)
+            )
+        elif op[0] == "upload":
+            await upload(client)
+        else:
+            download(client)
+    # quiesce: everything sent arrives, everything answered arrives
+    for _ in range(4):
+        for client in clients:
+            await upload(client)
+        for client in clients:
+            download(client)
+    await room.close()
+    return room, clients, scenario_id
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(operation, max_size=30))
+def test_concurrent_edits_converge_everywhere(database: Database, operations: list[tuple[Any, ...]]) -> None:
+    room, clients, scenario_id = asyncio.run(play(database, operations))
+    expected_edits = read_edits(room.doc)
+    expected_comments = read_comments(room.doc)
+    for client in clients:
+        assert read_edits(client.doc) == expected_edits, client.name
+        assert read_comments(client.doc) == expected_comments, client.name
+    with database.session() as session:
+        stored = load_doc(session, scenario_id)
+    assert read_edits(stored) == expected_edits
+    assert read_comments(stored) == expected_comments
+    for entry in expected_edits.values():
+        assert entry["author"] in ("ann", "ben", "cat")  # never the viewer, never a forged name
+        assert entry["edit"].get("lanes", 1) >= 1  # refused edits are nowhere
