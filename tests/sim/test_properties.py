@@ -59,8 +59,8 @@ def _run(net: SimNetwork, demand: Demand, signals: bool) -> SimResult:
 def test_conservation_fifo_and_storage_at_every_step(case: tuple[SimNetwork, Demand], signals: bool) -> None:
     net, demand = case
     result = _run(net, demand, signals)
-    storage = net.link_storage_veh
-    ends = result.series_start_s[1:].tolist() + [result.end_time_s]
+    storage = net.effective_storage_veh(1.0)
+    ends = [*result.series_start_s[1:].tolist(), result.end_time_s]
     for row, t in enumerate(ends):
         departed = int(np.sum(demand.departure_time_s < t))
         arrived = int(np.sum(result.veh_arrive_s < t))
@@ -86,7 +86,7 @@ def test_conservation_fifo_and_storage_at_every_step(case: tuple[SimNetwork, Dem
             exits_time[(int(vehicle), int(group["link"].to_numpy()[i]))] = times[i + 1]
     for link, group in entries.groupby("link"):
         out = [exits_time.get((int(v), int(link)), np.inf) for v in group["vehicle"]]
-        assert np.all(np.diff(out) >= 0), f"link {link} not FIFO"
+        assert np.all(np.diff(out) >= 0), f"link {link} not FIFO: {group.to_dict('records')} exits {out}"
     assert result.gridlock_interventions == 0
 
 

@@ -72,3 +72,10 @@ def test_fetch_offline_fails_clearly(
         main(["data", "fetch", "fake", "--timeout-s", "2"])
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "127.0.0.1:9" in err
+
+
+def test_info_on_a_folder_that_is_not_a_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["twin", "info", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and "manifest.json" in err and len(err.splitlines()) == 1

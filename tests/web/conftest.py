@@ -23,6 +23,8 @@ from metaliverpool.api.context import ServerConfig
 from web.twin_fixture import write_grid_twin
 
 REPO = Path(__file__).resolve().parents[2]
+TEST_ARGON2_MEMORY_KIB = 8192
+"""The tests hash passwords with argon2id at 8 MiB and one pass (deployments: 64 MiB, three passes)."""
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +37,16 @@ def make_config(
     twin_dir: Path, state: Path, database_url: str | None = None, **extra: object
 ) -> ServerConfig:
     """A server config with its database and run store under ``state``."""
+    settings: dict[str, object] = {
+        "argon2_memory_kib": TEST_ARGON2_MEMORY_KIB,
+        "argon2_time_cost": 1,
+        **extra,
+    }
     return ServerConfig(
         twin_paths=(twin_dir,),
         database_url=database_url or f"sqlite:///{state / 'web.db'}",
         state_dir=state,
-        **extra,  # type: ignore[arg-type]
+        **settings,  # type: ignore[arg-type]
     )
 
 
@@ -142,6 +149,8 @@ class ProcessServer:
             "state_dir": str(self.state),
             "redis_url": None,
             "web_dir": None if self.web_dir is None else str(self.web_dir),
+            "argon2_memory_kib": TEST_ARGON2_MEMORY_KIB,
+            "argon2_time_cost": 1,
         }
         command = [
             sys.executable,

@@ -6,10 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from pycrdt import Doc, Map
 from sqlalchemy import func, select
 
+from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.layers import decode_columns
 from metaliverpool.store.db import Database, DocUpdate, Scenario, User, Version
 from web.conftest import sign_up_in
@@ -60,6 +62,8 @@ def test_sign_up_stores_an_argon2_hash_not_the_password(client: TestClient) -> N
     with db.session() as session:
         stored = session.scalar(select(User.password_hash).where(User.name == "alice"))
     assert stored is not None and stored.startswith("$argon2id$") and "correct-horse" not in stored
+    assert PasswordHasher().verify(stored, "correct-horse")
+    assert make_hasher().memory_cost == 65536 and make_hasher().time_cost == 3  # the deployed profile
 
 
 @pytest.mark.parametrize(

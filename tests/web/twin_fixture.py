@@ -92,7 +92,7 @@ def grid_twin() -> Twin:
                 "lad_code": "E08000012",
                 "population": 1800,
                 "imd_decile": 7,
-                "node_id": 2,
+                "node_id": 8,
                 "geometry": shapely.MultiPolygon(
                     [
                         shapely.box(middle, SOUTH_DEG, east, (SOUTH_DEG + north) / 2),
@@ -130,7 +130,22 @@ def grid_twin() -> Twin:
             }
         ]
     )
+    trips = pd.DataFrame(
+        [
+            {
+                "trip_id": number,
+                "origin_zone_id": number % 2,
+                "destination_zone_id": 1 - number % 2,
+                "origin_node_id": 0 if number % 2 == 0 else 8,
+                "destination_node_id": 8 if number % 2 == 0 else 0,
+                "departure_time_s": float(number * 30),
+                "mode": "car",
+            }
+            for number in range(40)
+        ]
+    )
     return Twin(
+        trips=trips,
         nodes=pd.DataFrame(nodes),
         links=pd.DataFrame(links),
         zones=zones,

@@ -55,7 +55,8 @@ export const api = {
   fork: (versionId: number, name: string) => call<ScenarioInfo>("POST", `/api/versions/${versionId}/fork`, { name }),
   diff: (a: number, b: number) => call<Record<string, unknown>>("GET", `/api/versions/diff?a=${a}&b=${b}`),
   runs: (id: number) => call<RunInfo[]>("GET", `/api/scenarios/${id}/runs`),
-  startRun: (id: number, versionId: number | null) => call<RunInfo>("POST", `/api/scenarios/${id}/runs`, { version_id: versionId }),
+  startRun: (id: number, versionId: number | null, engine: string, seeds: number[]) =>
+    call<RunInfo>("POST", `/api/scenarios/${id}/runs`, { version_id: versionId, engine, seeds: seeds.length ? seeds : undefined }),
   run: (runId: number) => call<RunInfo>("GET", `/api/runs/${runId}`),
   async layer(twinId: string, name: string): Promise<ArrayBuffer> {
     const response = await fetch(`/api/twins/${twinId}/layers/${name}`, { credentials: "same-origin" });

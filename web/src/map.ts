@@ -1,13 +1,12 @@
 // The map: MapLibre GL with no external tiles (a plain background) and deck.gl layers drawn from the
 // twin's own tables: roads by class, communities (LSOAs by IMD decile or population, optionally in 3D),
-// services, signals, edits, comments, a drawn polygon, run results and animated vehicles.
+// services, signals, edits, comments, a drawn polygon and a run's flow differences.
 
 import { Map as MapLibreMap, NavigationControl, setWorkerUrl, type IControl } from "maplibre-gl";
 import maplibreWorkerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
 import "maplibre-gl/dist/maplibre-gl.css";
 import { MapboxOverlay } from "@deck.gl/mapbox";
 import { PathLayer, ScatterplotLayer, SolidPolygonLayer, PolygonLayer, TextLayer } from "@deck.gl/layers";
-import { TripsLayer } from "@deck.gl/geo-layers";
 import type { Layer as DeckLayer, PickingInfo } from "@deck.gl/core";
 import { category, pathOf, pointOf, polygonOf, type Layer } from "./layers";
 
@@ -45,8 +44,6 @@ export interface MapView {
   drawing: [number, number][] | null;
   areas: { polygon: number[][]; colour: RGBA; id: string }[];
   comments: { id: string; position: [number, number]; resolved: boolean }[];
-  trips: { path: number[][]; timestamps: number[]; colour: RGBA }[] | null;
-  time_s: number;
 }
 
 export function createMap(container: HTMLElement, bounds: [number, number, number, number]) {
@@ -130,7 +127,9 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
     );
   }
   if (view.showServices) {
-    const serviceIndex = Array.from({ length: services.count }, (_, i) => i);
+    const serviceIndex = Array.from({ length: services.count }, (_, i) => i).filter(
+      (i) => category(services, "kind", i) in SERVICE_COLOURS,
+    );
     result.push(
       new ScatterplotLayer<number>({
         id: "services",
@@ -157,28 +156,12 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       getFillColor: [30, 30, 30, 255],
       getLineColor: [250, 200, 0, 255],
       stroked: true,
-      lineWidthMinPixels: 2,
-      radiusMinPixels: 4,
-      getRadius: 6,
+      lineWidthMinPixels: 1,
+      radiusMinPixels: 2.5,
+      getRadius: 5,
       pickable: true,
     }),
   );
-  if (view.trips) {
-    result.push(
-      new TripsLayer<{ path: number[][]; timestamps: number[]; colour: RGBA }>({
-        id: "vehicles",
-        data: view.trips,
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        getPath: (d) => d.path as any,
-        getTimestamps: (d) => d.timestamps,
-        getColor: (d) => d.colour,
-        currentTime: view.time_s,
-        trailLength: 60,
-        widthMinPixels: 3,
-        capRounded: true,
-      }),
-    );
-  }
   if (view.comments.length) {
     result.push(
       new ScatterplotLayer<{ id: string; position: [number, number]; resolved: boolean }>({

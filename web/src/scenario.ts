@@ -6,10 +6,10 @@ import type { MapMouseEvent } from "maplibre-gl";
 import { api, type RunInfo, type ScenarioInfo, type User, type VersionInfo } from "./api";
 import { Room, newId, type CommentEntry, type EditEntry } from "./collab";
 import { clear, el } from "./dom";
-import { category, decodeLayer, pointOf } from "./layers";
+import { category, decodeLayer } from "./layers";
 import { buildLayers, createMap, type MapView, type TwinLayers } from "./map";
 import { describeEdit, editColour, editWays, editArea } from "./edits";
-import { flattenKpis } from "./kpis";
+import { equityRows, formatNumber, kpiRows } from "./kpis";
 
 interface Presence {
   user?: { name: string; colour: string; role: string };
@@ -32,6 +32,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     return () => {};
   }
   const canEdit = scenario.role !== "viewer";
+  // the map's layers load while the page is laid out
+  const layerBuffers = Promise.all(["links", "zones", "services", "junctions"].map((name) => api.layer(scenario.twin_id, name)));
   const twinInfo = await api.twin(scenario.twin_id);
 
   // --- layout --------------------------------------------------------------------------------------
@@ -41,14 +43,11 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const statusDiv = el("div", { class: "status", id: "status" }, "connecting…");
   const toast = el("div", { class: "toast", id: "toast", style: "display:none" });
   const legend = el("div", { class: "legend" });
-  const slider = el("div", { class: "slider", style: "display:none" });
-  const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, toast, legend, slider);
+  const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, toast, legend);
   app.append(el("div", { class: "layout" }, side, mapWrap));
 
   const { map, overlay } = createMap(mapDiv, twinInfo.bounds);
-  const [links, zones, services, junctions] = await Promise.all(
-    ["links", "zones", "services", "junctions"].map(async (name) => decodeLayer(await api.layer(scenario.twin_id, name))),
-  );
+  const [links, zones, services, junctions] = (await layerBuffers).map(decodeLayer);
   const layers: TwinLayers = { links, zones, services, junctions };
   const wayLinks = new Map<number, number[]>();
   const osmWay = links.columns.osm_way_id as Float64Array;
@@ -66,7 +65,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   const view: MapView = {
     layers, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
-    showServices: true, drawing: null, areas: [], comments: [], trips: null, time_s: 0,
+    showServices: true, drawing: null, areas: [], comments: [],
   };
   let linkColours = new Map<number, [number, number, number, number]>();
   let mode: "select" | "draw" | "comment" = "select";
@@ -258,7 +257,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     view.linkVersion += 1;
     render();
   }
-  room.edits.observeDeep(refreshEdits);
+  room.edits.observeDeep(() => { if (!difference) refreshEdits(); });
 
   // --- comments -------------------------------------------------------------------------------------
   function commentForm(parent: string | null): void {
@@ -383,6 +382,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
         el("span", {}, `v${v.number} ${v.name}`, el("br"), el("span", { class: "meta" }, `${v.author} · ${new Date(v.created_at_s * 1000).toLocaleString()} · ${v.edit_count} edits`)),
         el("span", {},
           k + 1 < history.length ? el("button", { onclick: async () => showDiff(await api.diff(history[k + 1].version_id, v.version_id), diffOut) }, "Diff") : null,
+          canEdit ? el("button", { onclick: async () => {
+            try { await api.startRun(scenarioId, v.version_id, "static", [1, 2, 3]); showToast(`Run of v${v.number} started (Runs tab)`, "info"); } catch (error) { showToast((error as Error).message); }
+          } }, "Run") : null,
           el("button", { onclick: async () => {
             const forked = await api.fork(v.version_id, `${scenario.name} (fork of v${v.number})`);
             location.hash = `#/s/${forked.scenario_id}`;
@@ -394,35 +396,74 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
       el("div", {}, el("b", {}, `${title} (${items.length})`), el("ul", {}, ...items.map((item) =>
         el("li", {}, describeEdit((item.edit ?? item.after ?? {}) as Record<string, unknown>, () => "")))));
     out.append(el("div", { class: "panel" }, list("Added", diff.added as never), list("Removed", diff.removed as never), list("Changed", diff.changed as never),
-      diff.kpi_difference ? kpiTable(Object.entries(diff.kpi_difference as Record<string, { a: number; b: number; b_minus_a: number }>).map(([k, v]) => [k, v.a, v.b, v.b_minus_a]), ["KPI", "a", "b", "b − a"]) : el("p", { class: "hint" }, "Run both versions to compare KPIs.")));
+      diff.kpi_difference ? el("table", { class: "kpis" }, el("tr", {}, el("th", {}, "KPI"), el("th", {}, "a"), el("th", {}, "b"), el("th", {}, "b − a")),
+      ...Object.entries(diff.kpi_difference as Record<string, { a: number; b: number; b_minus_a: number }>).filter(([k]) => k.endsWith(".mean"))
+        .map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, formatNumber(v.a)), el("td", {}, formatNumber(v.b)), el("td", {}, formatNumber(v.b_minus_a))))) : el("p", { class: "hint" }, "Run both versions to compare KPIs.")));
   }
 
   // --- runs and compare -------------------------------------------------------------------------------
   let polling: number | null = null;
+  let difference: Map<number, [number, number, number, number]> | null = null;
+  const linkRow = new Map<number, number>();
+  const linkIds = links.columns.link_id as Int32Array;
+  for (let i = 0; i < links.count; i++) linkRow.set(linkIds[i], i);
   async function refreshRuns(): Promise<void> {
     const runs = await api.runs(scenarioId);
     clear(runsDiv);
+    const engine = el("select", { id: "run-engine" }, el("option", { value: "static" }, "static (equilibrium)"), el("option", { value: "dynamic" }, "dynamic (simulator)")) as HTMLSelectElement;
+    const seeds = el("input", { id: "run-seeds", value: "1,2,3", size: 8 }) as HTMLInputElement;
     runsDiv.append(el("div", { class: "panel" }, el("h3", {}, "Runs"),
-      canEdit ? el("button", { class: "primary", id: "start-run", onclick: async () => {
-        try { await api.startRun(scenarioId, null); await refreshRuns(); } catch (error) { showToast((error as Error).message); }
-      } }, "Run scenario vs baseline") : null,
-      el("ul", { class: "items", id: "run-list" }, ...runs.map((run: RunInfo) => el("li", { "data-run": run.run_id },
+      canEdit ? el("div", { class: "form" }, engine, "seeds ", seeds, el("button", { class: "primary", id: "start-run", onclick: async () => {
+        try {
+          await api.startRun(scenarioId, null, engine.value, seeds.value.split(",").map((v) => Number(v.trim())).filter((v) => Number.isInteger(v)));
+          await refreshRuns();
+        } catch (error) { showToast((error as Error).message); }
+      } }, "Run vs baseline")) : null,
+      el("ul", { class: "items", id: "run-list" }, ...runs.map((run: RunInfo) => el("li", { "data-run": run.run_id, "data-status": run.status },
         el("div", { style: "width:100%" }, `Run ${run.run_id}: ${run.status}`, run.message ? el("div", { class: "meta" }, run.message) : null,
           run.status === "running" || run.status === "queued" ? el("progress", { max: 1, value: run.progress }) : null,
           run.status === "done" ? el("div", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Report"), " ",
-            el("button", { onclick: () => showKpis(run) }, "KPIs")) : null))))));
+            el("button", { class: "compare", onclick: () => void compare(run) }, "Compare")) : null))))));
     const active = runs.some((run) => run.status === "running" || run.status === "queued");
     if (active && polling === null) polling = window.setInterval(() => void refreshRuns(), 1000);
     if (!active && polling !== null) { window.clearInterval(polling); polling = null; }
   }
-  function showKpis(run: RunInfo): void {
-    const rows = flattenKpis(run.kpis);
-    runsDiv.append(el("div", { class: "panel", id: "kpis" }, el("h3", {}, `KPIs of run ${run.run_id}`), kpiTable(rows.map((r) => [r.name, r.value]), ["KPI", "value"])));
+  async function compare(run: RunInfo): Promise<void> {
+    document.getElementById("compare")?.remove();
+    const rows = kpiRows(run.kpis);
+    const equity = equityRows(run.kpis);
+    const interval = (v: { mean: number; lower: number; upper: number } | null) =>
+      v ? `${formatNumber(v.mean)} [${formatNumber(v.lower)}, ${formatNumber(v.upper)}]` : "–";
+    const maxEquity = Math.max(1e-9, ...equity.map((e) => Math.abs(e.mean)));
+    const toggle = el("input", { type: "checkbox", id: "difference-map", onchange: async (event) => {
+      difference = (event.target as HTMLInputElement).checked ? await loadDifference(run.run_id) : null;
+      linkColours = new Map(difference ?? []);
+      if (!difference) refreshEdits(); else { view.linkVersion += 1; render(); }
+    } });
+    runsDiv.append(el("div", { class: "panel", id: "compare" }, el("h3", {}, `Run ${run.run_id}: scenario vs baseline`),
+      el("label", {}, toggle, " difference map (red: more traffic, blue: less)"),
+      el("table", { class: "kpis", id: "kpi-table" }, el("tr", {}, el("th", {}, "KPI"), el("th", {}, "baseline"), el("th", {}, "scenario"), el("th", {}, "change [95% interval]")),
+        ...rows.map((r) => el("tr", {}, el("td", {}, `${r.group}: ${r.name}`), el("td", {}, formatNumber(r.baseline?.mean)), el("td", {}, formatNumber(r.scenario?.mean)), el("td", {}, interval(r.change))))),
+      el("h3", { style: "margin-top:8px" }, "Journey time change by IMD decile (1 = most deprived)"),
+      el("table", { class: "kpis", id: "equity-table" }, el("tr", {}, el("th", {}, "decile"), el("th", {}, "people"), el("th", {}, "change (s)"), el("th", {}, "")),
+        ...equity.map((e) => el("tr", {}, el("td", {}, String(e.imd_decile)), el("td", {}, formatNumber(e.population)),
+          el("td", {}, `${formatNumber(e.mean)} [${formatNumber(e.lower)}, ${formatNumber(e.upper)}]`),
+          el("td", {}, el("span", { style: `display:inline-block;height:8px;width:${Math.round(60 * Math.abs(e.mean) / maxEquity)}px;background:${e.mean > 0 ? "#c00" : "#06c"}` }))))),
+      el("p", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Open the full report"))));
   }
-  function kpiTable(rows: (string | number)[][], header: string[]): HTMLElement {
-    const format = (v: string | number) => (typeof v === "number" ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : v);
-    return el("table", { class: "kpis" }, el("tr", {}, ...header.map((h) => el("th", {}, h))),
-      ...rows.map((row) => el("tr", {}, ...row.map((v) => el("td", {}, String(format(v)))))));
+  async function loadDifference(runId: number): Promise<Map<number, [number, number, number, number]>> {
+    const layer = decodeLayer(await (await fetch(`/api/runs/${runId}/layers/link_change`, { credentials: "same-origin" })).arrayBuffer());
+    const ids = layer.columns.link_id as Int32Array;
+    const change = layer.columns.change_vph as Float32Array;
+    const largest = Math.max(1, ...Array.from(change, Math.abs));
+    const colours = new Map<number, [number, number, number, number]>();
+    for (let k = 0; k < layer.count; k++) {
+      const row = linkRow.get(ids[k]);
+      if (row === undefined) continue;
+      const share = Math.min(1, Math.abs(change[k]) / largest) ** 0.5;
+      colours.set(row, change[k] >= 0 ? [200, 200 * (1 - share), 200 * (1 - share), 255] : [200 * (1 - share), 200 * (1 - share), 220, 255]);
+    }
+    return colours;
   }
 
   // --- first paint and test hooks -------------------------------------------------------------------
@@ -436,12 +477,13 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
       if (hooks.firstPaintMs === null && map.loaded()) hooks.firstPaintMs = performance.now();
     },
   });
-  map.on("load", () => { render(); publishViewport(); });
+  if (map.loaded()) publishViewport();
+  else map.on("load", () => { render(); publishViewport(); });
   render();
+  refreshPresence();
   refreshEdits();
   refreshComments();
   hooks.openedInMs = performance.now() - started;
-  void pointOf;
 
   return () => {
     if (polling !== null) window.clearInterval(polling);

@@ -30,6 +30,8 @@ from metaliverpool.api import (
 )
 from metaliverpool.api.context import ServerConfig, ServerContext
 from metaliverpool.api.errors import install_error_handlers
+from metaliverpool.service.accounts import make_hasher
+from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.runs import RunExecutor
@@ -51,7 +53,19 @@ def build_context(config: ServerConfig) -> ServerContext:
         rooms=RoomRegistry(db, fanout),
         fanout=fanout,
         executor=RunExecutor(),
+        hasher=make_hasher(config.argon2_memory_kib, config.argon2_time_cost),
     )
+
+
+def seed(context: ServerContext) -> None:
+    """Import the config's example scenarios on the first twin (once; their runs are queued)."""
+    if not context.config.examples:
+        return
+    twin_id = next(iter(context.twins.entries))
+    twin_path = context.twins.get(twin_id).path
+    for path in context.config.examples:
+        with context.db.session() as session:
+            seed_example(session, context.hasher, twin_id, twin_path, path)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -61,6 +75,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = await run_in_threadpool(build_context, config)
         app.state.context = context
+        await run_in_threadpool(seed, context)
         context.executor.resume(context)
         try:
             yield
@@ -115,6 +130,9 @@ def config_from_json(text: str) -> ServerConfig:
         state_dir=Path(data["state_dir"]),
         redis_url=data.get("redis_url"),
         web_dir=None if data.get("web_dir") is None else Path(data["web_dir"]),
+        argon2_memory_kib=int(data.get("argon2_memory_kib", 65536)),
+        argon2_time_cost=int(data.get("argon2_time_cost", 3)),
+        examples=tuple(Path(path) for path in data.get("examples", [])),
     )
 
 

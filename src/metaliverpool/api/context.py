@@ -26,7 +26,9 @@ class ServerConfig:
     ``database_url``: SQLAlchemy URL (SQLite file by default). ``state_dir``: the run store lives in
     ``state_dir/runstore``. ``redis_url``: with it, rooms fan out through Redis pub/sub (several server
     processes on one PostgreSQL database); without it, in process. ``web_dir``: the built web client
-    (``index.html`` and assets), or None to serve the API only.
+    (``index.html`` and assets), or None to serve the API only. ``argon2_*``: password hashing cost
+    (argon2id; the tests lower it to stay fast, deployments keep the defaults). ``examples``: scenario
+    files imported at start-up for the ``demo`` account, each with a version and a queued run.
     """
 
     twin_paths: tuple[Path, ...]
@@ -35,6 +37,9 @@ class ServerConfig:
     redis_url: str | None = None
     web_dir: Path | None = None
     secure_cookies: bool = False
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
+    examples: tuple[Path, ...] = ()
 
 
 @dataclass

@@ -71,8 +71,10 @@ class CommentPatch(_Body):
 class RunCreate(_Body):
     """Start a run of the scenario's current edits (or of a saved version) against its baseline.
 
-    ``seeds``: the random seeds (the same for baseline and scenario).
+    ``seeds``: the random seeds (the same for baseline and scenario); ``engine``: ``dynamic`` (the
+    simulator) or ``static`` (equilibrium assignment). Unset fields take the scenario format's defaults.
     """
 
     version_id: int | None = None
     seeds: list[int] | None = Field(default=None, min_length=1, max_length=20)
+    engine: Literal["dynamic", "static"] | None = None

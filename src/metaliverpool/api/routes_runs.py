@@ -11,6 +11,7 @@ from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
 from metaliverpool.api.models import RunCreate
 from metaliverpool.service import runs
 from metaliverpool.service.access import NotFound, require_scenario
+from metaliverpool.service.layers import encode_link_change
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
@@ -22,7 +23,8 @@ def start(
     """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     base_twin = context.twins.get(scenario.twin_id).path
-    run = runs.start_run(session, account, scenario_id, base_twin, body.version_id, body.seeds)
+    settings = body.model_dump(exclude_none=True, include={"seeds", "engine"})
+    run = runs.start_run(session, account, scenario_id, base_twin, body.version_id, settings)
     session.commit()
     context.executor.submit(context, run.run_id)
     return runs.describe_run(run)
@@ -55,6 +57,17 @@ def report(run_id: int, context: ContextDep, session: SessionDep, account: Accou
     """The run's self-contained HTML report."""
     run = runs.get_run(session, account, run_id)
     return HTMLResponse(context.runs.get_bytes(runs.output_digest(run, "report.html")))
+
+
+@router.get(
+    "/runs/{run_id}/layers/link_change",
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "an MLL1 layer"}},
+)
+def link_change(run_id: int, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
+    """The run's link flow change (baseline, scenario, change in veh/h) as an ``MLL1`` layer."""
+    run = runs.get_run(session, account, run_id)
+    frame = context.runs.get_frame(runs.output_digest(run, "links.parquet"))
+    return Response(encode_link_change(frame), media_type="application/octet-stream")
 
 
 @router.get("/runs/{run_id}/outputs/{name:path}")

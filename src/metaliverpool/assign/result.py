@@ -35,7 +35,7 @@ class AssignmentConfig:
     max_iterations: int = 1000
     time_limit_s: float | None = None
     chunks: int | None = None
-    inner_sweeps: int = 20
+    inner_sweeps: int = 5
 
 
 @dataclass(frozen=True, eq=False)

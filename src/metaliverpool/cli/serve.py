@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from metaliverpool.edits import load_scenario
 from metaliverpool.errors import InputError
 from metaliverpool.store.bundle import read_manifest
 
@@ -43,12 +44,19 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--redis", help="Redis URL to share rooms between server processes.")
         ] = None,
         web: Annotated[Path | None, typer.Option("--web", help="Built web client folder.")] = None,
+        example: Annotated[
+            list[Path] | None,
+            typer.Option("--example", help="Scenario file to import for the 'demo' account (repeatable)."),
+        ] = None,
     ) -> None:
         """Serve the map, the API and live collaboration on http://HOST:PORT."""
         import uvicorn
 
         for path in twin:
             read_manifest(path)
+        examples = [str(path.resolve()) for path in example or []]
+        for path in example or []:
+            load_scenario(path)  # a bad example file fails here, with its one-line error
         first = twin[0].resolve()
         state_dir = (state or first.parent / f"{first.name}.server").resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -63,10 +71,13 @@ def register(app: typer.Typer) -> None:
             "state_dir": str(state_dir),
             "redis_url": redis,
             "web_dir": None if web_dir is None else str(web_dir.resolve()),
+            "examples": examples,
         }
         # The entry points do not import each other: the API reads its config from the environment.
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)
         typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url})")
+        if examples:
+            typer.echo("example scenarios: sign in as 'demo' with password 'liverpool'")
         uvicorn.run(
             "metaliverpool.api.app:app_from_environment",
             factory=True,

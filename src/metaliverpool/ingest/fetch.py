@@ -56,4 +56,5 @@ def fetch_sources(names: list[str], data_dir: Path, timeout_s: float = FETCH_TIM
             raise InputError(str(error.args[0]), f"unknown source (known: {known})") from None
     else:
         sources = [s for s in SOURCES if s.url.endswith((".pbf", ".csv"))]
-    return [fetch_url(s.url, fetch_target(s, data_dir), timeout_s) for s in sources]
+    unique = {s.url: s for s in reversed(sources)}  # one download per address
+    return [fetch_url(s.url, fetch_target(s, data_dir), timeout_s) for s in reversed(unique.values())]

@@ -61,7 +61,7 @@ class LightGBMForecaster:
             "bagging_freq": 1,
             "seed": seed,
             "deterministic": True,
-            "num_threads": 2,
+            "num_threads": 1,
             "verbose": -1,
         }
         self.boosters = []

@@ -104,7 +104,7 @@ class STIDForecaster:
         learning_rate: float = 2e-3,
         patience: int = 6,
         max_train_s: float = 300.0,
-        num_threads: int = 2,
+        num_threads: int = 1,
     ) -> None:
         self.width = width
         self.n_layers = n_layers

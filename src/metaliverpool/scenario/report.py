@@ -263,7 +263,7 @@ def _summary(doc: dict[str, Any]) -> str:
         f"<b>{_fmt(lose, '{:,.0f}')}</b> more than a minute slower.",
         f"Carbon dioxide from traffic changes by <b>{_change_cell(co2, '{:,.0f}')}</b> kg.",
         "Trips from the most deprived tenth of neighbourhoods (IMD decile 1) change by "
-        f"<b>{_change_cell(deprived, '{:+.0f}')}</b> seconds on average.",
+        f"<b>{_change_cell(deprived, '{:,.0f}')}</b> seconds on average.",
         f"Residential streets flagged for possible rat-running: <b>{rat}</b>.",
     ]
     return "<ul class='summary'>" + "".join(f"<li>{p}</li>" for p in points) + "</ul>"

@@ -153,6 +153,21 @@ def first_osm_node(values: pd.Series) -> np.ndarray:
     return np.asarray([float(ids[0]) if len(ids) else -1.0 for ids in values], dtype=np.float64)
 
 
+def encode_link_change(links: pd.DataFrame) -> bytes:
+    """A run's link flow change (``links.parquet`` of the scenario pipeline) for the difference map.
+
+    Columns: ``link_id`` (the base twin's link id, int32), ``baseline_vph``, ``scenario_vph`` and
+    ``change_vph`` (float32, vehicles per hour, mean over seeds).
+    """
+    columns = {
+        "link_id": links["base_link_id"].to_numpy(np.int32),
+        "baseline_vph": links["baseline_vph"].to_numpy(np.float32),
+        "scenario_vph": links["scenario_vph"].to_numpy(np.float32),
+        "change_vph": links["change_vph"].to_numpy(np.float32),
+    }
+    return encode_columns("link_change", len(links), columns, {})
+
+
 def encode_layer(twin: Twin, layer: str) -> bytes:
     """The ``MLL1`` encoding of one of :data:`LAYER_NAMES`."""
     if layer == "links":

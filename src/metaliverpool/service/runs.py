@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from metaliverpool.edits import SCHEMA_VERSION, parse_scenario
 from metaliverpool.errors import InputError, MetaLiverpoolError
-from metaliverpool.scenario.pipeline import run_for_web
 from metaliverpool.service.access import NotFound, require_scenario
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
@@ -85,13 +84,14 @@ def start_run(
     scenario_id: int,
     base_twin: Path,
     version_id: int | None,
-    seeds: list[int] | None,
+    settings: dict[str, Any] | None = None,
 ) -> Run:
-    """Queue a run (editor); the scenario document is checked now, so a bad edit fails the request."""
+    """Queue a run (editor) with run ``settings`` (fields of the scenario format's ``run``: ``seeds``,
+    ``engine``, ...); the scenario document is checked now, so a bad edit fails the request."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     document = scenario_document(session, scenario, version_id, base_twin)
-    if seeds is not None:
-        document["run"] = {"seeds": seeds}
+    if settings:
+        document["run"] = dict(settings)
     parse_scenario(document, source=f"scenario {scenario_id}")
     run = Run(
         scenario_id=scenario_id,
@@ -164,6 +164,8 @@ def execute_run(context: RunContext, run_id: int) -> None:
         run.status = "running"
         run.progress = 0.0
     try:
+        from metaliverpool.scenario.pipeline import run_for_web  # heavy (engines): loaded on first run
+
         with tempfile.TemporaryDirectory(prefix="ml-run-") as folder:
             scenario = parse_scenario(document, source=f"run {run_id}")
 

@@ -13,6 +13,9 @@ from metaliverpool.service.access import NotFound
 from metaliverpool.service.layers import LAYER_NAMES, encode_layer
 from metaliverpool.store.bundle import read_manifest, read_twin
 
+MAP_TABLES = ("nodes", "links", "junctions", "zones", "services", "bus_stops")
+"""The tables the map needs (``read_twin`` always reads nodes and links)."""
+
 
 def twin_id_for(path: Path, manifest: dict[str, Any]) -> str:
     """A URL-safe id: the manifest's region name, else the folder name."""
@@ -50,11 +53,11 @@ class TwinCatalog:
         return entry
 
     def twin(self, twin_id: str) -> Twin:
-        """The twin itself (read on first use)."""
+        """The twin's map tables (read on first use; trips and the active-travel layer are not needed)."""
         entry = self.get(twin_id)
         with self._lock:
             if entry.twin is None:
-                entry.twin = read_twin(entry.path)
+                entry.twin = read_twin(entry.path, tables=MAP_TABLES)
             return entry.twin
 
     def layer(self, twin_id: str, name: str) -> bytes:
@@ -82,7 +85,7 @@ class TwinCatalog:
         return {
             "twin_id": twin_id,
             "region": entry.manifest.get("region"),
-            "counts": entry.manifest.get("counts", twin.counts()),
+            "counts": entry.manifest.get("counts", {}),
             "bounds": bounds,
             "layers": list(LAYER_NAMES),
         }

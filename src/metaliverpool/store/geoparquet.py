@@ -90,7 +90,7 @@ def read_geoparquet(path: Path) -> pd.DataFrame:
     frame = table.to_pandas()
     for name, column_type in zip(table.schema.names, table.schema.types, strict=True):
         if pa.types.is_list(column_type) or pa.types.is_large_list(column_type):
-            frame[name] = [list(v) if v is not None else [] for v in frame[name]]
+            frame[name] = [v.tolist() if hasattr(v, "tolist") else list(v or []) for v in frame[name]]
     if GEOMETRY_COLUMN in frame.columns:
         frame[GEOMETRY_COLUMN] = shapely.from_wkb(frame[GEOMETRY_COLUMN].to_numpy())
     return frame
