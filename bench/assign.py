@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/assign.py DIR [DIR ...] [--time-limit 60] [--ours gp,bfw,cfw] [--peer bfw] [--repeat 3]
+    .venv/bin/python bench/assign.py DIR [DIR ...] [--time-limit 60] [--ours gp,bfw] [--peer bfw] [--repeat 3]
 
 Each DIR holds ``*_net.tntp`` and ``*_trips.tntp`` (for example ``../shared/data/benchmarks/tntp/Anaheim``).
 Every (solver, algorithm, target gap) runs ``--repeat`` times (default 3, the median shown) in a fresh
@@ -267,7 +267,12 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (ours)")
     parser.add_argument("--ours", default="gp,bfw,cfw")
     parser.add_argument("--peer", default="bfw")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="AequilibraE threads")
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=1,
+        help="AequilibraE threads (1 was faster for it on a busy 2-core machine)",
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown")
     parser.add_argument("--worker-dir", help=argparse.SUPPRESS)

@@ -4,10 +4,10 @@
 
 For each N, a fresh server (``metaliverpool.api.app`` under uvicorn, SQLite in a temporary folder, one
 process) gets N simulated clients (:class:`metaliverpool.api.live_client.LiveClient`) on loopback editing one
-scenario. Edits are made one at a time by random clients; the latency of an edit at a receiver is the time
-from just before its author sends it to the moment the receiver has applied it (so it includes the
-server's check, its SQLite commit and the fan-out, plus the receiving side's own handling in this
-process). Reported: p50/p95/max over all (edit, receiver) pairs and the server's resident memory (RSS)
+scenario, spread over ``--client-processes`` worker processes (4 by default). Edits are made one at a time
+by random clients; the latency of an edit at a receiver is the time from just before its author sends it
+to the moment the receiver's process has read it from its socket (so it includes the server's check, its
+SQLite commit and the fan-out, and the client processes' own scheduling on this shared machine). Reported: p50/p95/max over all (edit, receiver) pairs and the server's resident memory (RSS)
 after the clients joined and at the end. Then the first paint of the twin's map in headless Chromium
 (``/usr/bin/chromium``): milliseconds from navigation start until deck.gl drew the road layer, median of
 three fresh page loads. Targets (issue 3): p95 < 50 ms at 200 clients; first paint < 3 s.
@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
+import queue
 import random
 import socket
 import statistics
@@ -131,59 +133,122 @@ def prepare(server: Server, twin_id: str, users: int) -> tuple[int, list[str]]:
     return scenario_id, tokens
 
 
-async def measure_latency(
-    server: Server, scenario_id: int, tokens: list[str], clients: int, edits: int, seed: int
+async def run_clients(url: str, members: list[tuple[int, str, str]], commands: Any, results: Any) -> None:
+    """A worker process's clients: connect, report receipts of the current edit, make edits on command."""
+    loop = asyncio.get_running_loop()
+    clients = {index: await LiveClient(url, token).connect(timeout_s=120) for index, token, _ in members}
+    names = {index: name for index, _, name in members}
+    current = {"edit": -1}
+
+    def receipt(index: int) -> Any:
+        def on_update(_update: bytes, at_s: float) -> None:
+            if current["edit"] >= 0:
+                results.put(("recv", current["edit"], index, at_s))
+
+        return on_update
+
+    for index, client in clients.items():
+        client.on_update = receipt(index)
+    results.put(("ready", len(clients)))
+    while True:
+        command = await loop.run_in_executor(None, commands.get)
+        if command[0] == "expect":
+            current["edit"] = command[1]
+            results.put(("expecting", command[1]))
+        elif command[0] == "edit":
+            _, number, index = command
+            key = f"e{number}"
+            entry = {
+                "edit": {"kind": "change_lanes", "osm_way_ids": [1001], "lanes": 1 + number % 3, "id": key},
+                "author": names[index],
+                "created_at_s": float(number),
+            }
+            sent_s = time.perf_counter()
+            await clients[index].transact(
+                lambda doc, key=key, entry=entry: doc.get("edits", type=Map).__setitem__(key, entry)
+            )
+            results.put(("sent", number, index, sent_s))
+        else:
+            for client in clients.values():
+                await client.close()
+            results.put(("stopped", 0))
+            return
+
+
+def client_process(url: str, members: list[tuple[int, str, str]], commands: Any, results: Any) -> None:
+    """Entry of a client worker process."""
+    asyncio.run(run_clients(url, members, commands, results))
+
+
+def measure_latency(
+    server: Server, scenario_id: int, tokens: list[str], clients: int, edits: int, seed: int, processes: int
 ) -> dict[str, Any]:
-    """Connect ``clients`` clients, make ``edits`` edits one at a time, return latency and memory figures."""
+    """``clients`` clients spread over ``processes`` worker processes; ``edits`` edits made one at a time.
+
+    Receipt and send times are ``time.perf_counter()`` (CLOCK_MONOTONIC: one clock for every process on
+    the machine), so latencies compare times taken in different processes.
+    """
+    context = multiprocessing.get_context("spawn")
     url = f"ws://127.0.0.1:{server.port}/api/scenarios/{scenario_id}/live"
-    live = []
-    for number in range(clients):
-        live.append(await LiveClient(url, tokens[number % len(tokens)]).connect(timeout_s=60))
+    results = context.Queue()
+    workers = []
+    owner_of: dict[int, int] = {}
+    for worker in range(processes):
+        members = [
+            (index, tokens[index % len(tokens)], f"user{index % len(tokens):03d}")
+            for index in range(worker, clients, processes)
+        ]
+        for index, _, _ in members:
+            owner_of[index] = worker
+        commands = context.Queue()
+        process = context.Process(target=client_process, args=(url, members, commands, results), daemon=True)
+        process.start()
+        workers.append((process, commands))
+    connected = 0
+    while connected < clients:
+        kind, count = results.get(timeout=300)[:2]
+        assert kind == "ready"
+        connected += count
     joined_rss = rss_mb(server.process.pid)
-    latencies_ms: list[float] = []
-    received: dict[int, float] = {}
-    current = {"sent": 0.0}
-
-    for index, client in enumerate(live):
-        client.on_update = lambda _update, at, index=index: received.setdefault(index, at)
-
-    rng = random.Random(seed)
-    missing = 0
     peak_rss = joined_rss
+    rng = random.Random(seed)
+    latencies_ms: list[float] = []
+    missing = 0
     for number in range(edits):
-        author_index = rng.randrange(clients)
-        author = live[author_index]
-        name = f"user{author_index % len(tokens):03d}"
-        entry = {
-            "edit": {
-                "kind": "change_lanes",
-                "osm_way_ids": [1001],
-                "lanes": 1 + number % 3,
-                "id": f"e{number}",
-            },
-            "author": name,
-            "created_at_s": float(number),
-        }
-        received.clear()
-        current["sent"] = time.perf_counter()
-        await author.transact(
-            lambda doc, entry=entry, key=f"e{number}": doc.get("edits", type=Map).__setitem__(key, entry)
-        )
-        deadline = time.perf_counter() + 5.0
-        while len(received) < clients - 1 and time.perf_counter() < deadline:
-            await asyncio.sleep(0.0005)
+        for _, commands in workers:
+            commands.put(("expect", number))
+        acknowledged = 0
+        while acknowledged < processes:
+            if results.get(timeout=60)[0] == "expecting":
+                acknowledged += 1
+        author = rng.randrange(clients)
+        workers[owner_of[author]][1].put(("edit", number, author))
+        sent_s: float | None = None
+        received: dict[int, float] = {}
+        deadline = time.monotonic() + 10
+        while (sent_s is None or len(received) < clients - 1) and time.monotonic() < deadline:
+            try:
+                message = results.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if message[0] == "sent" and message[1] == number:
+                sent_s = message[3]
+            elif message[0] == "recv" and message[1] == number and message[2] != author:
+                received[message[2]] = message[3]
+        assert sent_s is not None, "the author never sent"
         missing += clients - 1 - len(received)
-        latencies_ms.extend(
-            (at - current["sent"]) * 1000 for index, at in received.items() if index != author_index
-        )
+        latencies_ms.extend((at - sent_s) * 1000 for at in received.values())
         if number % 10 == 0:
             peak_rss = max(peak_rss, rss_mb(server.process.pid))
     end_rss = rss_mb(server.process.pid)
-    for client in live:
-        await client.close()
+    for process, commands in workers:
+        commands.put(("stop",))
+    for process, _ in workers:
+        process.join(30)
     latencies_ms.sort()
     return {
         "clients": clients,
+        "client_processes": processes,
         "edits": edits,
         "deliveries": len(latencies_ms),
         "missing_deliveries": missing,
@@ -223,6 +288,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=100)
     parser.add_argument("--users", type=int, default=20, help="accounts shared by the clients")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--client-processes", type=int, default=4, help="processes the clients run in")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
     twin_id = json.loads((args.twin / "manifest.json").read_text()).get("region") or args.twin.name

@@ -187,3 +187,32 @@ def test_run_for_web_reports_progress_into_an_existing_folder(bundle: Path, tmp_
     assert (out / "kpis.json").is_file() and (out / "report.html").is_file()
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 4
     assert document["journeys"]["trips_unchanged"]["mean"] > 0
+
+
+def test_notes_say_what_the_engine_does_not_model() -> None:
+    from metaliverpool.edits import parse_scenario
+    from metaliverpool.scenario.pipeline import engine_notes
+
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}
+    dynamic = parse_scenario(
+        {
+            "schema_version": 2,
+            "name": "n",
+            "edits": [
+                {"kind": "turn_ban", "from_osm_way_id": 1, "via_osm_node_id": 2, "to_osm_way_id": 3},
+                {"kind": "cordon_charge", "area": square, "charge_gbp": 2},
+            ],
+            "run": {"engine": "dynamic"},
+        }
+    )
+    notes = " ".join(engine_notes(dynamic))
+    assert "Turn bans" in notes and "ignores charges" in notes
+    static = parse_scenario(
+        {
+            "schema_version": 2,
+            "name": "s",
+            "edits": [{"kind": "signal_plan", "osm_node_id": 5, "optimise": True}],
+            "run": {"engine": "static"},
+        }
+    )
+    assert "no signals" in " ".join(engine_notes(static))

@@ -71,3 +71,28 @@ def test_report_renders_maps_and_kpi_table(browser: object, tmp_path: Path) -> N
         "a drawn page compresses far less than a blank one"
     )
     page.close()
+
+
+@pytest.mark.slow
+def test_central_liverpool_report_renders(
+    browser: object, tmp_path: Path, liverpool_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metaliverpool.cli.main import main
+
+    twin = tmp_path / "liverpool-centre"
+    main(["build", "--region", "liverpool-centre", "--out", str(twin)])
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "castle-street-pedestrian.yaml"
+    main(
+        ["scenario", "run", str(scenario), "--twin", str(twin), "--out", str(tmp_path / "out"), "--no-cache"]
+    )
+    capsys.readouterr()
+    page = browser.new_page(viewport={"width": 1000, "height": 1200})  # type: ignore[attr-defined]
+    page.goto((tmp_path / "out" / "report.html").as_uri())
+    assert page.locator("svg.map").count() == 3
+    assert page.locator("#map-flow path[stroke='#c0392b']").count() > 0, "diverted traffic drawn"
+    assert page.locator("#map-zones path").count() >= 40, "the LSOAs of central Liverpool drawn"
+    assert page.locator("table#kpis tbody tr").count() >= 14
+    assert "Castle Street" in page.locator("body").inner_text()
+    page.screenshot(path=str(tmp_path / "liverpool.png"), full_page=True)
+    assert (tmp_path / "liverpool.png").stat().st_size > 100_000
+    page.close()

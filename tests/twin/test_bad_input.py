@@ -84,3 +84,28 @@ def test_failed_build_keeps_the_previous_bundle(
     with pytest.raises(SystemExit):
         main(["build", "--out", str(out), "--region", "liverpool-city-region", "--osm", str(bad)])
     assert (out / "marker").read_text() == "previous"
+
+
+@pytest.mark.parametrize("suffix", [".osm", ".json"])
+def test_way_referencing_an_absent_node(
+    tmp_path: Path,
+    crossroads_xml: Path,
+    crossroads_json: Path,
+    suffix: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = crossroads_xml if suffix == ".osm" else crossroads_json
+    text = source.read_text()
+    broken = tmp_path / f"incomplete{suffix}"
+    if suffix == ".osm":
+        broken.write_text(text.replace('<node id="21" lat="53.4010" lon="-2.9900"/>', ""))
+    else:
+        import json
+
+        document = json.loads(text)
+        document["elements"] = [
+            e for e in document["elements"] if not (e["type"] == "node" and e["id"] == 21)
+        ]
+        broken.write_text(json.dumps(document))
+    err = run_build(capsys, tmp_path / "twin", "--region", "liverpool-city-region", "--osm", str(broken))
+    assert str(broken) in err and "node 21" in err and "way 101" in err

@@ -12,6 +12,7 @@ import typer
 from metaliverpool.edits import load_scenario
 from metaliverpool.errors import InputError
 from metaliverpool.store.bundle import read_manifest
+from metaliverpool.store.db import check_database_url
 
 SERVER_CONFIG_ENV = "METALIVERPOOL_SERVER_CONFIG"
 """Environment variable carrying the server config (JSON) to ``metaliverpool.api.app``."""
@@ -59,11 +60,11 @@ def register(app: typer.Typer) -> None:
             load_scenario(path)  # a bad example file fails here, with its one-line error
         first = twin[0].resolve()
         state_dir = (state or first.parent / f"{first.name}.server").resolve()
-        state_dir.mkdir(parents=True, exist_ok=True)
-        url = db or f"sqlite:///{state_dir / 'metaliverpool.db'}"
+        url = check_database_url(db or f"sqlite:///{state_dir / 'metaliverpool.db'}")
         web_dir = web or default_web_dir()
         if web is not None and not (web / "index.html").is_file():
             raise InputError(web, "no index.html: build the web client with `make web`")
+        state_dir.mkdir(parents=True, exist_ok=True)  # only once every input is known to be good
         twin_paths = [str(path.resolve()) for path in twin]
         config = {
             "twin_paths": twin_paths,

@@ -77,6 +77,16 @@ def _strip_tag(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return loc
 
 
+def edit_json_schema() -> dict[str, Any]:
+    """JSON Schema of one edit (for clients that want to check forms before sending)."""
+    return _EDIT_ADAPTER.json_schema()
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema of a scenario document of the current version."""
+    return Scenario.model_json_schema()
+
+
 def validate_edit(data: Mapping[str, Any], *, source: str = "edit", number: int = 1) -> Edit:
     """Validate one edit given as plain data; return the typed edit or raise :class:`InputError`."""
     if not isinstance(data, Mapping):

@@ -99,32 +99,59 @@ def read_overpass_json(path: Path) -> OsmData:
     return data
 
 
+KEPT_NODE_KEYS = ("highway", "crossing", "public_transport", "railway")
+"""Tagged nodes kept from PBF/XML files (signals, give-way, crossings, bus stops); others are skipped."""
+
+
 def read_osm_pyosmium(path: Path) -> OsmData:
-    """Read OSM XML or PBF through pyosmium; only ``highway`` ways and restriction relations are kept."""
+    """Read OSM XML or PBF through pyosmium in two passes.
+
+    Pass 1 keeps ``highway`` ways with their node coordinates (pyosmium's node-location index, so nodes
+    of buildings and other features never reach Python); pass 2 keeps tagged nodes with a key of
+    :data:`KEPT_NODE_KEYS` and ``type=restriction`` relations. A way node without a location (an
+    incomplete or truncated extract) is reported as an :class:`InputError`.
+    """
     import osmium
 
     data = OsmData()
+    missing: list[tuple[int, int]] = []
 
-    class _Handler(osmium.SimpleHandler):
-        def node(self, n: osmium.osm.Node) -> None:
-            if n.location.valid():
-                data.node_lonlat[n.id] = (n.location.lon, n.location.lat)
-            if len(n.tags):
-                data.node_tags[n.id] = {t.k: t.v for t in n.tags}
-
+    class _Ways(osmium.SimpleHandler):
         def way(self, w: osmium.osm.Way) -> None:
-            if "highway" in w.tags:
-                data.ways.append(OsmWay(w.id, tuple(nd.ref for nd in w.nodes), {t.k: t.v for t in w.tags}))
+            refs = []
+            for node in w.nodes:
+                refs.append(node.ref)
+                if node.location.valid():
+                    data.node_lonlat[node.ref] = (node.location.lon, node.location.lat)
+                elif not missing:
+                    missing.append((w.id, node.ref))
+            data.ways.append(OsmWay(w.id, tuple(refs), {t.k: t.v for t in w.tags}))
+
+    class _Tagged(osmium.SimpleHandler):
+        def node(self, n: osmium.osm.Node) -> None:
+            if any(key in n.tags for key in KEPT_NODE_KEYS):
+                data.node_tags[n.id] = {t.k: t.v for t in n.tags}
+                if n.location.valid():
+                    data.node_lonlat.setdefault(n.id, (n.location.lon, n.location.lat))
 
         def relation(self, r: osmium.osm.Relation) -> None:
-            members = tuple((m.type, m.ref, m.role) for m in r.members)
-            data.relations.append(OsmRelation(r.id, members, {t.k: t.v for t in r.tags}))
+            if r.tags.get("type") == "restriction":
+                members = tuple((m.type, m.ref, m.role) for m in r.members)
+                data.relations.append(OsmRelation(r.id, members, {t.k: t.v for t in r.tags}))
 
     try:
-        _Handler().apply_file(str(path), locations=False)
+        _Ways().apply_file(str(path), locations=True, filters=[osmium.filter.KeyFilter("highway")])
+        _Tagged().apply_file(str(path), filters=[osmium.filter.EmptyTagFilter()])
     except (RuntimeError, ValueError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(path, f"cannot read OSM data ({message}); truncated or corrupt?") from None
+    if missing:
+        way_id, node_id = missing[0]
+        raise InputError(
+            path,
+            f"references node {node_id}, absent from the file (expected a complete extract)",
+            where=f"way {way_id}",
+        )
     return data
 
 

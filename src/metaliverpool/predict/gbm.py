@@ -47,7 +47,7 @@ class LightGBMForecaster:
 
     def fit(self, problem: ForecastProblem, bounds: SplitBounds, seed: int) -> None:
         """Fit one booster per horizon on training origins; stop early on validation origins."""
-        self.prior = PriorForecast.fit(problem, bounds.train_end)
+        self.prior = PriorForecast.fit(problem, bounds)
         rng = np.random.default_rng(seed)
         train_origins = problem.origins_between(0, bounds.train_end)
         val_origins = problem.origins_between(bounds.train_end, bounds.val_end)

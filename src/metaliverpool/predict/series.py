@@ -213,7 +213,9 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
             if "day_window_s" in archive.files:
                 day_window_s = float(archive["day_window_s"])
                 if not 0 < day_window_s <= SECONDS_PER_DAY or (day_window_s / interval_s) % 1 > 1e-6:
-                    raise InputError(path, "'day_window_s' must be whole steps within a day", where="day_window_s")
+                    raise InputError(
+                        path, "'day_window_s' must be whole steps within a day", where="day_window_s"
+                    )
     elif path.suffix.lower() == ".csv":
         values, sensor_ids = _read_csv(path)
     else:

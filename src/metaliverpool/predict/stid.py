@@ -62,9 +62,10 @@ class STIDNetwork(nn.Module):
         width: int,
         n_layers: int,
         dropout: float,
+        identity: bool = True,
     ) -> None:
         super().__init__()
-        embed = width // 4
+        embed = width // 4 if identity else 0
         self.encoder = nn.Linear(n_inputs, width)
         self.sensor = nn.Embedding(n_sensors, embed)
         self.time_of_day = nn.Embedding(n_day_slots, embed)
@@ -99,6 +100,7 @@ class STIDForecaster:
         dropout: float = 0.2,
         weight_decay: float = 1e-3,
         day_slots: int = 48,
+        identity: bool = True,
         max_epochs: int = 40,
         batch_size: int = 64,
         learning_rate: float = 2e-3,
@@ -111,6 +113,7 @@ class STIDForecaster:
         self.dropout = dropout
         self.weight_decay = weight_decay
         self.day_slots = day_slots
+        self.identity = identity
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -183,7 +186,7 @@ class STIDForecaster:
         torch.set_num_threads(self.num_threads)
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        self.prior = PriorForecast.fit(problem, bounds.train_end)
+        self.prior = PriorForecast.fit(problem, bounds)
         with np.errstate(all="ignore"):
             scale = float(np.nanstd(problem.series.values[: bounds.train_end]))
         scale = scale if np.isfinite(scale) and scale > 1e-9 else 1.0
@@ -202,6 +205,7 @@ class STIDForecaster:
             self.width,
             self.n_layers,
             self.dropout,
+            self.identity,
         )
         optimiser = torch.optim.Adam(
             self.network.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
@@ -259,6 +263,7 @@ class STIDForecaster:
             "n_layers": self.n_layers,
             "dropout": self.dropout,
             "day_slots": self.day_slots,
+            "identity": self.identity,
             "n_inputs": self.network.encoder.in_features,
             "n_sensors": self.network.sensor.num_embeddings,
             "n_horizons": self.network.head.out_features,
@@ -282,6 +287,7 @@ class STIDForecaster:
             n_layers=int(settings["n_layers"]),
             dropout=float(settings["dropout"]),
             day_slots=int(settings["day_slots"]),
+            identity=bool(settings["identity"]),
         )
         profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
         model.prior = PriorForecast(profile, arrays["rho"])
@@ -295,6 +301,7 @@ class STIDForecaster:
             model.width,
             model.n_layers,
             model.dropout,
+            model.identity,
         )
         state = torch.load(io.BytesIO(blobs["network.pt"]), weights_only=True)
         model.network.load_state_dict(state)

@@ -63,7 +63,9 @@ def _downstream_within(network: SimNetwork, sensors: np.ndarray, hops: int) -> n
             nxt: set[int] = set()
             for current in frontier:
                 node = int(network.link_to_node[current])
-                outs = network.node_out_links[network.node_out_indptr[node] : network.node_out_indptr[node + 1]]
+                outs = network.node_out_links[
+                    network.node_out_indptr[node] : network.node_out_indptr[node + 1]
+                ]
                 nxt.update(int(o) for o in outs if int(o) not in seen)
             seen |= nxt
             frontier = nxt
@@ -119,14 +121,21 @@ def simulate_twin_history(twin: Twin, config: TwinHistoryConfig | None = None) -
         exit_time = result.series_exit_time_s[:rows, sensors]
         occupied = result.series_occupancy[:rows, sensors] > 0
         length = network.link_length_m[sensors]
-        moving = np.divide(exits * length[None, :], exit_time, out=np.zeros_like(exit_time), where=exit_time > 0)
+        moving = np.divide(
+            exits * length[None, :], exit_time, out=np.zeros_like(exit_time), where=exit_time > 0
+        )
         speed[day, :rows] = np.where(exits > 0, moving, np.where(occupied, 0.0, free_speed[None, :]))
         speed[day, rows:] = free_speed[None, :]
         flow[day, :rows] = exits * 3600.0 / cfg.interval_s
     events = np.repeat(roadworks, steps, axis=0)
     sensor_ids = tuple(str(int(network.link_external_id[s])) for s in sensors)
     start_s = 0.0
-    common = {"sensor_ids": sensor_ids, "interval_s": cfg.interval_s, "start_time_s": start_s, "day_window_s": window_s}
+    common = {
+        "sensor_ids": sensor_ids,
+        "interval_s": cfg.interval_s,
+        "start_time_s": start_s,
+        "day_window_s": window_s,
+    }
     assert window_s <= SECONDS_PER_DAY
     return SyntheticHistory(
         speed=SensorSeries(speed.reshape(-1, cfg.n_sensors), events=events, **common),  # type: ignore[arg-type]

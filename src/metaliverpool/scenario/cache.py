@@ -2,7 +2,8 @@
 
 The key is the SHA-256 of the run's twin *content* (every table that reaches an engine, after the edits
 and the demand variant are applied), the run settings (without the seed list), the seed (dynamic engine
-only: the static engine is deterministic) and :data:`ENGINE_CACHE_VERSION`. Two scenarios whose edits give
+only: the static engine is deterministic), :data:`ENGINE_CACHE_VERSION` and the engines' source code
+(:func:`engine_code_digest`). Two scenarios whose edits give
 the same twin share their runs, and the baseline of every scenario on the same twin is computed once.
 
 Entries are folders ``<cache>/<key[:2]>/<key>/`` holding ``link_loads.parquet``, ``trip_times.parquet`` and
@@ -27,6 +28,23 @@ from metaliverpool.scenario.engines import RunOutputs
 
 ENGINE_CACHE_VERSION = 1
 """Bumped when an engine adapter changes what it returns, to invalidate old entries."""
+
+_ENGINE_SOURCES = ("assign", "sim", "kernels", "network", "scenario/engines.py", "scenario/dynamic.py")
+"""Source files whose content is part of every key, so a changed engine never serves stale runs."""
+
+
+def engine_code_digest() -> str:
+    """SHA-256 of the engines' Python sources (packages and modules in :data:`_ENGINE_SOURCES`)."""
+    root = Path(__file__).resolve().parents[1]
+    hasher = hashlib.sha256()
+    for entry in _ENGINE_SOURCES:
+        path = root / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            hasher.update(file.relative_to(root).as_posix().encode())
+            hasher.update(file.read_bytes())
+    return hasher.hexdigest()
+
 
 _HASHED_TABLES = ("nodes", "links", "junctions", "turn_restrictions", "zones", "services", "trips")
 
@@ -63,6 +81,7 @@ def run_key(twin_hash: str, settings: RunSettings, seed: int, base_hash: str | N
         "seed": seed if settings.engine == "dynamic" else None,
         "engine_cache_version": ENGINE_CACHE_VERSION,
         "code_version": __version__,
+        "engine_code": engine_code_digest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

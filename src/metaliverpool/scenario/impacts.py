@@ -180,6 +180,16 @@ def compute_impacts(
     od_per_seed = [compare_od(b.trip_times, s.trip_times) for b, s in zip(baseline, scenario, strict=True)]
     wl = [winners_losers(od) for od in od_per_seed]
     journeys: dict[str, Any] = {k: mean_interval([w[k] for w in wl]).as_dict() for k in wl[0]}
+    journeys["trips_arrived"] = _triple(
+        [
+            float(np.isfinite(o.trip_times["travel_time_s"].to_numpy(dtype=np.float64)).sum())
+            for o in baseline
+        ],
+        [
+            float(np.isfinite(o.trip_times["travel_time_s"].to_numpy(dtype=np.float64)).sum())
+            for o in scenario
+        ],
+    )
     journeys["threshold_s"] = WINNER_LOSER_THRESHOLD_S
     journeys["measure"] = baseline[0].summary.get("journey_measure", "travel time (s)")
     zone_change_per_seed = [zone_changes(od) for od in od_per_seed]

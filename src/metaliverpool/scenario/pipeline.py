@@ -150,6 +150,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def engine_notes(scenario: Scenario) -> list[str]:
+    """What the chosen engine does not represent of this scenario's edits (shown in the report)."""
+    kinds = {edit.kind for edit in scenario.edits}
+    notes = []
+    if "turn_ban" in kinds:
+        notes.append("Turn bans are recorded in the twin but neither engine models turn restrictions yet.")
+    if scenario.run.engine == "dynamic" and "cordon_charge" in kinds:
+        notes.append(
+            "The dynamic engine's route choice ignores charges: run charging schemes with the static engine."
+        )
+    if scenario.run.engine == "static" and "signal_plan" in kinds:
+        notes.append("The static engine has no signals: run signal retiming with the dynamic engine.")
+    if "bus_lane" in kinds or any(getattr(e, "vehicles", "") == "general" for e in scenario.edits):
+        notes.append(
+            "Buses are not simulated: bus lanes and bus gates act only by taking road space from cars."
+        )
+    return notes
+
+
 def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
     """The ``kpis.json`` document (layout: ``docs/scenarios.md``)."""
     scenario = result.scenario
@@ -164,6 +183,7 @@ def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
             },
             "twin": {"path": str(twin_path) if twin_path else None, "digest": twin_digest(result.base_twin)},
             "run": scenario.run.model_dump(mode="json"),
+            "notes": engine_notes(scenario),
             **result.impacts.kpis,
             "runs": [record.__dict__ for record in result.records],
             "seconds_total": result.seconds,

@@ -269,6 +269,15 @@ def _summary(doc: dict[str, Any]) -> str:
     return "<ul class='summary'>" + "".join(f"<li>{p}</li>" for p in points) + "</ul>"
 
 
+def _notes(doc: dict[str, Any]) -> str:
+    notes = doc.get("notes") or []
+    if not notes:
+        return ""
+    return (
+        "<p class='note'><b>Limits of this run:</b> " + " ".join(html.escape(str(n)) for n in notes) + "</p>"
+    )
+
+
 def _kpi_table(doc: dict[str, Any]) -> str:
     rows = []
     for group, key, label, pattern in _KPI_ROWS:
@@ -281,6 +290,13 @@ def _kpi_table(doc: dict[str, Any]) -> str:
             f"<td>{_change_cell(entry['change'], pattern)}</td></tr>"
         )
     journeys = doc.get("journeys", {})
+    arrived = journeys.get("trips_arrived")
+    if arrived:
+        rows.append(
+            f"<tr><th>Trips that arrived</th><td>{_fmt(arrived['baseline']['mean'], '{:,.0f}')}</td>"
+            f"<td>{_fmt(arrived['scenario']['mean'], '{:,.0f}')}</td>"
+            f"<td>{_change_cell(arrived['change'], '{:,.0f}')}</td></tr>"
+        )
     for key, label in (
         ("trips_winning", "Trips faster by over 1 min"),
         ("trips_losing", "Trips slower by over 1 min"),
@@ -419,7 +435,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
 baseline and scenario run
 with the same seeds. Intervals are 95% Student-t intervals of the per-seed change. Journey measure:
 {html.escape(str(doc.get("journeys", {}).get("measure", "")))}.</p>
-<h2>In short</h2>{_summary(doc)}
+<h2>In short</h2>{_summary(doc)}{_notes(doc)}
 <h2>Key measures</h2>{_kpi_table(doc)}
 <h2>Maps</h2>{flow_map}{zone_map}{nox_map}
 <h2>Who gains and who loses</h2><p>Each bar is the population-weighted mean over the neighbourhoods of one

@@ -162,6 +162,15 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def check_database_url(url: str) -> str:
+    """``url`` if it names a supported database (SQLite or PostgreSQL); else :class:`InputError`."""
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise InputError(
+            url, "unsupported database URL (expected sqlite:///FILE or postgresql+psycopg://...)"
+        )
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
 

@@ -1,0 +1,63 @@
+"""``metaliverpool serve``: bad input exits 2 with one line; a real start serves the API and the client."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from metaliverpool.cli.main import main
+from web.conftest import REPO, free_port
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--twin", "/nonexistent/twin"], "not a twin bundle folder"),
+        (["--twin", "{twin}", "--example", "{bad}"], "bad.yaml"),
+        (["--twin", "{twin}", "--web", "{empty}"], "no index.html"),
+        (["--twin", "{twin}", "--db", "mysql://nowhere/db"], "unsupported database URL"),
+    ],
+)
+def test_serve_refuses_bad_input_with_one_line(
+    arguments: list[str], message: str, twin_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema_version: 2\nname: x\nedits:\n- kind: close_road\n  osm_way_ids: []\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    filled = [a.format(twin=twin_dir, bad=bad, empty=empty) for a in arguments]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", *filled, "--state", str(tmp_path / "state"), "--port", str(free_port())])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and "\n" not in err
+
+
+def test_serve_starts_and_serves_api_and_web_client(twin_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("metaliverpool")), "serve", "--twin", str(twin_dir)]
+    command += ["--state", str(tmp_path / "state"), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert (tmp_path / "state" / "metaliverpool.db").is_file()  # SQLite by default, in --state
+        if (REPO / "web" / "dist" / "index.html").is_file():
+            page = httpx.get(f"http://127.0.0.1:{port}/")
+            assert page.status_code == 200 and '<div id="app">' in page.text
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,0 +1,143 @@
+"""Runs from the web: the real scenario pipeline on the grid twin, progress, KPIs, report, difference layer,
+KPI diffs between versions, example seeding, and the refusals."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from metaliverpool.api.app import create_app
+from metaliverpool.service.layers import decode_columns
+from web.conftest import make_config, sign_up_in
+from web.protocol import change_over_socket, close_road, edit_entry, set_edit, token_of
+from web.twin_fixture import grid_twin
+
+pytestmark = pytest.mark.slow
+
+GRID_TRIP_KM = 40 * 4 * 0.140
+"""The grid twin's 40 trips each cross the grid corner to corner: four 140 m links (km)."""
+
+
+def wait_for_run(client: TestClient, run_id: int, headers: dict[str, str], timeout_s: float = 240) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run = client.get(f"/api/runs/{run_id}", headers=headers).json()
+        if run["status"] in ("done", "failed"):
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.25)
+
+
+def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> None:
+    alice = sign_up_in(client, "alice")
+    bob = sign_up_in(client, "bob")
+    scenario_id = client.post(
+        "/api/scenarios", json={"twin_id": "test-grid", "name": "Close the middle"}, headers=alice
+    ).json()["scenario_id"]
+    client.put(f"/api/scenarios/{scenario_id}/members/bob", json={"role": "viewer"}, headers=alice)
+    change_over_socket(
+        client, scenario_id, token_of(alice), set_edit("mid", edit_entry(close_road(1005), "alice"))
+    )
+
+    # refusals first: nothing is queued
+    runs_url = f"/api/scenarios/{scenario_id}/runs"
+    assert client.post(runs_url, json={"engine": "static"}, headers=bob).status_code == 403
+    assert client.post(runs_url, json={"seeds": []}, headers=alice).status_code == 422
+    assert client.post(runs_url, json={"engine": "warp"}, headers=alice).status_code == 422
+    assert client.post(runs_url, json={"seeds": [1, 1]}, headers=alice).status_code == 422
+    assert client.post(runs_url, json={"version_id": 999}, headers=alice).status_code == 404
+    assert client.get(runs_url, headers=alice).json() == []
+
+    started = client.post(runs_url, json={"engine": "static", "seeds": [1]}, headers=alice)
+    assert started.status_code == 202
+    run_id = started.json()["run_id"]
+    assert started.json()["config"]["edits"] == [{"kind": "close_road", "osm_way_ids": [1005], "id": "mid"}]
+    assert client.get(f"/api/runs/{run_id}/kpis", headers=alice).status_code == 404  # not done yet
+    run = wait_for_run(client, run_id, alice)
+    assert run["status"] == "done", run["message"]
+    assert run["progress"] == 1.0
+    assert set(run["outputs"]) >= {"kpis.json", "report.html", "links.parquet"}
+
+    kpis = client.get(f"/api/runs/{run_id}/kpis", headers=bob).json()  # viewers may read results
+    assert kpis["network"]["vehicle_km"]["baseline"]["mean"] == pytest.approx(GRID_TRIP_KM, rel=1e-6)
+    report = client.get(f"/api/runs/{run_id}/report", headers=alice)
+    assert report.status_code == 200 and "<html" in report.text.lower()
+    header, columns = decode_columns(
+        client.get(f"/api/runs/{run_id}/layers/link_change", headers=alice).content
+    )
+    links = grid_twin().links
+    closed = links.loc[links["osm_way_id"] == 1005, "link_id"].tolist()
+    assert len(closed) == 2
+    by_link = dict(zip(columns["link_id"].tolist(), columns["scenario_vph"].tolist(), strict=True))
+    assert all(by_link[link] == 0.0 for link in closed)
+    assert header["count"] == 24
+    parquet = client.get(f"/api/runs/{run_id}/outputs/links.parquet", headers=alice)
+    assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
+    assert client.get(f"/api/runs/{run_id}/outputs/nothing.bin", headers=alice).status_code == 404
+    assert [r["run_id"] for r in client.get(runs_url, headers=alice).json()] == [run_id]
+
+    stranger = sign_up_in(client, "mallory")
+    assert client.get(f"/api/runs/{run_id}", headers=stranger).status_code == 404
+    assert client.get(f"/api/runs/{run_id}/report", headers=stranger).status_code == 404
+    assert client.get(f"/api/runs/{run_id + 100}", headers=alice).status_code == 404
+
+
+def test_version_diff_carries_the_kpi_difference(client: TestClient) -> None:
+    alice = sign_up_in(client, "alice")
+    scenario_id = client.post(
+        "/api/scenarios", json={"twin_id": "test-grid", "name": "Two versions"}, headers=alice
+    ).json()["scenario_id"]
+    empty = client.post(
+        f"/api/scenarios/{scenario_id}/versions", json={"name": "empty"}, headers=alice
+    ).json()
+    change_over_socket(
+        client, scenario_id, token_of(alice), set_edit("mid", edit_entry(close_road(1005), "alice"))
+    )
+    closed = client.post(
+        f"/api/scenarios/{scenario_id}/versions", json={"name": "closed"}, headers=alice
+    ).json()
+    for version in (empty, closed):
+        run = client.post(
+            f"/api/scenarios/{scenario_id}/runs",
+            json={"version_id": version["version_id"], "engine": "static", "seeds": [1]},
+            headers=alice,
+        ).json()
+        assert run["config"]["edits"] == (
+            [] if version is empty else [{"kind": "close_road", "osm_way_ids": [1005], "id": "mid"}]
+        )
+        assert wait_for_run(client, run["run_id"], alice)["status"] == "done"
+    diff = client.get(
+        f"/api/versions/diff?a={empty['version_id']}&b={closed['version_id']}", headers=alice
+    ).json()
+    assert [item["id"] for item in diff["added"]] == ["mid"]
+    vehicle_km = diff["kpi_difference"]["network.vehicle_km.baseline.mean"]
+    assert vehicle_km["a"] == pytest.approx(GRID_TRIP_KM) and vehicle_km["b_minus_a"] == pytest.approx(0.0)
+
+
+def test_example_scenarios_are_seeded_once_with_a_version_and_a_run(twin_dir: Path, tmp_path: Path) -> None:
+    example = tmp_path / "close-middle.yaml"
+    example.write_text(
+        "schema_version: 2\nname: Close the middle street\ndescription: Example.\n"
+        "edits:\n- kind: close_road\n  id: middle\n  osm_way_ids: [1005]\n"
+        "run:\n  engine: static\n  seeds: [1]\n"
+    )
+    config = make_config(twin_dir, tmp_path / "state", examples=(example,))
+    for _ in range(2):  # the second start finds everything there
+        with TestClient(create_app(config)) as client:
+            response = client.post("/api/auth/signin", json={"name": "demo", "password": "liverpool"})
+            headers = {"Authorization": f"Bearer {response.json()['token']}"}
+            scenarios = client.get("/api/scenarios", headers=headers).json()
+            assert [(s["name"], s["visibility"]) for s in scenarios] == [
+                ("Close the middle street", "shared")
+            ]
+            scenario_id = scenarios[0]["scenario_id"]
+            versions = client.get(f"/api/scenarios/{scenario_id}/versions", headers=headers).json()
+            assert [v["name"] for v in versions] == ["from close-middle.yaml"]
+            runs = client.get(f"/api/scenarios/{scenario_id}/runs", headers=headers).json()
+            assert len(runs) == 1 and runs[0]["version_id"] == versions[0]["version_id"]
+            assert wait_for_run(client, runs[0]["run_id"], headers)["status"] == "done"
+            edits = client.get(f"/api/scenarios/{scenario_id}/edits", headers=headers).json()["edits"]
+            assert edits == [{"kind": "close_road", "osm_way_ids": [1005], "id": "middle", "vehicles": "all"}]
