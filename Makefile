@@ -27,6 +27,7 @@ demo: install web
 	$(BIN)/metaliverpool data status
 	$(BIN)/metaliverpool build --region liverpool-centre --out $(TWIN)
 	$(BIN)/metaliverpool twin info $(TWIN)
+	$(BIN)/metaliverpool simulate --twin $(TWIN) --signals webster --dta-iterations 3 --gridlock-timeout 300 --out runs/baseline
 	$(BIN)/metaliverpool scenario run scenarios/castle-street-pedestrian.yaml --twin $(TWIN) --out runs/castle-street-pedestrian
 	@echo "Meta Liverpool on http://127.0.0.1:8000: sign in as demo / liverpool (Ctrl-C stops the server)"
 	$(BIN)/metaliverpool serve --twin $(TWIN) --example scenarios/castle-street-pedestrian.yaml --host 127.0.0.1 --port 8000

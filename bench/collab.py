@@ -7,8 +7,9 @@ process) gets N simulated clients (:class:`metaliverpool.api.live_client.LiveCli
 scenario, spread over ``--client-processes`` worker processes (4 by default). Edits are made one at a time
 by random clients; the latency of an edit at a receiver is the time from just before its author sends it
 to the moment the receiver's process has read it from its socket (so it includes the server's check, its
-SQLite commit and the fan-out, and the client processes' own scheduling on this shared machine). Reported: p50/p95/max over all (edit, receiver) pairs and the server's resident memory (RSS)
-after the clients joined and at the end. Then the first paint of the twin's map in headless Chromium
+SQLite commit and the fan-out, and the client processes' own scheduling on this shared machine).
+Reported: p50/p95/max over all (edit, receiver) pairs and the server's resident memory (RSS) after the
+clients joined and at the end. Then the first paint of the twin's map in headless Chromium
 (``/usr/bin/chromium``): milliseconds from navigation start until deck.gl drew the road layer, median of
 three fresh page loads. Targets (issue 3): p95 < 50 ms at 200 clients; first paint < 3 s.
 
@@ -241,7 +242,7 @@ def measure_latency(
         if number % 10 == 0:
             peak_rss = max(peak_rss, rss_mb(server.process.pid))
     end_rss = rss_mb(server.process.pid)
-    for process, commands in workers:
+    for _, commands in workers:
         commands.put(("stop",))
     for process, _ in workers:
         process.join(30)
@@ -299,8 +300,8 @@ def main() -> None:
             server = Server(args.twin, Path(state), web if (web / "index.html").is_file() else None)
             try:
                 scenario_id, tokens = prepare(server, twin_id, min(args.users, clients))
-                figures = asyncio.run(
-                    measure_latency(server, scenario_id, tokens, clients, args.edits, args.seed)
+                figures = measure_latency(
+                    server, scenario_id, tokens, clients, args.edits, args.seed, args.client_processes
                 )
                 results["latency"].append(figures)
                 print(

@@ -1,6 +1,7 @@
 """Benchmark: a baseline + scenario pair on central Liverpool, cold and from the cache.
 
     .venv/bin/python bench/scenario.py [--twin DIR] [--scenario FILE] [--engine static|dynamic] [--seeds 3]
+                                       [--jobs 1]
 
 Without ``--twin`` the central-Liverpool twin is built into a temporary folder first (not timed). Times:
 ``cold`` = apply edits, run baseline and scenario for every seed, impacts, report (an empty cache);
@@ -35,6 +36,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "strand-bus-lane.yaml")
     parser.add_argument("--engine", choices=("static", "dynamic"), default=None)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=1, help="engine runs in parallel local processes")
     return parser.parse_args(argv)
 
 
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         seeds = list(range(1, args.seeds + 1))
         cache = scratch / "cache"
         started = time.perf_counter()
-        cold = run_pair(scenario, twin, seeds=seeds, cache_dir=cache)
+        cold = run_pair(scenario, twin, seeds=seeds, cache_dir=cache, workers=args.jobs)
         cold_s = time.perf_counter() - started
         started = time.perf_counter()
         write_outputs(cold, scratch / "out", twin_dir)
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "scenario": scenario.name,
         "engine": scenario.run.engine,
         "seeds": len(seeds),
+        "jobs": args.jobs,
         "vehicles": len(twin.trips),
         "links": len(twin.links),
         "read_twin_s": round(read_s, 2),

@@ -45,7 +45,15 @@ from metaliverpool.sim.demand import Demand, demand_from_od
 from metaliverpool.sim.network import SimNetwork, sim_network_from_graph
 
 UNITS_M = {"SiouxFalls": 1609.344, "Anaheim": 0.3048}
-ENGINES = ("ours", "uxsim_cpp_1", "uxsim_cpp_5", "uxsim_py_5", "uxsim_py_1", "sumo_meso", "uxsim_cpp_1_ourroutes")
+ENGINES = (
+    "ours",
+    "uxsim_cpp_1",
+    "uxsim_cpp_5",
+    "uxsim_py_5",
+    "uxsim_py_1",
+    "sumo_meso",
+    "uxsim_cpp_1_ourroutes",
+)
 """``uxsim_cpp_1_ourroutes``: UXsim C++ with every vehicle held to the route our assignment gave it, so the
 two traffic models are compared without the difference in route choice."""
 
@@ -58,7 +66,9 @@ def resolve_prefix(network: str) -> Path:
     return Path(network)
 
 
-def load_case(prefix: Path, scale: float, window_s: float, seed: int, unit_m: float) -> tuple[SimNetwork, Demand]:
+def load_case(
+    prefix: Path, scale: float, window_s: float, seed: int, unit_m: float
+) -> tuple[SimNetwork, Demand]:
     """The translated network and the sampled vehicles shared by every engine."""
     tntp = read_net(Path(f"{prefix}_net.tntp"))
     graph = road_graph_from_tntp(tntp)
@@ -97,7 +107,9 @@ def run_ours(network: SimNetwork, demand: Demand, horizon_s: float, iterations: 
 
     config = SimConfig(horizon_s=horizon_s)
     plan = empty_signal_plan(network)
-    run_dta(network, plan, demand, config, DtaConfig(iterations=1))  # compile (numba cache) outside the timing
+    run_dta(
+        network, plan, demand, config, DtaConfig(iterations=1)
+    )  # compile (numba cache) outside the timing
     started = time.perf_counter()
     out = run_dta(network, plan, demand, config, DtaConfig(iterations=iterations))
     wall = time.perf_counter() - started
@@ -121,14 +133,21 @@ def our_routes(network: SimNetwork, demand: Demand, horizon_s: float, iterations
     from metaliverpool.sim.engine import SimConfig
     from metaliverpool.sim.signals import empty_signal_plan
 
-    out = run_dta(network, empty_signal_plan(network), demand, SimConfig(horizon_s=horizon_s), DtaConfig(iterations))
+    out = run_dta(
+        network, empty_signal_plan(network), demand, SimConfig(horizon_s=horizon_s), DtaConfig(iterations)
+    )
     routes = out.result.routes
     paths = [[f"l{k}" for k in routes.links_of(p)] for p in range(routes.path_count)]
     return [paths[p] for p in routes.veh_path]
 
 
 def run_uxsim(
-    network: SimNetwork, demand: Demand, horizon_s: float, cpp: bool, deltan: int, routes: list[list[str]] | None = None
+    network: SimNetwork,
+    demand: Demand,
+    horizon_s: float,
+    cpp: bool,
+    deltan: int,
+    routes: list[list[str]] | None = None,
 ) -> dict[str, float]:
     import uxsim
 
@@ -141,11 +160,16 @@ def run_uxsim(
     for link in range(network.link_count):
         cap = float(network.link_capacity_vph[link] / 3600.0)
         world.addLink(
-            f"l{link}", f"n{network.link_from_node[link]}", f"n{network.link_to_node[link]}",
-            length=float(network.link_length_m[link]), free_flow_speed=float(network.link_free_speed_mps[link]),
-            jam_density_per_lane=0.2, number_of_lanes=int(network.link_lanes[link]),
-            capacity_out=cap, capacity_in=cap,
-        )  # fmt: skip
+            f"l{link}",
+            f"n{network.link_from_node[link]}",
+            f"n{network.link_to_node[link]}",
+            length=float(network.link_length_m[link]),
+            free_flow_speed=float(network.link_free_speed_mps[link]),
+            jam_density_per_lane=0.2,
+            number_of_lanes=int(network.link_lanes[link]),
+            capacity_out=cap,
+            capacity_in=cap,
+        )
     # one UXsim platoon per deltan vehicles of the same OD pair, at the first member's departure time
     keys = demand.origin_node.astype(np.int64) * network.node_count + demand.destination_node
     order = np.lexsort((demand.departure_time_s, keys))
@@ -197,14 +221,15 @@ def run_sumo(prefix: Path, network: SimNetwork, demand: Demand, horizon_s: float
             cwd=folder, check=True, capture_output=True,
         )  # fmt: skip
         trips = "".join(
-            f'<trip id="{v}" depart="{demand.departure_time_s[v]:.2f}" fromJunction="n{demand.origin_node[v]}" '
-            f'toJunction="n{demand.destination_node[v]}"/>'
+            f'<trip id="{v}" depart="{demand.departure_time_s[v]:.2f}" '
+            f'fromJunction="n{demand.origin_node[v]}" toJunction="n{demand.destination_node[v]}"/>'
             for v in range(demand.vehicle_count)
         )
         (folder / "trips.xml").write_text(f"<routes>{trips}</routes>")
         command = [
             str(home / "bin" / "sumo"), "--mesosim", "true", "-n", "net.net.xml", "-r", "trips.xml",
-            "--junction-taz", "true", "--end", str(horizon_s), "--no-step-log", "true", "--no-warnings", "true",
+            "--junction-taz", "true", "--end", str(horizon_s), "--no-step-log", "true",
+            "--no-warnings", "true",
             "--statistic-output", "stats.xml", "--tripinfo-output", "tripinfo.xml",
         ]  # fmt: skip
         started = time.perf_counter()
@@ -217,16 +242,25 @@ def run_sumo(prefix: Path, network: SimNetwork, demand: Demand, horizon_s: float
         teleports = stats.find("teleports")
         vehicles = stats.find("vehicles")
         infos = ET.parse(folder / "tripinfo.xml").getroot().findall("tripinfo")
-        total = sum(float(t.get("arrival", 0)) - float(t.get("depart", 0)) + float(t.get("departDelay", 0)) for t in infos)
+        total = sum(
+            float(t.get("arrival", 0)) - float(t.get("depart", 0)) + float(t.get("departDelay", 0))
+            for t in infos
+        )
         ended = {t.get("id") for t in infos}
         # vehicles still running or never inserted at the end count until the end, as in ours
-        total += sum(horizon_s - float(demand.departure_time_s[v]) for v in range(demand.vehicle_count) if str(v) not in ended)
+        total += sum(
+            horizon_s - float(demand.departure_time_s[v])
+            for v in range(demand.vehicle_count)
+            if str(v) not in ended
+        )
         return {
             "wall_s": wall,
             "vehicles": int(vehicles.get("loaded", 0)) if vehicles is not None else demand.vehicle_count,
             "completed": len(infos),
             "total_travel_time_h": total / 3600.0,
-            "mean_route_length_m": float(trip_stats.get("routeLength", "nan")) if trip_stats is not None else math.nan,
+            "mean_route_length_m": float(trip_stats.get("routeLength", "nan"))
+            if trip_stats is not None
+            else math.nan,
             "teleports": int(teleports.get("total", 0)) if teleports is not None else 0,
         }
 
@@ -241,7 +275,9 @@ def run_engine(args: argparse.Namespace) -> dict[str, float]:
         out = run_ours(network, demand, horizon, args.dta_iterations)
     elif engine.startswith("uxsim"):
         parts = engine.split("_")
-        routes = our_routes(network, demand, horizon, args.dta_iterations) if parts[-1] == "ourroutes" else None
+        routes = (
+            our_routes(network, demand, horizon, args.dta_iterations) if parts[-1] == "ourroutes" else None
+        )
         out = run_uxsim(network, demand, horizon, cpp=parts[1] == "cpp", deltan=int(parts[2]), routes=routes)
     elif engine == "sumo_meso":
         out = run_sumo(prefix, network, demand, horizon)
@@ -270,8 +306,9 @@ def main() -> None:
         return
     rows = []
     for engine in args.engines.split(","):
-        command = [sys.executable, __file__, "--engine", engine, "--network", args.network, "--scale", str(args.scale),
-                   "--window", str(args.window), "--seed", str(args.seed), "--dta-iterations", str(args.dta_iterations)]  # fmt: skip
+        command = [sys.executable, __file__, "--engine", engine, "--network", args.network]
+        command += ["--scale", str(args.scale), "--window", str(args.window), "--seed", str(args.seed)]
+        command += ["--dta-iterations", str(args.dta_iterations)]
         if args.length_unit:
             command += ["--length-unit", str(args.length_unit)]
         done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
@@ -283,14 +320,17 @@ def main() -> None:
         rows.append(row)
     ours = next((r for r in rows if r.get("engine") == "ours" and "wall_s" in r), None)
     print(f"\n{args.network} x{args.scale} over {args.window:.0f} s (machine shared; figures indicative)")
-    print(f"{'engine':<14}{'wall s':>10}{'peak MB':>10}{'vehicles':>10}{'completed':>10}{'TTT veh-h':>12}{'ours x':>9}")
+    print(
+        f"{'engine':<24}{'wall s':>10}{'peak MB':>10}{'vehicles':>10}{'completed':>10}{'TTT veh-h':>11}"
+        f"{'x ours':>8}"
+    )
     for r in rows:
         if "wall_s" not in r:
-            print(f"{r['engine']:<14} error: {r.get('error')}")
+            print(f"{r['engine']:<24} error: {r.get('error')}")
             continue
         ratio = r["wall_s"] / ours["wall_s"] if ours else float("nan")
-        print(f"{r['engine']:<14}{r['wall_s']:>10.2f}{r['peak_rss_mb']:>10.0f}{r['vehicles']:>10}{r['completed']:>10}"
-              f"{r['total_travel_time_h']:>12.0f}{ratio:>9.1f}")  # fmt: skip
+        print(f"{r['engine']:<24}{r['wall_s']:>10.2f}{r['peak_rss_mb']:>10.0f}{r['vehicles']:>10}{r['completed']:>10}"
+              f"{r['total_travel_time_h']:>11.0f}{ratio:>8.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def run_tree(
     out_cost, pred, order = np.empty(n), np.empty(n, np.int32), np.empty(n, np.int32)
     count = shortest_path_tree(
         graph.indptr, graph.csr_link, graph.link_to, cost, origin, graph.first_thru_node,
-        out_cost, pred, order, np.empty(n, np.int32), np.empty(n, np.int32),
+        out_cost, pred, order, np.empty(graph.link_count + 1), np.empty(graph.link_count + 1, np.int32),
     )  # fmt: skip
     return out_cost, pred, order, count
 

@@ -62,3 +62,13 @@ def test_link_based_algorithms_descend_on_sioux_falls(benchmarks_data: Path, alg
     np.testing.assert_allclose(node_flow_imbalance(problem, result.class_flow_vph), 0.0, atol=1e-6)
     assert all(r.relative_gap >= 0 for r in result.history)
     assert result.history[-1].stability > 0.9
+
+
+@pytest.mark.slow
+def test_bfw_reaches_1e_6_on_anaheim(benchmarks_data: Path) -> None:
+    problem, best = load(benchmarks_data, "Anaheim")
+    result = assign(problem, "bfw", AssignmentConfig(target_gap=1e-6, max_iterations=2000))
+    assert result.relative_gap <= 1e-6
+    best_objective = measure_equilibrium(problem, best.volume[None, :]).objective
+    assert best_objective <= result.objective <= best_objective * (1 + 1e-6)
+    np.testing.assert_allclose(node_flow_imbalance(problem, result.class_flow_vph), 0.0, atol=1e-6)

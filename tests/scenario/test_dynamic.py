@@ -66,3 +66,22 @@ def test_same_seed_same_result() -> None:
     b = run_dynamic(twin, SETTINGS, 3, flows)
     assert a.link_loads.equals(b.link_loads)
     assert a.trip_times.equals(b.trip_times)
+
+
+def test_parallel_runs_give_the_same_impacts_as_sequential_ones() -> None:
+    from metaliverpool.scenario.pipeline import run_pair
+
+    scenario = parse_scenario(
+        {
+            "schema_version": 2,
+            "name": "p",
+            "edits": [{"kind": "change_lanes", "osm_way_ids": [100], "lanes": 1}],
+            "run": {"engine": "dynamic", "seeds": [1, 2], "dta_iterations": 2},
+        }
+    )
+    twin = two_route_twin(trips_per_hour=1200)
+    sequential = run_pair(scenario, twin)
+    parallel = run_pair(scenario, twin, workers=2)
+    assert parallel.impacts.kpis["network"] == sequential.impacts.kpis["network"]
+    assert [r.key for r in parallel.records] == [r.key for r in sequential.records]
+    assert not any(r.cached for r in parallel.records)

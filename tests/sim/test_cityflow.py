@@ -130,5 +130,5 @@ def test_bad_cityflow_input_names_the_file_and_place(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="flow 0"):
         read_cityflow(roadnet, flow)
     roadnet.write_text("{not json")
-    with pytest.raises(InputError, match="roadnet.json"):
+    with pytest.raises(InputError, match=r"roadnet\.json"):
         read_cityflow(roadnet, flow)

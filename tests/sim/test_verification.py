@@ -7,6 +7,7 @@ import pytest
 
 from metaliverpool.sim.demand import make_demand
 from metaliverpool.sim.signals import SignalSpec, build_signal_plan
+
 from .helpers import chain_network, run_free_flow_routes, steady_demand
 
 
@@ -19,7 +20,7 @@ def test_free_flow_travel_time_is_exact(dt_s: float) -> None:
     result = run_free_flow_routes(net, demand, dt_s=dt_s)
     expected = np.array(
         [
-            sum(l / v for l, v in zip(lengths, speeds, strict=True)),
+            sum(d / v for d, v in zip(lengths, speeds, strict=True)),
             lengths[0] / speeds[0] + lengths[1] / speeds[1],
         ]
     )

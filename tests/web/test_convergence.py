@@ -49,6 +49,9 @@ class SimClient:
     def send(self, message: bytes) -> None:  # the room's Connection.send
         self.from_server.append(message)
 
+    async def deliver(self, message: bytes) -> None:  # the room's Connection.deliver
+        self.from_server.append(message)
+
     def change(self, mutate: Any) -> None:
         state = self.doc.get_state()
         with self.doc.transaction():

@@ -100,6 +100,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     Versions: versionsDiv,
     Runs: runsDiv,
     Layers: layerPanel(),
+    ...(scenario.role === "owner" ? { Sharing: sharingPanel() } : {}),
   };
   const showTab = (name: string) => {
     clear(body);
@@ -122,6 +123,25 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     toast.className = `toast ${kind}`;
     toast.style.display = "block";
     window.setTimeout(() => { toast.style.display = "none"; }, 6000);
+  }
+
+  function sharingPanel(): HTMLElement {
+    const name = el("input", { id: "member-name", placeholder: "user name" }) as HTMLInputElement;
+    const role = el("select", { id: "member-role" }, el("option", { value: "editor" }, "editor"), el("option", { value: "viewer" }, "viewer")) as HTMLSelectElement;
+    const members = el("ul", { class: "items", id: "members" });
+    const show = (info: ScenarioInfo) => {
+      clear(members);
+      for (const m of info.members) members.append(el("li", {}, el("span", {}, el("b", { style: `color:${m.colour}` }, m.name), ` · ${m.role}`)));
+    };
+    show(scenario);
+    const visibility = el("select", { id: "visibility", onchange: async (event) => {
+      try { scenario = await api.patchScenario(scenarioId, { visibility: (event.target as HTMLSelectElement).value }); } catch (error) { showToast((error as Error).message); }
+    } }, el("option", { value: "private", selected: scenario.visibility === "private" }, "private: members only"),
+      el("option", { value: "shared", selected: scenario.visibility === "shared" }, "shared: every signed-in user may view"));
+    return el("div", { class: "panel" }, el("h3", {}, "Sharing"), visibility, members,
+      el("div", { class: "form" }, name, role, el("button", { id: "add-member", onclick: async () => {
+        try { show(await api.setMember(scenarioId, name.value, role.value)); name.value = ""; } catch (error) { showToast((error as Error).message); }
+      } }, "Add")));
   }
 
   function layerPanel(): HTMLElement {
@@ -435,13 +455,15 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     const interval = (v: { mean: number; lower: number; upper: number } | null) =>
       v ? `${formatNumber(v.mean)} [${formatNumber(v.lower)}, ${formatNumber(v.upper)}]` : "–";
     const maxEquity = Math.max(1e-9, ...equity.map((e) => Math.abs(e.mean)));
-    const toggle = el("input", { type: "checkbox", id: "difference-map", onchange: async (event) => {
-      difference = (event.target as HTMLInputElement).checked ? await loadDifference(run.run_id) : null;
+    const mode = el("select", { id: "result-map", onchange: async (event) => {
+      const chosen = (event.target as HTMLSelectElement).value;
+      difference = chosen === "off" ? null : await loadResult(run.run_id, chosen as "difference" | "congestion");
       linkColours = new Map(difference ?? []);
       if (!difference) refreshEdits(); else { view.linkVersion += 1; render(); }
-    } });
+    } }, el("option", { value: "off" }, "edits"), el("option", { value: "difference" }, "flow difference (red more, blue less)"),
+      el("option", { value: "congestion" }, "scenario congestion (flow / capacity: green < 0.5 < amber < 0.85 < red)"));
     runsDiv.append(el("div", { class: "panel", id: "compare" }, el("h3", {}, `Run ${run.run_id}: scenario vs baseline`),
-      el("label", {}, toggle, " difference map (red: more traffic, blue: less)"),
+      el("label", {}, "Map shows ", mode),
       el("table", { class: "kpis", id: "kpi-table" }, el("tr", {}, el("th", {}, "KPI"), el("th", {}, "baseline"), el("th", {}, "scenario"), el("th", {}, "change [95% interval]")),
         ...rows.map((r) => el("tr", {}, el("td", {}, `${r.group}: ${r.name}`), el("td", {}, formatNumber(r.baseline?.mean)), el("td", {}, formatNumber(r.scenario?.mean)), el("td", {}, interval(r.change))))),
       el("h3", { style: "margin-top:8px" }, "Journey time change by IMD decile (1 = most deprived)"),
@@ -451,17 +473,24 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
           el("td", {}, el("span", { style: `display:inline-block;height:8px;width:${Math.round(60 * Math.abs(e.mean) / maxEquity)}px;background:${e.mean > 0 ? "#c00" : "#06c"}` }))))),
       el("p", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Open the full report"))));
   }
-  async function loadDifference(runId: number): Promise<Map<number, [number, number, number, number]>> {
+  async function loadResult(runId: number, kind: "difference" | "congestion"): Promise<Map<number, [number, number, number, number]>> {
     const layer = decodeLayer(await (await fetch(`/api/runs/${runId}/layers/link_change`, { credentials: "same-origin" })).arrayBuffer());
     const ids = layer.columns.link_id as Int32Array;
     const change = layer.columns.change_vph as Float32Array;
+    const flow = layer.columns.scenario_vph as Float32Array;
+    const capacity = links.columns.capacity_vph as Float32Array;
     const largest = Math.max(1, ...Array.from(change, Math.abs));
     const colours = new Map<number, [number, number, number, number]>();
     for (let k = 0; k < layer.count; k++) {
       const row = linkRow.get(ids[k]);
       if (row === undefined) continue;
-      const share = Math.min(1, Math.abs(change[k]) / largest) ** 0.5;
-      colours.set(row, change[k] >= 0 ? [200, 200 * (1 - share), 200 * (1 - share), 255] : [200 * (1 - share), 200 * (1 - share), 220, 255]);
+      if (kind === "congestion") {
+        const ratio = flow[k] / Math.max(1, capacity[row]);
+        colours.set(row, ratio < 0.5 ? [40, 160, 60, 255] : ratio < 0.85 ? [240, 170, 0, 255] : [210, 30, 30, 255]);
+      } else {
+        const share = Math.min(1, Math.abs(change[k]) / largest) ** 0.5;
+        colours.set(row, change[k] >= 0 ? [200, 200 * (1 - share), 200 * (1 - share), 255] : [200 * (1 - share), 200 * (1 - share), 220, 255]);
+      }
     }
     return colours;
   }

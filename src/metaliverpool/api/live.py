@@ -38,6 +38,7 @@ class SocketConnection:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(MAX_QUEUED_MESSAGES)
         self.overflowed = False
         self.closer: asyncio.Future[None] | None = None
+        self.writing = False
         self.writer = asyncio.create_task(self._write())
 
     def send(self, message: bytes) -> None:
@@ -54,10 +55,25 @@ class SocketConnection:
         with contextlib.suppress(Exception):
             await self.socket.close(code=4408, reason="too far behind; reconnect")
 
+    async def deliver(self, message: bytes) -> None:
+        """Send at once when nothing is waiting before it (no task switch), else queue it behind."""
+        if self.writing or not self.queue.empty() or self.overflowed:
+            self.send(message)
+            return
+        self.writing = True
+        try:
+            await self.socket.send_bytes(message)
+        finally:
+            self.writing = False
+
     async def _write(self) -> None:
         while True:
             message = await self.queue.get()
-            await self.socket.send_bytes(message)
+            self.writing = True
+            try:
+                await self.socket.send_bytes(message)
+            finally:
+                self.writing = False
 
     async def close(self) -> None:
         self.writer.cancel()

@@ -9,7 +9,8 @@ Definitions (PCU-weighted over classes; one class with PCU 1 gives the textbook 
 
 - total cost ``TC = sum_k pcu_k sum_a c_ka x_ka``;
 - shortest-path cost ``SPC = sum_k pcu_k sum_od d_kod pi_kod``;
-- relative gap ``(TC - SPC) / TC`` (never negative up to rounding);
+- relative gap ``(TC - SPC) / TC`` (never negative: a difference below zero, which only rounding can
+  produce, is reported as 0);
 - average excess cost ``(TC - SPC) / sum_k pcu_k sum_od d_kod`` (seconds per PCU trip);
 - Beckmann objective ``sum_a int_0^v_a t_a + sum_k pcu_k sum_a fixed_ka x_ka`` (s * PCU/h);
 - TAG M3.1 stability: the share of links whose PCU flow changed by less than 1% since the previous
@@ -173,7 +174,7 @@ def measure_equilibrium(
     np.multiply(problem.demand_vph, zone_cost, out=spent, where=positive)
     shortest = float(problem.class_pcu @ spent.sum(axis=(1, 2)))
     trips = float(problem.class_pcu @ problem.demand_vph.sum(axis=(1, 2)))
-    excess = total - shortest
+    excess = max(0.0, total - shortest)  # SPC <= TC for any feasible flows; below 0 only by rounding
     return EquilibriumMeasure(
         relative_gap=excess / total if total > 0 else 0.0,
         average_excess_cost_s=excess / trips if trips > 0 else 0.0,

@@ -4,6 +4,7 @@
 same seeds (``--seeds N`` uses seeds 1..N), caches each run by content hash (``--cache``, default
 ``$METALIVERPOOL_CACHE`` or ``~/.cache/metaliverpool/runs``; ``--no-cache`` to bypass) and writes
 ``kpis.json``, ``report.html``, ``links.parquet``, ``zones.parquet`` and ``scenario.yaml`` to ``--out``.
+``--jobs N`` computes the uncached engine runs in N local processes.
 It prints one JSON line last: ``{"out", "seconds", "runs", "cached_runs", "vehicle_hours_change", ...}``.
 
 ``diff A B`` compares two scenario files (edits added, removed, changed; settings) or two run folders
@@ -63,11 +64,16 @@ def register(app: typer.Typer) -> None:
         no_cache: Annotated[
             bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
         ] = False,
+        jobs: Annotated[
+            int, typer.Option("--jobs", min=1, max=64, help="Engine runs in parallel local processes.")
+        ] = 1,
     ) -> None:
         """Run FILE's scenario and its baseline with the same seeds; write the KPIs and the report."""
         cache_dir = None if no_cache else (cache or default_cache_dir())
         seed_list = list(range(1, seeds + 1)) if seeds is not None else None
-        document = run_scenario_file(file, out, twin_dir=twin, seeds=seed_list, cache_dir=cache_dir)
+        document = run_scenario_file(
+            file, out, twin_dir=twin, seeds=seed_list, cache_dir=cache_dir, workers=jobs
+        )
         runs = document.get("runs", [])
         change = document.get("network", {}).get("vehicle_hours", {}).get("change", {})
         summary = {

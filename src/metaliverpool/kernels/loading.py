@@ -58,13 +58,23 @@ def load_origins(
     cost = np.empty(node_count, dtype=np.float64)
     pred = np.empty(node_count, dtype=np.int32)
     order = np.empty(node_count, dtype=np.int32)
-    heap = np.empty(node_count, dtype=np.int32)
-    heap_pos = np.empty(node_count, dtype=np.int32)
+    heap_key = np.empty(csr_link.shape[0] + 1, dtype=np.float64)
+    heap_node = np.empty(csr_link.shape[0] + 1, dtype=np.int32)
     node_demand = np.zeros(node_count, dtype=np.float64)
     for origin_zone in range(first_zone, zone_count, zone_stride):
         origin = zone_node[origin_zone]
         count = shortest_path_tree(
-            indptr, csr_link, link_to, link_cost, origin, first_thru_node, cost, pred, order, heap, heap_pos
+            indptr,
+            csr_link,
+            link_to,
+            link_cost,
+            origin,
+            first_thru_node,
+            cost,
+            pred,
+            order,
+            heap_key,
+            heap_node,
         )
         for z in range(zone_count):
             out_zone_cost[origin_zone, z] = cost[zone_node[z]]

@@ -295,8 +295,8 @@ def gp_sweep(
     cost = np.empty(node_count, dtype=np.float64)
     pred = np.empty(node_count, dtype=np.int32)
     order = np.empty(node_count, dtype=np.int32)
-    heap = np.empty(node_count, dtype=np.int32)
-    heap_pos = np.empty(node_count, dtype=np.int32)
+    heap_key = np.empty(link_count + 1, dtype=np.float64)
+    heap_node = np.empty(link_count + 1, dtype=np.int32)
     link_cost = np.empty(link_count, dtype=np.float64)
     path_count = counters[0]
     pool_used = counters[1]
@@ -321,8 +321,8 @@ def gp_sweep(
                 cost,
                 pred,
                 order,
-                heap,
-                heap_pos,
+                heap_key,
+                heap_node,
             )
         for od in range(first, last):
             if find_paths:

@@ -26,8 +26,10 @@ that serves it (never in amber or all-red). Signal state per junction: current p
 interval, next phase and when its green starts; fixed-time plans roll over inside the kernel.
 
 Gridlock: with ``gridlock_timeout_s > 0`` a head vehicle that has waited that long only for lack of
-space downstream is moved anyway (beyond the storage, up to the ring's slack); each such move is counted
-and recorded as an event. With 0 nothing is ever forced.
+space downstream is moved on to the first link of the rest of its route that has room, or, if none has,
+to its destination (as SUMO's teleport: skipped links are crossed instantly, signals are not checked for
+the jump); each such move is counted and recorded as an event (link -1 when the trip is ended). With 0
+nothing is ever forced. Occupancy never exceeds storage in either case.
 
 Events (kinds): 0 depart (entered its first link; value = wait at the origin, s), 1 enter link,
 2 arrive (value = travel time, s), 3 gridlock intervention (value = seconds waited).
@@ -248,10 +250,12 @@ def advance_ltm(
             signal = node_signal[node]
             while True:
                 best_time = _INF
+                best_key = _INF
                 best_kind = -1  # 0 link head, 1 origin buffer
                 best_link = -1
                 best_next = -1
                 best_forced = False
+                best_jump = 0
                 # heads of incoming links
                 for a in range(in_count):
                     link = node_in_links[in_first + a]
@@ -266,15 +270,17 @@ def advance_ltm(
                     headway_ready = link_last_exit_s[link] + link_headway_s[link]
                     if headway_ready > ready:
                         ready = headway_ready
+                    key = ready
                     if ready < t0:
                         ready = t0
-                    if ready >= t1 or ready >= best_time:
+                    if ready >= t1 or ready > best_time:
                         continue
                     pid = veh_path[vehicle]
                     pos = veh_pos[vehicle]
                     move = ready
                     nxt = -1
                     forced = False
+                    jump = pos + 1
                     if pos + 1 < path_length[pid]:
                         nxt = path_links[path_offset[pid] + pos + 1]
                         supply = _supply_time_s(
@@ -291,15 +297,28 @@ def advance_ltm(
                         )
                         if supply == _INF and gridlock_timeout_s > 0.0:
                             waited = t0 - (entry + link_free_time_s[link])
-                            room = link_n_in[nxt] - link_n_out[nxt] < link_ring_size[nxt]
-                            if waited >= gridlock_timeout_s and room:
-                                supply = t0
+                            if waited >= gridlock_timeout_s:
+                                # jump to the first link of the rest of the route with room (teleport)
+                                j = pos + 1
+                                while j < path_length[pid]:
+                                    cand = path_links[path_offset[pid] + j]
+                                    if link_n_in[cand] - link_n_out[cand] < link_storage_veh[cand]:
+                                        break
+                                    j += 1
                                 forced = True
+                                jump = j
+                                supply = t0
+                                if j < path_length[pid]:
+                                    nxt = path_links[path_offset[pid] + j]
+                                    if link_last_entry_s[nxt] > supply:
+                                        supply = link_last_entry_s[nxt]
+                                else:
+                                    nxt = -1  # no room anywhere ahead: the trip ends here
                         if supply > move:
                             move = supply
-                        if move >= t1 or move >= best_time:
+                        if move >= t1 or move > best_time:
                             continue
-                        if signal >= 0:
+                        if signal >= 0 and not forced:
                             k = 0
                             while k < out_count and node_out_links[out_first + k] != nxt:
                                 k += 1
@@ -319,12 +338,14 @@ def advance_ltm(
                             gap_ok = node_last_major_s[node] + node_critical_gap_s[node]
                             if gap_ok > move:
                                 move = gap_ok
-                    if move < t1 and move < best_time:
+                    if move < t1 and (move < best_time or (move == best_time and key < best_key)):
                         best_time = move
+                        best_key = key
                         best_kind = 0
                         best_link = link
                         best_next = nxt
                         best_forced = forced
+                        best_jump = jump
                 # vehicles waiting at this node to enter their first link
                 for b in range(out_count):
                     link = node_out_links[out_first + b]
@@ -333,9 +354,10 @@ def advance_ltm(
                         continue
                     vehicle = orig_vehicles[cursor]
                     ready = veh_depart_s[vehicle]
+                    key = _INF  # departing vehicles yield to traffic already on the road
                     if ready < t0:
                         ready = t0
-                    if ready >= t1 or ready >= best_time:
+                    if ready >= t1 or ready > best_time:
                         continue
                     supply = _supply_time_s(
                         link,
@@ -350,8 +372,9 @@ def advance_ltm(
                         link_headway_s,
                     )
                     move = supply if supply > ready else ready
-                    if move < t1 and move < best_time:
+                    if move < t1 and (move < best_time or (move == best_time and key < best_key)):
                         best_time = move
+                        best_key = key
                         best_kind = 1
                         best_link = link
                         best_next = link
@@ -376,6 +399,15 @@ def advance_ltm(
                     tt_count[b, link] += 1
                     if signal < 0 and link_rank[link] == 0:
                         node_last_major_s[node] = best_time
+                    if best_forced:
+                        counters[2] += 1
+                        e = counters[0]
+                        ev_time_s[e] = best_time
+                        ev_kind[e] = EVENT_GRIDLOCK
+                        ev_vehicle[e] = vehicle
+                        ev_link[e] = best_next
+                        ev_value[e] = best_time - (veh_link_entry_s[vehicle] + link_free_time_s[link])
+                        counters[0] = e + 1
                     if best_next < 0:
                         veh_arrive_s[vehicle] = best_time
                         counters[1] += 1
@@ -387,16 +419,7 @@ def advance_ltm(
                         ev_value[e] = best_time - veh_depart_s[vehicle]
                         counters[0] = e + 1
                         continue
-                    veh_pos[vehicle] += 1
-                    if best_forced:
-                        counters[2] += 1
-                        e = counters[0]
-                        ev_time_s[e] = best_time
-                        ev_kind[e] = EVENT_GRIDLOCK
-                        ev_vehicle[e] = vehicle
-                        ev_link[e] = best_next
-                        ev_value[e] = best_time - (veh_link_entry_s[vehicle] + link_free_time_s[link])
-                        counters[0] = e + 1
+                    veh_pos[vehicle] = best_jump
                 else:
                     link = best_link
                     cursor = link_orig_next[link]

@@ -185,6 +185,7 @@ class RoadGraph:
             ("alpha", alpha),
             ("beta", beta),
             ("fixed cost", fixed),
+            ("toll", toll),
             ("capacity", capacity),
         ):
             if values.size and values.min() < 0:

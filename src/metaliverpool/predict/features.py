@@ -5,10 +5,11 @@ the same row. The *prior* forecast of the learned models is ``profile(target) + 
 the historical average plus the current anomaly decayed by a factor ``rho_h`` per horizon (``rho = 1``
 is persistence, ``rho = 0`` the historical average), chosen on the validation rows (the value of 0,
 0.05, ..., 1 with the smallest mean absolute error; the profile comes from the training rows, so
-validation shows how far the anomaly persists out of sample, which an in-sample fit overstates). Learned models predict the residual of the prior and add it back:
-the prior already beats both baselines on most data, extrapolates linearly to states never seen in
-training (roadworks on a link that had none: a persistent queue stays a queue), and the model learns the
-non-linear rest (queues that grow or clear, spillback from neighbours, known events).
+validation shows how far the anomaly persists out of sample, which an in-sample fit overstates).
+Learned models predict the residual of the prior and add it back: the prior extrapolates linearly to
+states never seen in training (roadworks on a link that had none: a persistent queue stays a queue),
+and the model learns the non-linear rest (queues that grow or clear, spillback from neighbours, known
+events).
 """
 
 from __future__ import annotations

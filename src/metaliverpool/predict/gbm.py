@@ -26,10 +26,19 @@ class LightGBMForecaster:
 
     name = "lgbm"
 
-    def __init__(self, n_estimators: int = 400, learning_rate: float = 0.05, num_leaves: int = 31) -> None:
+    def __init__(
+        self,
+        n_estimators: int = 400,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_data_in_leaf: int = 20,
+        linear_tree: bool = False,
+    ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.min_data_in_leaf = min_data_in_leaf
+        self.linear_tree = linear_tree
         self.prior: PriorForecast | None = None
         self.boosters: list[lgb.Booster] = []
 
@@ -55,7 +64,8 @@ class LightGBMForecaster:
             "objective": "l1",
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
-            "min_data_in_leaf": 20,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "linear_tree": self.linear_tree,
             "feature_fraction": 0.9,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,
@@ -103,6 +113,8 @@ class LightGBMForecaster:
             "n_estimators": self.n_estimators,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "linear_tree": self.linear_tree,
             "steps_per_day": self.prior.profile.steps_per_day,
             "n_boosters": len(self.boosters),
         }
@@ -115,7 +127,11 @@ class LightGBMForecaster:
     ) -> LightGBMForecaster:
         """Rebuild a fitted model from :meth:`state`."""
         model = cls(
-            int(settings["n_estimators"]), float(settings["learning_rate"]), int(settings["num_leaves"])
+            int(settings["n_estimators"]),
+            float(settings["learning_rate"]),
+            int(settings["num_leaves"]),
+            int(settings["min_data_in_leaf"]),
+            bool(settings["linear_tree"]),
         )
         profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
         model.prior = PriorForecast(profile, arrays["rho"])

@@ -107,9 +107,9 @@ class SensorSeries:
         if self.windowed:
             if start % self.steps_per_day:
                 raise ValueError("a windowed series is sliced at the start of a day's window")
-            shift_s = start // self.steps_per_day * SECONDS_PER_DAY
+            shift_s = float(start // self.steps_per_day * SECONDS_PER_DAY)
         else:
-            shift_s = start * self.interval_s
+            shift_s = float(start * self.interval_s)
         return SensorSeries(
             values=self.values[start:stop],
             sensor_ids=self.sensor_ids,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,47 +66,87 @@ def prepare_twins(scenario: Scenario, twin: Twin) -> tuple[Twin, Twin]:
 
 
 @dataclass
-class _Context:
-    """What both sides of a pair share: the cache, the runs done so far, the baseline's turn flows."""
+class _Job:
+    """One engine run of the pair: which side and seed, its twin and cache key."""
 
-    base_twin: Twin
-    base_hash: str
-    cache: RunCache
-    memo: dict[str, RunOutputs] = field(default_factory=dict)
-    records: list[RunRecord] = field(default_factory=list)
-    base_flows: dict[tuple[int, int], float] | None = None
-    progress: Callable[[float, str], None] | None = None
-    total_runs: int = 1
-
-    def flows(self, settings: RunSettings) -> dict[tuple[int, int], float] | None:
-        if settings.engine != "dynamic":
-            return None
-        if self.base_flows is None:
-            from metaliverpool.scenario.dynamic import baseline_turn_flows
-
-            self.base_flows = baseline_turn_flows(self.base_twin)
-        return self.base_flows
+    side: str
+    seed: int
+    twin: Twin
+    key: str
 
 
-def _run_side(twin: Twin, settings: RunSettings, side: str, context: _Context) -> list[RunOutputs]:
-    """Run (or fetch) every seed of one side; identical runs within the pair are computed once."""
-    digest = twin_digest(twin)
-    outputs = []
-    for seed in settings.seeds:
-        key = run_key(digest, settings, seed, context.base_hash)
+def _execute(
+    twin: Twin, settings: RunSettings, seed: int, flows: dict[tuple[int, int], float] | None
+) -> RunOutputs:
+    """Run one job (module level so a process pool can call it)."""
+    return run_engine(twin, settings, seed, flows)
+
+
+def _run_all(
+    jobs: list[_Job],
+    settings: RunSettings,
+    base_twin: Twin,
+    cache: RunCache,
+    workers: int,
+    progress: Callable[[float, str], None] | None,
+) -> tuple[dict[str, RunOutputs], list[RunRecord]]:
+    """Fetch cached runs, compute the others (``workers`` > 1: in a local process pool), store them.
+
+    Jobs with the same key (the static engine's seeds) are computed once. Returns the outputs by key and one
+    record per job, in job order.
+    """
+    outputs: dict[str, RunOutputs] = {}
+    fetch_s: dict[str, float] = {}
+    cached: set[str] = set()
+    for job in jobs:
+        if job.key in outputs:
+            continue
         started = time.perf_counter()
-        found = context.memo.get(key) or context.cache.get(key)
-        cached = found is not None
-        if found is None:
-            found = run_engine(twin, settings, seed, context.flows(settings))
-            context.cache.put(key, found)
-        context.memo[key] = found
-        context.records.append(RunRecord(side, seed, key, cached, time.perf_counter() - started))
-        outputs.append(found)
-        if context.progress is not None:
-            done = len(context.records) / max(context.total_runs, 1)
-            context.progress(0.05 + 0.85 * done, f"{side} seed {seed} done")
-    return outputs
+        found = cache.get(job.key)
+        if found is not None:
+            outputs[job.key] = found
+            cached.add(job.key)
+            fetch_s[job.key] = time.perf_counter() - started
+    todo: dict[str, _Job] = {}
+    for job in jobs:
+        if job.key not in outputs and job.key not in todo:
+            todo[job.key] = job
+    flows = None
+    if todo and settings.engine == "dynamic":
+        from metaliverpool.scenario.dynamic import baseline_turn_flows
+
+        flows = baseline_turn_flows(base_twin)
+    run_s: dict[str, float] = {}
+
+    def finished(key: str, result: RunOutputs, seconds: float) -> None:
+        cache.put(key, result)
+        outputs[key] = result
+        run_s[key] = seconds
+        if progress is not None:
+            progress(0.05 + 0.85 * len(run_s) / len(todo), f"{todo[key].side} seed {todo[key].seed} done")
+
+    if workers > 1 and len(todo) > 1:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+            started = time.perf_counter()
+            futures = {
+                pool.submit(_execute, job.twin, settings, job.seed, flows): key for key, job in todo.items()
+            }
+            for future in as_completed(futures):
+                finished(futures[future], future.result(), time.perf_counter() - started)
+    else:
+        for key, job in todo.items():
+            started = time.perf_counter()
+            finished(key, _execute(job.twin, settings, job.seed, flows), time.perf_counter() - started)
+    records = []
+    seen: set[str] = set()
+    for job in jobs:
+        first = job.key not in seen
+        seen.add(job.key)
+        was_cached = job.key in cached or not first
+        seconds = fetch_s.get(job.key, 0.0) if job.key in cached else (run_s[job.key] if first else 0.0)
+        records.append(RunRecord(job.side, job.seed, job.key, was_cached, seconds))
+    return outputs, records
 
 
 def run_pair(
@@ -114,10 +156,12 @@ def run_pair(
     seeds: list[int] | None = None,
     cache_dir: Path | None = None,
     progress: Callable[[float, str], None] | None = None,
+    workers: int = 1,
 ) -> PairResult:
     """Apply the scenario to ``twin``, run baseline and scenario for every seed (cached), compute impacts.
 
-    ``progress(fraction, message)`` is called as the work advances (0..1).
+    ``progress(fraction, message)`` is called as the work advances (0..1). ``workers`` > 1 runs the engine
+    runs that are not cached in that many local processes (each run is single-threaded).
     """
     started = time.perf_counter()
     if seeds is not None:
@@ -125,16 +169,23 @@ def run_pair(
             update={"run": scenario.run.model_copy(update={"seeds": seeds})}
         ).with_source(scenario.source)
     base, edited = prepare_twins(scenario, twin)
-    context = _Context(base, twin_digest(base), RunCache(cache_dir), progress=progress)
-    context.total_runs = 2 * len(scenario.run.seeds)
     if progress is not None:
         progress(0.05, "edits applied")
-    baseline = _run_side(base, scenario.run, "baseline", context)
-    scenario_runs = _run_side(edited, scenario.run, "scenario", context)
+    settings = scenario.run
+    base_hash = twin_digest(base)
+    scenario_hash = twin_digest(edited)
+    jobs = [
+        _Job(side, seed, side_twin, run_key(digest, settings, seed, base_hash))
+        for side, side_twin, digest in (("baseline", base, base_hash), ("scenario", edited, scenario_hash))
+        for seed in settings.seeds
+    ]
+    outputs, records = _run_all(jobs, settings, base, RunCache(cache_dir), workers, progress)
+    baseline = [outputs[job.key] for job in jobs if job.side == "baseline"]
+    scenario_runs = [outputs[job.key] for job in jobs if job.side == "scenario"]
     impacts = compute_impacts(base, edited, baseline, scenario_runs, load_emission_curves())
     if progress is not None:
         progress(0.95, "impacts computed")
-    return PairResult(scenario, base, edited, impacts, context.records, time.perf_counter() - started)
+    return PairResult(scenario, base, edited, impacts, records, time.perf_counter() - started)
 
 
 def _clean(value: Any) -> Any:
@@ -211,12 +262,13 @@ def run_scenario_file(
     twin_dir: Path | None = None,
     seeds: list[int] | None = None,
     cache_dir: Path | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Load a scenario file, run it against its base twin (or ``twin_dir``) and write the outputs."""
     scenario = load_scenario(path)
     twin_path = resolve_base_twin(scenario, twin_dir)
     twin = read_twin(twin_path)
-    result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir)
+    result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir, workers=workers)
     return write_outputs(result, out_dir, twin_path)
 
 

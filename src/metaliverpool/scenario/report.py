@@ -40,15 +40,19 @@ _KPI_ROWS = (
 def _fmt(value: Any, pattern: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    return pattern.format(value)
+    text = pattern.format(value)
+    if not text.strip("+-0.,"):
+        text = text.lstrip("+-")  # no "-0.0" for a value that rounds to zero
+    return text
 
 
 def _change_cell(change: dict[str, Any], pattern: str) -> str:
     mean, lower, upper = change.get("mean"), change.get("lower"), change.get("upper")
     if mean is None:
         return "n/a"
-    sign = "+" if mean > 0 else ""
-    text = f"{sign}{_fmt(mean, pattern)}"
+    text = _fmt(mean, pattern)
+    if mean > 0 and text.strip("0.,"):
+        text = "+" + text
     if change.get("n", 0) > 1 and lower is not None:
         text += f" <span class='ci'>[{_fmt(lower, pattern)}, {_fmt(upper, pattern)}]</span>"
     return text

@@ -67,6 +67,9 @@ class Connection(Protocol):
     def send(self, message: bytes) -> None:
         """Queue ``message`` for the client (never blocks)."""
 
+    async def deliver(self, message: bytes) -> None:
+        """Send ``message`` now if nothing is queued before it, else queue it (keeps the order)."""
+
 
 def notice_message(kind: str, messages: list[str]) -> bytes:
     """A :data:`MESSAGE_NOTICE` message."""
@@ -263,7 +266,10 @@ class Room:
             return
         for connection_id, connection in list(self.connections.items()):
             if connection_id != envelope.connection_id:
-                connection.send(message)
+                try:
+                    await connection.deliver(message)
+                except Exception:  # a socket that just closed: its own handler cleans up
+                    log.debug("delivery to %s failed", connection_id, exc_info=True)
 
 
 class RoomRegistry:

@@ -92,13 +92,15 @@ class SimNetwork:
         return np.maximum(raw, 1.0).astype(np.int64)
 
     def effective_storage_veh(self, dt_s: float) -> npt.NDArray[np.int64]:
-        """Storage the simulator uses with time step ``dt_s``: the jam storage, raised on short links to
-        ``ceil(q * (max(L / v_f, dt) + dt + L / w))`` so a link can still carry its capacity although a
-        vehicle crosses at most one node per step (otherwise a 5 m link holding one vehicle would cap the
-        flow through it at about one vehicle per ``dt + L / w``)."""
+        """Storage the simulator uses with time step ``dt_s``: the jam storage, except on links shorter
+        than one step of free flow, raised to ``ceil(q * (2 dt + L / w))``. A vehicle crosses at most one
+        node per step, so on such a link it waits up to a step longer than free flow; without the extra
+        room a 5 m link holding one vehicle would cap the flow through it near one vehicle per
+        ``dt + L / w``, well below its capacity."""
         q = self.link_capacity_vph / 3600.0
-        needed = np.ceil(q * (np.maximum(self.link_free_time_s, dt_s) + dt_s + self.link_wave_time_s) - 1e-9)
-        return np.maximum(self.link_storage_veh, needed.astype(np.int64))
+        needed = np.ceil(q * (2.0 * dt_s + self.link_wave_time_s) - 1e-9).astype(np.int64)
+        short = self.link_free_time_s < dt_s
+        return np.where(short, np.maximum(self.link_storage_veh, needed), self.link_storage_veh)
 
     @property
     def link_wave_speed_mps(self) -> FloatArray:

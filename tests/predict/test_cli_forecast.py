@@ -1,0 +1,61 @@
+"""The ``forecast`` commands: one JSON line last, bad input exits 2, a trained model is saved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metaliverpool.cli.main import main
+from metaliverpool.predict.series import save_series_csv
+from metaliverpool.predict.synthetic import generate_history
+
+
+@pytest.fixture(scope="module")
+def series_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    history = generate_history(
+        n_days=14, interval_min=15.0, n_branches=2, branch_links=2, trunk_links=2, seed=0
+    )
+    path = tmp_path_factory.mktemp("forecast") / "speeds.csv"
+    save_series_csv(history.speed, path)
+    return path
+
+
+def test_evaluate_prints_scores_per_model_and_horizon(
+    series_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["forecast", "evaluate", "--series", str(series_csv), "--interval-min", "15", "--horizons", "15,30",
+          "--models", "ha,persistence,lgbm", "--lookback", "4"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(summary["scores"]) == {"ha", "persistence", "lgbm"}
+    for model in summary["scores"].values():
+        assert set(model) == {"15min", "30min"}
+        assert all(np.isfinite(model["30min"][k]) for k in ("mae", "rmse", "mape_pct"))
+    assert summary["split_rows"]["train_end"] == round(0.7 * summary["steps"])
+
+
+def test_train_saves_model_with_metadata(
+    series_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model"
+    main(["forecast", "train", "--series", str(series_csv), "--interval-min", "15", "--model", "lgbm",
+          "--out", str(out), "--lookback", "4"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert summary["path"] == str(out) and metadata["model"] == "lgbm"
+    assert metadata["horizons_min"] == [15.0, 30.0, 60.0] and metadata["validation"]["30min"]["n"] > 0
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,x\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as caught:
+        main(["forecast", "evaluate", "--series", str(bad), "--interval-min", "5"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "line 2" in err
+    with pytest.raises(SystemExit) as caught:
+        main(["forecast", "evaluate", "--series", str(bad), "--interval-min", "5", "--models", "magic"])
+    assert caught.value.code == 2
