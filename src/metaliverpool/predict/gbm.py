@@ -33,12 +33,14 @@ class LightGBMForecaster:
         num_leaves: int = 31,
         min_data_in_leaf: int = 20,
         linear_tree: bool = False,
+        objective: str = "l1",
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_data_in_leaf = min_data_in_leaf
         self.linear_tree = linear_tree
+        self.objective = objective
         self.prior: PriorForecast | None = None
         self.boosters: list[lgb.Booster] = []
 
@@ -61,7 +63,7 @@ class LightGBMForecaster:
         train_origins = problem.origins_between(0, bounds.train_end)
         val_origins = problem.origins_between(bounds.train_end, bounds.val_end)
         params = {
-            "objective": "l1",
+            "objective": self.objective,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_data_in_leaf,
@@ -115,6 +117,7 @@ class LightGBMForecaster:
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_data_in_leaf,
             "linear_tree": self.linear_tree,
+            "objective": self.objective,
             "steps_per_day": self.prior.profile.steps_per_day,
             "n_boosters": len(self.boosters),
         }
@@ -132,6 +135,7 @@ class LightGBMForecaster:
             int(settings["num_leaves"]),
             int(settings["min_data_in_leaf"]),
             bool(settings["linear_tree"]),
+            str(settings["objective"]),
         )
         profile = HistoricalProfile(int(settings["steps_per_day"]), arrays["week_table"])
         model.prior = PriorForecast(profile, arrays["rho"])
