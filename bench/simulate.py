@@ -111,13 +111,16 @@ def run_ours(network: SimNetwork, demand: Demand, horizon_s: float, iterations: 
         network, plan, demand, config, DtaConfig(iterations=1)
     )  # compile (numba cache) outside the timing
     started = time.perf_counter()
+    cpu = time.process_time()
     out = run_dta(network, plan, demand, config, DtaConfig(iterations=iterations))
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     result = out.result
     tt = result.travel_time_s()
     one = out.iterations[0].seconds if out.iterations else wall
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
         "wall_one_simulation_s": one,
         "vehicles": demand.vehicle_count,
         "completed": int(result.completed.sum()),
@@ -186,13 +189,16 @@ def run_uxsim(
         if routes is not None:
             vehicle.enforce_route(routes[v])
     started = time.perf_counter()
+    cpu = time.process_time()
     world.exec_simulation()
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     world.analyzer.basic_analysis()
     analyzer = world.analyzer
     total_h = float(analyzer.total_travel_time) / 3600.0
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
         "vehicles": int(analyzer.trip_all),
         "completed": int(analyzer.trip_completed),
         "total_travel_time_h": total_h,
@@ -233,8 +239,11 @@ def run_sumo(prefix: Path, network: SimNetwork, demand: Demand, horizon_s: float
             "--statistic-output", "stats.xml", "--tripinfo-output", "tripinfo.xml",
         ]  # fmt: skip
         started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(command, cwd=folder, check=True, capture_output=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter() - started
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         import xml.etree.ElementTree as ET
 
         stats = ET.parse(folder / "stats.xml").getroot()
@@ -255,6 +264,7 @@ def run_sumo(prefix: Path, network: SimNetwork, demand: Demand, horizon_s: float
         )
         return {
             "wall_s": wall,
+            "cpu_s": cpu,
             "vehicles": int(vehicles.get("loaded", 0)) if vehicles is not None else demand.vehicle_count,
             "completed": len(infos),
             "total_travel_time_h": total / 3600.0,
@@ -320,17 +330,24 @@ def main() -> None:
         rows.append(row)
     ours = next((r for r in rows if r.get("engine") == "ours" and "wall_s" in r), None)
     print(f"\n{args.network} x{args.scale} over {args.window:.0f} s (machine shared; figures indicative)")
-    print(
-        f"{'engine':<24}{'wall s':>10}{'peak MB':>10}{'vehicles':>10}{'completed':>10}{'TTT veh-h':>11}"
-        f"{'x ours':>8}"
-    )
+    header = ("engine", "wall s", "cpu s", "peak MB", "vehicles", "completed", "TTT veh-h", "cpu x ours")
+    print(f"{header[0]:<24}" + "".join(f"{h:>11}" for h in header[1:]))
     for r in rows:
         if "wall_s" not in r:
             print(f"{r['engine']:<24} error: {r.get('error')}")
             continue
-        ratio = r["wall_s"] / ours["wall_s"] if ours else float("nan")
-        print(f"{r['engine']:<24}{r['wall_s']:>10.2f}{r['peak_rss_mb']:>10.0f}{r['vehicles']:>10}{r['completed']:>10}"
-              f"{r['total_travel_time_h']:>11.0f}{ratio:>8.1f}")  # fmt: skip
+        cpu = r.get("cpu_s", float("nan"))
+        ratio = cpu / ours["cpu_s"] if ours else float("nan")
+        cells = (
+            r["wall_s"],
+            cpu,
+            r["peak_rss_mb"],
+            r["vehicles"],
+            r["completed"],
+            r["total_travel_time_h"],
+            ratio,
+        )
+        print(f"{r['engine']:<24}" + "".join(f"{c:>11.1f}" for c in cells))
 
 
 if __name__ == "__main__":

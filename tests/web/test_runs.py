@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -74,6 +75,16 @@ def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> No
     by_link = dict(zip(columns["link_id"].tolist(), columns["scenario_vph"].tolist(), strict=True))
     assert all(by_link[link] == 0.0 for link in closed)
     assert header["count"] == 24
+    # animated vehicles: all 40 trips, four 140 m links each, never faster than the free speed of 11 m/s
+    # (the middle junction has signals, so some wait at a red light)
+    header, columns = decode_columns(client.get(f"/api/runs/{run_id}/layers/vehicles", headers=alice).content)
+    assert header["count"] == 40 and int(columns["arrived"].sum()) == 40
+    starts, stamps = columns["path_start"], columns["timestamps_s"]
+    for row in range(header["count"]):
+        times = stamps[starts[row] : starts[row + 1]]
+        assert np.all(np.diff(times) >= -1e-3)
+        assert 4 * 140.0 / 11.0 - 0.5 <= times[-1] - times[0] <= 4 * 140.0 / 11.0 + 120.0
+    assert np.all(columns["delay_ratio"] >= 1.0 - 1e-3)
     parquet = client.get(f"/api/runs/{run_id}/outputs/links.parquet", headers=alice)
     assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
     assert client.get(f"/api/runs/{run_id}/outputs/nothing.bin", headers=alice).status_code == 404

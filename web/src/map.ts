@@ -1,12 +1,13 @@
 // The map: MapLibre GL with no external tiles (a plain background) and deck.gl layers drawn from the
 // twin's own tables: roads by class, communities (LSOAs by IMD decile or population, optionally in 3D),
-// services, signals, edits, comments, a drawn polygon and a run's flow differences.
+// services, signals, edits, comments, a drawn polygon, a run's flow differences and animated vehicles.
 
 import { Map as MapLibreMap, NavigationControl, setWorkerUrl, type IControl } from "maplibre-gl";
 import maplibreWorkerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
 import "maplibre-gl/dist/maplibre-gl.css";
 import { MapboxOverlay } from "@deck.gl/mapbox";
 import { PathLayer, ScatterplotLayer, SolidPolygonLayer, PolygonLayer, TextLayer } from "@deck.gl/layers";
+import { TripsLayer } from "@deck.gl/geo-layers";
 import type { Layer as DeckLayer, PickingInfo } from "@deck.gl/core";
 import { category, pathOf, pointOf, polygonOf, type Layer } from "./layers";
 
@@ -44,6 +45,9 @@ export interface MapView {
   drawing: [number, number][] | null;
   areas: { polygon: number[][]; colour: RGBA; id: string }[];
   comments: { id: string; position: [number, number]; resolved: boolean }[];
+  /** vehicles of a run: flat lon/lat per path with a time (s after 07:00) per vertex */
+  vehicles: { path: Float32Array; timestamps: Float32Array; colour: RGBA }[] | null;
+  time_s: number;
 }
 
 export function createMap(container: HTMLElement, bounds: [number, number, number, number]) {
@@ -162,6 +166,25 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       pickable: true,
     }),
   );
+  if (view.vehicles) {
+    result.push(
+      new TripsLayer<{ path: Float32Array; timestamps: Float32Array; colour: RGBA }>({
+        id: "vehicles",
+        data: view.vehicles,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        getPath: (d) => d.path as any,
+        positionFormat: "XY",
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        getTimestamps: (d) => d.timestamps as any,
+        getColor: (d) => d.colour,
+        currentTime: view.time_s,
+        trailLength: 45,
+        widthMinPixels: 3,
+        capRounded: true,
+        jointRounded: true,
+      }),
+    );
+  }
   if (view.comments.length) {
     result.push(
       new ScatterplotLayer<{ id: string; position: [number, number]; resolved: boolean }>({

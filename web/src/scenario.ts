@@ -43,7 +43,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const statusDiv = el("div", { class: "status", id: "status" }, "connecting…");
   const toast = el("div", { class: "toast", id: "toast", style: "display:none" });
   const legend = el("div", { class: "legend" });
-  const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, toast, legend);
+  const slider = el("div", { class: "slider", id: "time-slider", style: "display:none" });
+  const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, toast, legend, slider);
   app.append(el("div", { class: "layout" }, side, mapWrap));
 
   const { map, overlay } = createMap(mapDiv, twinInfo.bounds);
@@ -65,7 +66,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   const view: MapView = {
     layers, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
-    showServices: true, drawing: null, areas: [], comments: [],
+    showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0,
   };
   let linkColours = new Map<number, [number, number, number, number]>();
   let mode: "select" | "draw" | "comment" = "select";
@@ -464,6 +465,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
       el("option", { value: "congestion" }, "scenario congestion (flow / capacity: green < 0.5 < amber < 0.85 < red)"));
     runsDiv.append(el("div", { class: "panel", id: "compare" }, el("h3", {}, `Run ${run.run_id}: scenario vs baseline`),
       el("label", {}, "Map shows ", mode),
+      el("div", {}, el("button", { id: "show-vehicles", onclick: () => void showVehicles(run.run_id) }, "Animate vehicles"),
+        el("span", { class: "hint" }, " (one simulation of the scenario; colour = delay: green none, red twice free-flow time)")),
       el("table", { class: "kpis", id: "kpi-table" }, el("tr", {}, el("th", {}, "KPI"), el("th", {}, "baseline"), el("th", {}, "scenario"), el("th", {}, "change [95% interval]")),
         ...rows.map((r) => el("tr", {}, el("td", {}, `${r.group}: ${r.name}`), el("td", {}, formatNumber(r.baseline?.mean)), el("td", {}, formatNumber(r.scenario?.mean)), el("td", {}, interval(r.change))))),
       el("h3", { style: "margin-top:8px" }, "Journey time change by IMD decile (1 = most deprived)"),
@@ -473,6 +476,44 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
           el("td", {}, el("span", { style: `display:inline-block;height:8px;width:${Math.round(60 * Math.abs(e.mean) / maxEquity)}px;background:${e.mean > 0 ? "#c00" : "#06c"}` }))))),
       el("p", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Open the full report"))));
   }
+  let playing: number | null = null;
+  async function showVehicles(runId: number): Promise<void> {
+    const response = await fetch(`/api/runs/${runId}/layers/vehicles`, { credentials: "same-origin" });
+    if (!response.ok) { showToast("This run has no vehicle animation"); return; }
+    const layer = decodeLayer(await response.arrayBuffer());
+    const start = layer.columns.path_start as Uint32Array;
+    const positions = layer.columns.positions as Float32Array;
+    const stamps = layer.columns.timestamps_s as Float32Array;
+    const ratio = layer.columns.delay_ratio as Float32Array;
+    view.vehicles = [];
+    let first = Infinity, last = 0;
+    for (let i = 0; i < layer.count; i++) {
+      if (start[i + 1] <= start[i]) continue;
+      const times = stamps.subarray(start[i], start[i + 1]);
+      first = Math.min(first, times[0]); last = Math.max(last, times[times.length - 1]);
+      const r = Number.isFinite(ratio[i]) ? Math.min(1, Math.max(0, ratio[i] - 1)) : 1;
+      view.vehicles.push({ path: positions.subarray(2 * start[i], 2 * start[i + 1]), timestamps: times,
+        colour: [Math.round(40 + 200 * r), Math.round(180 - 150 * r), 40, 255] });
+    }
+    clear(slider);
+    const range = el("input", { type: "range", id: "time", min: Math.floor(first), max: Math.ceil(last), value: Math.floor(first), step: 1, style: "width:320px" }) as HTMLInputElement;
+    const label = el("span", { id: "clock" });
+    const setTime = (t: number) => {
+      view.time_s = t; range.value = String(t);
+      const minutes = Math.floor(t / 60);
+      label.textContent = ` ${String(7 + Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")} · ${layer.count} vehicles`;
+      render();
+    };
+    range.addEventListener("input", () => setTime(Number(range.value)));
+    const play = el("button", { id: "play", onclick: () => {
+      if (playing !== null) { window.clearInterval(playing); playing = null; return; }
+      playing = window.setInterval(() => setTime(Number(range.value) >= last ? first : Number(range.value) + 10), 50);
+    } }, "Play/pause");
+    slider.append(play, " ", range, label);
+    slider.style.display = "block";
+    setTime(first);
+  }
+
   async function loadResult(runId: number, kind: "difference" | "congestion"): Promise<Map<number, [number, number, number, number]>> {
     const layer = decodeLayer(await (await fetch(`/api/runs/${runId}/layers/link_change`, { credentials: "same-origin" })).arrayBuffer());
     const ids = layer.columns.link_id as Int32Array;
@@ -516,6 +557,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   return () => {
     if (polling !== null) window.clearInterval(polling);
+    if (playing !== null) window.clearInterval(playing);
     room.close();
     map.remove();
   };

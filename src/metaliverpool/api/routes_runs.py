@@ -70,6 +70,17 @@ def link_change(run_id: int, context: ContextDep, session: SessionDep, account: 
     return Response(encode_link_change(frame), media_type="application/octet-stream")
 
 
+@router.get(
+    "/runs/{run_id}/layers/vehicles",
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "an MLL1 layer"}},
+)
+def vehicles(run_id: int, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
+    """Animated vehicles of the run's scenario (paths with a time at each vertex) as an ``MLL1`` layer."""
+    run = runs.get_run(session, account, run_id)
+    data = context.runs.get_bytes(runs.output_digest(run, "vehicles.mll"))
+    return Response(data, media_type="application/octet-stream")
+
+
 @router.get("/runs/{run_id}/outputs/{name:path}")
 def output(run_id: int, name: str, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
     """One output file of the run (Parquet tables, JSON), by its name in the run's output folder."""

@@ -31,6 +31,9 @@ to its destination (as SUMO's teleport: skipped links are crossed instantly, sig
 the jump); each such move is counted and recorded as an event (link -1 when the trip is ended). With 0
 nothing is ever forced. Occupancy never exceeds storage in either case.
 
+Route-choice statistics (``tt_sum_s``, ``tt_count`` per entry-time bin and link) count a vehicle's first
+link from its departure time, so a queue waiting to enter a link is seen by the assignment.
+
 Events (kinds): 0 depart (entered its first link; value = wait at the origin, s), 1 enter link,
 2 arrive (value = travel time, s), 3 gridlock intervention (value = seconds waited).
 """
@@ -392,10 +395,12 @@ def advance_ltm(
                     acc_outflow[link] += 1
                     travel = best_time - veh_link_entry_s[vehicle]
                     acc_exit_time_s[link] += travel
-                    b = int(veh_link_entry_s[vehicle] / tt_bin_s)
+                    # for route choice a first link's time includes the wait to enter it (from departure)
+                    start = veh_depart_s[vehicle] if veh_pos[vehicle] == 0 else veh_link_entry_s[vehicle]
+                    b = int(start / tt_bin_s)
                     if b >= bins:
                         b = bins - 1
-                    tt_sum_s[b, link] += travel
+                    tt_sum_s[b, link] += best_time - start
                     tt_count[b, link] += 1
                     if signal < 0 and link_rank[link] == 0:
                         node_last_major_s[node] = best_time

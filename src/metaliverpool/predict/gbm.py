@@ -3,7 +3,10 @@
 Each row is one (origin, sensor); features are in :func:`metaliverpool.predict.features.tabular_features`
 (recent anomalies, profile, reversion gap, prior, neighbourhood, events, calendar). The target is the
 residual of the prior forecast (:class:`metaliverpool.predict.features.PriorForecast`); the prediction
-adds the prior back. Validation rows stop boosting early.
+adds the prior back. Validation rows stop boosting early. Defaults: Huber loss and linear trees (each
+leaf a linear model of the features, so forecasts extrapolate to queues longer than any in training):
+on the twin-generated history of ``tests/predict/test_acceptance_twin.py`` test MAE at 30/60 min was
+0.393/0.440 m/s against 0.416/0.456 with plain trees and the L1 loss (persistence 0.424/0.448).
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ class LightGBMForecaster:
         learning_rate: float = 0.05,
         num_leaves: int = 31,
         min_data_in_leaf: int = 20,
-        linear_tree: bool = False,
-        objective: str = "l1",
+        linear_tree: bool = True,
+        objective: str = "huber",
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate

@@ -77,9 +77,11 @@ class _Job:
 
 def _execute(
     twin: Twin, settings: RunSettings, seed: int, flows: dict[tuple[int, int], float] | None
-) -> RunOutputs:
-    """Run one job (module level so a process pool can call it)."""
-    return run_engine(twin, settings, seed, flows)
+) -> tuple[RunOutputs, float]:
+    """Run one job and time it (module level so a process pool can call it)."""
+    started = time.perf_counter()
+    outputs = run_engine(twin, settings, seed, flows)
+    return outputs, time.perf_counter() - started
 
 
 def _run_all(
@@ -128,16 +130,14 @@ def _run_all(
     if workers > 1 and len(todo) > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
-            started = time.perf_counter()
             futures = {
                 pool.submit(_execute, job.twin, settings, job.seed, flows): key for key, job in todo.items()
             }
             for future in as_completed(futures):
-                finished(futures[future], future.result(), time.perf_counter() - started)
+                finished(futures[future], *future.result())
     else:
         for key, job in todo.items():
-            started = time.perf_counter()
-            finished(key, _execute(job.twin, settings, job.seed, flows), time.perf_counter() - started)
+            finished(key, *_execute(job.twin, settings, job.seed, flows))
     records = []
     seen: set[str] = set()
     for job in jobs:

@@ -154,6 +154,24 @@ def store_outputs(store: RunStore, folder: Path) -> dict[str, str]:
     return outputs
 
 
+def add_vehicles(scenario: Any, twin_path: Path, folder: Path) -> str:
+    """Write ``vehicles.mll`` (the animation of one recorded simulation) into ``folder``.
+
+    Returns a note for the run's message: empty when it worked; the animation is optional, so a failure is
+    reported there and does not fail the run.
+    """
+    from metaliverpool.service.vehicles import simulate_vehicles
+    from metaliverpool.store.bundle import read_twin
+
+    try:
+        data = simulate_vehicles(scenario, read_twin(twin_path), seed=scenario.run.seeds[0])
+    except Exception as error:
+        log.exception("vehicle animation failed")
+        return f"no vehicle animation ({type(error).__name__}: {error})"
+    (folder / "vehicles.mll").write_bytes(data)
+    return ""
+
+
 def execute_run(context: RunContext, run_id: int) -> None:
     """Run ``run_id`` to the end: pipeline, outputs into the store, KPIs and status into the database."""
     with context.db.session() as session:
@@ -179,6 +197,7 @@ def execute_run(context: RunContext, run_id: int) -> None:
                 progress,
                 cache_dir=context.runs.root.parent / "runcache",
             )
+            vehicles_note = add_vehicles(scenario, Path(document["base_twin"]), Path(folder))
             outputs = store_outputs(context.runs, Path(folder))
             kpis_path = Path(folder) / "kpis.json"
             kpis = json.loads(kpis_path.read_text()) if kpis_path.is_file() else {}
@@ -187,6 +206,7 @@ def execute_run(context: RunContext, run_id: int) -> None:
             run_id,
             status="done",
             progress=1.0,
+            message=vehicles_note,
             kpis_json=json.dumps(kpis),
             outputs_json=json.dumps(outputs),
             finished_at_s=now_s(),
