@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--scales", default="0.8,1.0,1.2")
     parser.add_argument("--liverpool-share", type=float, default=0.15, help="share of the twin's trips")
+    parser.add_argument("--liverpool-seeds", type=int, default=2)
     parser.add_argument("--skip-liverpool", action="store_true")
     parser.add_argument("--skip-forecast", action="store_true")
     parser.add_argument("--forecast-days", type=int, default=28)
