@@ -125,7 +125,6 @@ class RedisFanout:
         self._prefix = prefix
         self._handlers: dict[str, list[Handler]] = {}
         self._reader: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
 
     def _key(self, channel: str) -> str:
         return f"{self._prefix}:{channel}"

@@ -356,7 +356,7 @@ def simulate(
             interval_start = now
         if controller is not None and step % decision_steps == 0 and plan.signal_count:
             _control(controller, now, net, plan, cfg.safety, state, turn_links, n_in, n_out, ring_offset,
-                     ring_size, ring_vehicle, veh_entry, routes, veh_pos, free_time)  # fmt: skip
+                     ring_size, ring_vehicle, veh_entry, routes, veh_pos, free_time, storage)  # fmt: skip
         if done:
             break
 
@@ -413,6 +413,7 @@ def _control(
     routes: Routes,
     veh_pos: np.ndarray,
     free_time: np.ndarray,
+    storage: np.ndarray,
 ) -> None:
     """Observe, ask the controller, apply its requests within the safety rules."""
     turns = net.turn_count
@@ -423,7 +424,6 @@ def _control(
         veh_entry, routes.veh_path, veh_pos, routes.path_offset, routes.path_length, routes.path_links,
         net.node_out_indptr, net.node_out_links, net.link_turn_offset, queue, approaching,
     )  # fmt: skip
-    storage = net.effective_storage_veh(1.0)
     movement_turn: list[int] = []
     movement_in: list[int] = []
     movement_out: list[int] = []
