@@ -14,21 +14,23 @@ import typer
 
 from metaliverpool.errors import EXIT_INPUT_ERROR, MetaLiverpoolError
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "serve",
-    "data",
-    "build",
-    "assign",
-    "scenario",
-    "simulate",
-    "forecast",
-    "signals",
-)
-"""Modules under ``metaliverpool.cli`` that each define ``register(app: typer.Typer) -> None``."""
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "serve": ("serve",),
+    "data": ("data",),
+    "build": ("build", "twin"),
+    "assign": ("assign",),
+    "scenario": ("scenario",),
+    "simulate": ("simulate",),
+    "forecast": ("forecast",),
+    "signals": ("signals",),
+}
+"""Modules under ``metaliverpool.cli`` (each defines ``register(app: typer.Typer) -> None``) and the
+top-level commands each registers. Only the module of the command being run is imported, so a command
+does not pay for the imports of the others (torch, SQLAlchemy, pydantic schemas)."""
 
 
-def make_app() -> typer.Typer:
-    """Build the Typer application with every command group registered."""
+def make_app(command: str | None = None) -> typer.Typer:
+    """Build the Typer application; with ``command``, register only the module that provides it."""
     app = typer.Typer(
         name="metaliverpool",
         help="Meta Liverpool: build the Liverpool City Region twin, run policies on it, serve the map.",
@@ -36,17 +38,24 @@ def make_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
-    for name in COMMAND_MODULES:
+    modules = [name for name, commands in COMMAND_MODULES.items() if command in commands]
+    for name in modules or COMMAND_MODULES:
         module = importlib.import_module(f"metaliverpool.cli.{name}")
         module.register(app)
     return app
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The first argument that is not an option: the top-level command, if any."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; bad input exits with code 2 and a one-line message."""
-    app = make_app()
+    args = sys.argv[1:] if argv is None else argv
+    app = make_app(_command_name(args))
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except MetaLiverpoolError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(EXIT_INPUT_ERROR) from None
