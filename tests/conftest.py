@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the real data lives. Tests that need it skip with a visible reason."""
+"""Shared test fixtures: where the real data lives, and the central Liverpool twin built from it. Tests
+that need the data skip with a visible reason."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from metaliverpool import config
+from metaliverpool.cli.main import main
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +27,12 @@ def benchmarks_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"benchmark networks not found at {path}; set METALIVERPOOL_BENCHMARKS")
     return path
+
+
+@pytest.fixture(scope="session")
+def liverpool_centre_bundle(tmp_path_factory: pytest.TempPathFactory, liverpool_data: Path) -> Path:
+    """The ``liverpool-centre`` twin bundle built from the real data by ``metaliverpool build``, once per
+    session (it takes a while); tests read it and never write into it."""
+    out = tmp_path_factory.mktemp("liverpool") / "liverpool-centre"
+    main(["build", "--region", "liverpool-centre", "--out", str(out)])
+    return out

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point
 
+from cli_capture import run_cli
 from metaliverpool.assign.twin import assign_twin, twin_car_demand_vph
-from metaliverpool.cli.main import main
 from metaliverpool.errors import InputError
 from metaliverpool.network.graph import RoadGraph
 from metaliverpool.network.twin import Twin
 from metaliverpool.store.bundle import read_twin, write_twin
+from small_twins import LinkSpec, make_twin
 
 # a square: zone A at node 0, zone B at node 3; north route 0-1-3 (fast, small), south 0-2-3 (slow, big),
 # plus a bus-only link 0-3 cars may not use
@@ -25,65 +25,23 @@ LINKS = [(0, 1, 1000.0, 20.0, 600.0), (1, 3, 1000.0, 20.0, 600.0), (0, 2, 1500.0
 
 def small_twin(trip_count: int = 1800) -> Twin:
     coords = [(-2.99, 53.40), (-2.98, 53.41), (-2.98, 53.39), (-2.97, 53.40)]
-    nodes = pd.DataFrame(
-        {
-            "node_id": np.arange(4, dtype=np.int32),
-            "osm_node_id": np.arange(100, 104, dtype=np.int64),
-            "lon": [c[0] for c in coords],
-            "lat": [c[1] for c in coords],
-            "kind": "junction",
-            "junction_id": np.full(4, -1, dtype=np.int32),
-            "geometry": [Point(c) for c in coords],
-        }
-    )
-    links = pd.DataFrame(
-        {
-            "link_id": np.arange(len(LINKS), dtype=np.int32),
-            "from_node_id": np.array([a for a, *_ in LINKS], dtype=np.int32),
-            "to_node_id": np.array([b for _, b, *_ in LINKS], dtype=np.int32),
-            "osm_way_id": np.arange(len(LINKS), dtype=np.int64) + 500,
-            "length_m": [length for _, _, length, _, _ in LINKS],
-            "lanes": 1,
-            "speed_limit_mps": [speed for _, _, _, speed, _ in LINKS],
-            "free_speed_mps": [speed for _, _, _, speed, _ in LINKS],
-            "capacity_vph": [cap for *_, cap in LINKS],
-            "highway": "primary",
-            "name": "",
-            "ref": "",
-            "oneway": True,
-            "roundabout": False,
-            "bridge": False,
-            "tunnel": False,
-            "toll_gbp": 0.0,
-            "access": ["all", "all", "all", "all", "bus_only"],
-            "geometry": [LineString([coords[a], coords[b]]) for a, b, *_ in LINKS],
-        }
-    )
-    zones = pd.DataFrame(
-        {
-            "zone_id": np.array([0, 1], dtype=np.int32),
-            "zone_code": ["E01000001", "E01000002"],
-            "kind": "lsoa",
-            "msoa_code": "E02000001",
-            "lad_code": "E08000012",
-            "population": [1500, 1600],
-            "imd_decile": [1, 5],
-            "node_id": np.array([0, 3], dtype=np.int32),
-            "geometry": [Point(coords[0]), Point(coords[3])],
-        }
-    )
-    trips = pd.DataFrame(
-        {
-            "trip_id": np.arange(trip_count, dtype=np.int32),
-            "origin_zone_id": np.zeros(trip_count, dtype=np.int32),
-            "destination_zone_id": np.ones(trip_count, dtype=np.int32),
-            "origin_node_id": np.zeros(trip_count, dtype=np.int32),
-            "destination_node_id": np.full(trip_count, 3, dtype=np.int32),
-            "departure_time_s": np.linspace(0, 3599, trip_count),
-            "mode": "car",
-        }
-    )
-    return Twin(nodes=nodes, links=links, zones=zones, trips=trips)
+    links = [
+        LinkSpec(
+            a,
+            b,
+            500 + number,
+            highway="primary",
+            capacity_vph=capacity,
+            length_m=length,
+            speed_limit_mps=speed,
+            name="",
+            oneway=True,
+            access="bus_only" if number == 4 else "all",
+        )
+        for number, (a, b, length, speed, capacity) in enumerate(LINKS)
+    ]
+    zones = [("E01000001", 0, 1500, 1), ("E01000002", 3, 1600, 5)]
+    return make_twin(coords, links, zones, [(0, 1, trip_count)], osm_node_id_base=100)
 
 
 def test_road_graph_from_twin_leaves_out_bus_only_links() -> None:
@@ -117,16 +75,6 @@ def test_twin_trips_with_unknown_zone_are_an_input_error() -> None:
     twin.trips.loc[3, "destination_zone_id"] = 7
     with pytest.raises(InputError, match="trip_id 3"):
         assign_twin(twin)
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.slow

@@ -17,8 +17,7 @@ from metaliverpool.edits.connectivity import mutually_reachable
 from metaliverpool.edits.schema import MPS_PER_MPH
 from metaliverpool.errors import InputError
 from metaliverpool.network.twin import Twin
-
-from .small_twins import LAT0, LON0, grid_twin, two_route_twin
+from small_twins import LAT0, LON0, grid_twin, two_route_twin
 
 
 def run(twin: Twin, *edits: dict[str, Any]) -> Twin:

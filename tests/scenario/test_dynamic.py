@@ -12,8 +12,7 @@ from metaliverpool.edits.schema import RunSettings
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.dynamic import baseline_turn_flows, run_dynamic, signal_plan_for
 from metaliverpool.sim.twin_network import sim_network_from_twin
-
-from .small_twins import two_route_twin
+from small_twins import two_route_twin
 
 SETTINGS = RunSettings(engine="dynamic", dta_iterations=2)
 

@@ -13,8 +13,7 @@ from metaliverpool.edits.apply import apply_edits
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.engines import run_static
-
-from .small_twins import LAT0, LON0, two_route_twin
+from small_twins import LAT0, LON0, two_route_twin
 
 ALPHA, BETA = 0.15, 4.0  # the BPR parameters RoadGraph.from_twin uses by default
 

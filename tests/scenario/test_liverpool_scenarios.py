@@ -17,10 +17,8 @@ COMPARED = ("network", "emissions", "journeys", "access", "equity", "diversion")
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory, liverpool_data: Path) -> Path:
-    out = tmp_path_factory.mktemp("liverpool") / "liverpool-centre"
-    main(["build", "--region", "liverpool-centre", "--out", str(out)])
-    return out
+def bundle(liverpool_centre_bundle: Path) -> Path:
+    return liverpool_centre_bundle
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from metaliverpool.cli.main import main
+from cli_capture import run_cli
 from metaliverpool.store.bundle import write_twin
-
-from .small_twins import grid_twin
+from small_twins import grid_twin
 
 CLOSED_WAY = 10_003  # a primary road on the grid's southern edge
 
@@ -38,16 +37,6 @@ def write_scenario(folder: Path, name: str, edits: list[dict[str, Any]], **extra
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_run_writes_kpis_and_report_and_uses_the_cache(

@@ -9,8 +9,7 @@ import pytest
 
 from metaliverpool.edits import parse_scenario
 from metaliverpool.scenario.pipeline import run_pair, write_outputs
-
-from .small_twins import grid_twin
+from small_twins import grid_twin
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -75,12 +74,11 @@ def test_report_renders_maps_and_kpi_table(browser: object, tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_central_liverpool_report_renders(
-    browser: object, tmp_path: Path, liverpool_data: Path, capsys: pytest.CaptureFixture[str]
+    browser: object, tmp_path: Path, liverpool_centre_bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from metaliverpool.cli.main import main
 
-    twin = tmp_path / "liverpool-centre"
-    main(["build", "--region", "liverpool-centre", "--out", str(twin)])
+    twin = liverpool_centre_bundle
     scenario = Path(__file__).resolve().parents[2] / "scenarios" / "castle-street-pedestrian.yaml"
     main(
         ["scenario", "run", str(scenario), "--twin", str(twin), "--out", str(tmp_path / "out"), "--no-cache"]

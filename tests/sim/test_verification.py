@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from metaliverpool.sim.demand import make_demand
+from metaliverpool.sim.network import build_sim_network
 from metaliverpool.sim.signals import SignalSpec, build_signal_plan
 
 from .helpers import chain_network, run_free_flow_routes, steady_demand
@@ -95,3 +96,39 @@ def test_full_downstream_link_blocks_its_upstream_link() -> None:
     assert result.series_outflow[:, 0].sum() == 40
     assert not np.any(np.isfinite(result.veh_arrive_s))
     assert result.gridlock_interventions == 0
+
+
+def test_minor_approach_gives_way_by_the_critical_gap() -> None:
+    # major link 0 and minor link 1 merge at node 2 onto link 2; the minor approach has rank 1
+    net = build_sim_network(
+        node_count=4,
+        link_from_node=[0, 1, 2],
+        link_to_node=[2, 2, 3],
+        link_length_m=[300.0, 300.0, 600.0],
+        link_free_speed_mps=[15.0] * 3,
+        link_capacity_vph=[1800.0, 1800.0, 3600.0],
+        link_lanes=[1.0, 1.0, 2.0],
+    )
+    gap_s = 3.0
+    node_gap = np.zeros(4)
+    node_gap[2] = gap_s
+    net = net.with_control(link_rank=[0, 1, 0], node_critical_gap_s=node_gap)
+    # major: one vehicle every 4 s; minor: saturated
+    major = np.arange(150) * 4.0
+    minor = np.arange(300) * 1.0
+    demand = make_demand(np.r_[np.zeros(150), np.ones(300)], np.full(450, 3), np.r_[major, minor])
+    result = run_free_flow_routes(net, demand, horizon_s=3000.0, record_link_events=True, keep_events=True)
+    assert result.events is not None
+    events = result.events.to_frame()
+    merged = events[(events["kind"] == "enter_link") & (events["link"] == 2)].sort_values("time_s")
+    is_minor = demand.origin_node[merged["vehicle"].to_numpy()] == 1
+    times = merged["time_s"].to_numpy()
+    last_major = -np.inf
+    for t, minor_vehicle in zip(times, is_minor, strict=True):
+        if minor_vehicle:
+            assert t >= last_major + gap_s - 1e-9
+        else:
+            last_major = t
+    # while majors flow every 4 s, a minor vehicle fits in each 4 s gap once the 3 s gap has passed
+    window = (times > 100) & (times < 500)
+    assert np.sum(is_minor[window]) == pytest.approx(np.sum(~is_minor[window]), abs=2)

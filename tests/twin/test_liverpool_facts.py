@@ -20,10 +20,8 @@ OSM_FILE = "osm/liverpool_centre_highway_features_overpass_2025-09-17.json"
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory, liverpool_data: Path) -> Path:
-    out = tmp_path_factory.mktemp("liverpool") / "liverpool-centre"
-    main(["build", "--region", "liverpool-centre", "--out", str(out)])
-    return out
+def bundle(liverpool_centre_bundle: Path) -> Path:
+    return liverpool_centre_bundle
 
 
 @pytest.fixture(scope="module")

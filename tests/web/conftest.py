@@ -75,11 +75,36 @@ def sign_up_in(
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
+def new_scenario(client: TestClient | httpx.Client, headers: dict[str, str], **body: object) -> dict:
+    """Create a scenario on the test twin as the user of ``headers`` (``body`` adds or overrides fields)."""
+    payload = {"twin_id": "test-grid", "name": "Close Castle Street", **body}
+    response = client.post("/api/scenarios", json=payload, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with contextlib.closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Poll ``url``/api/health until it answers 200; raise if ``process`` exits or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise RuntimeError(f"server exited with code {process.returncode}: {output}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start within {timeout_s:g} s")
+        time.sleep(0.1)
 
 
 class ThreadServer:
@@ -173,18 +198,8 @@ class ProcessServer:
         self.state.mkdir(parents=True, exist_ok=True)
         command, env = self.command()
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with code {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 60 s")
-            time.sleep(0.1)
+        wait_until_healthy(self.url, self.process, timeout_s=60)
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, like a crash."""

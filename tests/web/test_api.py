@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.layers import decode_columns
 from metaliverpool.store.db import Database, DocUpdate, Scenario, User, Version
-from web.conftest import sign_up_in
+from web.conftest import new_scenario, sign_up_in
 from web.protocol import change_over_socket, close_road, edit_entry, set_edit, token_of
 from web.twin_fixture import OSM_WAY_BASE
 
@@ -26,13 +26,6 @@ def count(client: TestClient, model: type, **where: object) -> int:
         for key, value in where.items():
             query = query.where(getattr(model, key) == value)
         return int(session.scalar(query) or 0)
-
-
-def new_scenario(client: TestClient, headers: dict[str, str], **body: object) -> dict:
-    payload = {"twin_id": "test-grid", "name": "Close Castle Street", **body}
-    response = client.post("/api/scenarios", json=payload, headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 # --- accounts -------------------------------------------------------------------------------------

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from metaliverpool.cli.main import main
-from web.conftest import REPO, free_port
+from web.conftest import REPO, free_port, wait_until_healthy
 
 
 @pytest.mark.parametrize(
@@ -44,16 +43,7 @@ def test_serve_starts_and_serves_api_and_web_client(twin_dir: Path, tmp_path: Pa
     command += ["--state", str(tmp_path / "state"), "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, timeout_s=120)
         assert (tmp_path / "state" / "metaliverpool.db").is_file()  # SQLite by default, in --state
         if (REPO / "web" / "dist" / "index.html").is_file():
             page = httpx.get(f"http://127.0.0.1:{port}/")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from metaliverpool.api.app import create_app
 from metaliverpool.service.layers import decode_columns
-from web.conftest import make_config, sign_up_in
+from web.conftest import make_config, new_scenario, sign_up_in
 from web.protocol import change_over_socket, close_road, edit_entry, set_edit, token_of
 from web.twin_fixture import grid_twin
 
@@ -35,9 +35,7 @@ def wait_for_run(client: TestClient, run_id: int, headers: dict[str, str], timeo
 def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> None:
     alice = sign_up_in(client, "alice")
     bob = sign_up_in(client, "bob")
-    scenario_id = client.post(
-        "/api/scenarios", json={"twin_id": "test-grid", "name": "Close the middle"}, headers=alice
-    ).json()["scenario_id"]
+    scenario_id = new_scenario(client, alice, name="Close the middle")["scenario_id"]
     client.put(f"/api/scenarios/{scenario_id}/members/bob", json={"role": "viewer"}, headers=alice)
     change_over_socket(
         client, scenario_id, token_of(alice), set_edit("mid", edit_entry(close_road(1005), "alice"))
@@ -98,9 +96,7 @@ def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> No
 
 def test_version_diff_carries_the_kpi_difference(client: TestClient) -> None:
     alice = sign_up_in(client, "alice")
-    scenario_id = client.post(
-        "/api/scenarios", json={"twin_id": "test-grid", "name": "Two versions"}, headers=alice
-    ).json()["scenario_id"]
+    scenario_id = new_scenario(client, alice, name="Two versions")["scenario_id"]
     empty = client.post(
         f"/api/scenarios/{scenario_id}/versions", json={"name": "empty"}, headers=alice
     ).json()

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from metaliverpool.api.live_client import LiveClient
 from metaliverpool.service.fanout import Envelope, RedisFanout
-from web.conftest import ThreadServer, make_config, sign_up_in
+from web.conftest import ThreadServer, make_config, new_scenario, sign_up_in
 from web.protocol import close_road, edit_entry, token_of
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -104,9 +104,7 @@ def test_postgres_keeps_everything_across_a_restart(
     config = make_config(twin_dir, tmp_path, postgres_url)
     with ThreadServer(config) as server, httpx.Client(base_url=server.url) as client:
         alice = sign_up_in(client, "alice")
-        scenario = client.post(
-            "/api/scenarios", json={"twin_id": "test-grid", "name": "PG"}, headers=alice
-        ).json()
+        scenario = new_scenario(client, alice, name="PG")
         scenario_id = scenario["scenario_id"]
 
         async def edit() -> None:
@@ -151,9 +149,7 @@ def test_two_servers_share_a_room_through_postgres_and_redis(
     with ThreadServer(one) as first, ThreadServer(two) as second, httpx.Client(base_url=first.url) as client:
         alice = sign_up_in(client, "alice")
         bob = sign_up_in(client, "bob")
-        scenario_id = client.post(
-            "/api/scenarios", json={"twin_id": "test-grid", "name": "Shared"}, headers=alice
-        ).json()["scenario_id"]
+        scenario_id = new_scenario(client, alice, name="Shared")["scenario_id"]
         client.put(f"/api/scenarios/{scenario_id}/members/bob", json={"role": "editor"}, headers=alice)
 
         async def collaborate() -> None:

@@ -9,6 +9,7 @@ import shapely
 
 from metaliverpool.network.twin import Twin
 from metaliverpool.store.bundle import write_twin
+from small_twins import LinkSpec, make_twin
 
 WEST_DEG = -2.995
 SOUTH_DEG = 53.405
@@ -19,22 +20,9 @@ OSM_WAY_BASE = 1000
 
 def grid_twin() -> Twin:
     """Nodes on a 3 x 3 grid; two-way links between neighbours (one OSM way per street segment)."""
-    nodes = []
-    for row in range(GRID):
-        for col in range(GRID):
-            node_id = row * GRID + col
-            lon, lat = WEST_DEG + col * STEP_DEG, SOUTH_DEG + row * STEP_DEG
-            nodes.append(
-                {
-                    "node_id": node_id,
-                    "osm_node_id": 500 + node_id,
-                    "lon": lon,
-                    "lat": lat,
-                    "kind": "junction",
-                    "junction_id": node_id if node_id == 4 else -1,
-                    "geometry": shapely.Point(lon, lat),
-                }
-            )
+    points = [
+        (WEST_DEG + col * STEP_DEG, SOUTH_DEG + row * STEP_DEG) for row in range(GRID) for col in range(GRID)
+    ]
     links = []
     way = OSM_WAY_BASE
     for row in range(GRID):
@@ -43,31 +31,19 @@ def grid_twin() -> Twin:
             for other in ([here + 1] if col + 1 < GRID else []) + ([here + GRID] if row + 1 < GRID else []):
                 for a, b in ((here, other), (other, here)):
                     links.append(
-                        {
-                            "link_id": len(links),
-                            "from_node_id": a,
-                            "to_node_id": b,
-                            "osm_way_id": way,
-                            "length_m": 140.0,
-                            "lanes": 1,
-                            "speed_limit_mps": 13.4,
-                            "free_speed_mps": 11.0,
-                            "capacity_vph": 900.0,
-                            "highway": "primary" if row == 1 else "residential",
-                            "name": f"Street {way}",
-                            "ref": "",
-                            "oneway": False,
-                            "roundabout": False,
-                            "bridge": False,
-                            "tunnel": False,
-                            "toll_gbp": 0.0,
-                            "access": "all",
-                            "geometry": shapely.LineString(
-                                [(nodes[a]["lon"], nodes[a]["lat"]), (nodes[b]["lon"], nodes[b]["lat"])]
-                            ),
-                        }
+                        LinkSpec(
+                            a,
+                            b,
+                            way,
+                            highway="primary" if row == 1 else "residential",
+                            length_m=140.0,
+                            speed_limit_mps=13.4,
+                            free_speed_mps=11.0,
+                            name=f"Street {way}",
+                        )
                     )
                 way += 1
+    twin = make_twin(points, links, signal_nodes=[4], osm_node_id_base=500, region="test-grid")
     east = WEST_DEG + (GRID - 1) * STEP_DEG
     north = SOUTH_DEG + (GRID - 1) * STEP_DEG
     middle = WEST_DEG + STEP_DEG
@@ -117,19 +93,6 @@ def grid_twin() -> Twin:
             }
         ]
     )
-    junctions = pd.DataFrame(
-        [
-            {
-                "junction_id": 0,
-                "control": "signals",
-                "node_ids": [4],
-                "osm_node_ids": [504],
-                "lon": middle,
-                "lat": SOUTH_DEG + STEP_DEG,
-                "geometry": shapely.Point(middle, SOUTH_DEG + STEP_DEG),
-            }
-        ]
-    )
     trips = pd.DataFrame(
         [
             {
@@ -144,15 +107,8 @@ def grid_twin() -> Twin:
             for number in range(40)
         ]
     )
-    return Twin(
-        trips=trips,
-        nodes=pd.DataFrame(nodes),
-        links=pd.DataFrame(links),
-        zones=zones,
-        services=services,
-        junctions=junctions,
-        manifest={"region": "test-grid"},
-    )
+    twin.zones, twin.services, twin.trips = zones, services, trips
+    return twin
 
 
 def write_grid_twin(folder: Path) -> Path:

@@ -199,6 +199,27 @@ def stability_share(previous_pcu: FloatArray | None, current_pcu: FloatArray) ->
     return float(np.mean(stable)) if stable.size else 1.0
 
 
+def record_iteration(
+    iteration: int,
+    measure: EquilibriumMeasure,
+    previous_pcu: FloatArray | None,
+    current_pcu: FloatArray,
+    step: float,
+    elapsed_s: float,
+) -> IterationRecord:
+    """The history record of one iteration: ``measure`` of its flows ``current_pcu`` (PCU/h), their
+    stability against ``previous_pcu``, the ``step`` taken (NaN where none) and the wall time so far (s)."""
+    return IterationRecord(
+        iteration=iteration,
+        relative_gap=measure.relative_gap,
+        average_excess_cost_s=measure.average_excess_cost_s,
+        objective=measure.objective,
+        stability=stability_share(previous_pcu, current_pcu),
+        step=step,
+        elapsed_s=elapsed_s,
+    )
+
+
 def node_flow_imbalance(problem: AssignmentProblem, class_flow: FloatArray) -> FloatArray:
     """Per class and node: inflow + trips produced - outflow - trips attracted (veh/h; zero is conserved).
 

@@ -27,7 +27,7 @@ from metaliverpool.assign.convergence import (
     compute_link_time,
     default_chunks,
     measure_equilibrium,
-    stability_share,
+    record_iteration,
 )
 from metaliverpool.assign.problem import AssignmentProblem
 from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
@@ -145,38 +145,11 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
         measure = measure_equilibrium(problem, class_flow, workspace)
         elapsed = time.perf_counter() - started
         v = link_flow_pcu.copy()
-        history.append(
-            IterationRecord(
-                iteration=iteration,
-                relative_gap=measure.relative_gap,
-                average_excess_cost_s=measure.average_excess_cost_s,
-                objective=measure.objective,
-                stability=stability_share(previous_pcu, v),
-                step=float("nan"),
-                elapsed_s=elapsed,
-            )
-        )
+        history.append(record_iteration(iteration, measure, previous_pcu, v, float("nan"), elapsed))
         previous_pcu = v
-        if (
-            measure.relative_gap <= config.target_gap
-            or iteration >= config.max_iterations
-            or (config.time_limit_s is not None and elapsed >= config.time_limit_s)
-        ):
-            return AssignmentResult(
-                algorithm="gp",
-                class_names=tuple(c.name for c in problem.classes),
-                class_flow_vph=class_flow.copy(),
-                link_flow_pcu=v,
-                link_time_s=measure.link_time_s,
-                class_cost_s=measure.link_time_s[None, :] + problem.class_fixed_cost_s,
-                zone_cost_s=measure.zone_cost_s,
-                relative_gap=measure.relative_gap,
-                average_excess_cost_s=measure.average_excess_cost_s,
-                objective=measure.objective,
-                iterations=iteration,
-                converged=measure.relative_gap <= config.target_gap,
-                seconds=time.perf_counter() - started,
-                history=history,
+        if config.should_stop(measure.relative_gap, iteration, elapsed):
+            return AssignmentResult.from_measure(
+                "gp", problem, class_flow.copy(), v, measure, iteration, config, started, history
             )
         sweep(True)
         for _ in range(config.inner_sweeps):

@@ -30,7 +30,7 @@ from metaliverpool.assign.convergence import (
     default_chunks,
     load_classes,
     measure_equilibrium,
-    stability_share,
+    record_iteration,
 )
 from metaliverpool.assign.problem import AssignmentProblem
 from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
@@ -75,11 +75,7 @@ def assign_linear(problem: AssignmentProblem, algorithm: str, config: Assignment
         measure = measure_equilibrium(problem, x, workspace)
         v = pcu @ x
         elapsed = time.perf_counter() - started
-        done = (
-            measure.relative_gap <= config.target_gap
-            or iteration >= config.max_iterations
-            or (config.time_limit_s is not None and elapsed >= config.time_limit_s)
-        )
+        done = config.should_stop(measure.relative_gap, iteration, elapsed)
         y = measure.aon_class_flow
         step = 0.0
         if not done:
@@ -135,34 +131,11 @@ def assign_linear(problem: AssignmentProblem, algorithm: str, config: Assignment
                     s_prev = s
                     mode = "cfw" if (used == "fw" or algorithm == "cfw") else "bfw"
                 step_prev = step
-        history.append(
-            IterationRecord(
-                iteration=iteration,
-                relative_gap=measure.relative_gap,
-                average_excess_cost_s=measure.average_excess_cost_s,
-                objective=measure.objective,
-                stability=stability_share(previous_pcu, v),
-                step=step,
-                elapsed_s=elapsed,
-            )
-        )
+        history.append(record_iteration(iteration, measure, previous_pcu, v, step, elapsed))
         previous_pcu = v
         if done:
-            return AssignmentResult(
-                algorithm=algorithm,
-                class_names=tuple(c.name for c in problem.classes),
-                class_flow_vph=x,
-                link_flow_pcu=v,
-                link_time_s=measure.link_time_s,
-                class_cost_s=measure.link_time_s[None, :] + problem.class_fixed_cost_s,
-                zone_cost_s=measure.zone_cost_s,
-                relative_gap=measure.relative_gap,
-                average_excess_cost_s=measure.average_excess_cost_s,
-                objective=measure.objective,
-                iterations=iteration,
-                converged=measure.relative_gap <= config.target_gap,
-                seconds=time.perf_counter() - started,
-                history=history,
+            return AssignmentResult.from_measure(
+                algorithm, problem, x, v, measure, iteration, config, started, history
             )
 
 

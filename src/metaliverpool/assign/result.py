@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from metaliverpool.assign.convergence import IterationRecord
+from metaliverpool.assign.convergence import EquilibriumMeasure, IterationRecord
+from metaliverpool.assign.problem import AssignmentProblem
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,6 +38,14 @@ class AssignmentConfig:
     time_limit_s: float | None = None
     chunks: int | None = None
     inner_sweeps: int = 5
+
+    def should_stop(self, relative_gap: float, iteration: int, elapsed_s: float) -> bool:
+        """Whether a run that reached ``relative_gap`` at ``iteration`` after ``elapsed_s`` s stops here."""
+        return (
+            relative_gap <= self.target_gap
+            or iteration >= self.max_iterations
+            or (self.time_limit_s is not None and elapsed_s >= self.time_limit_s)
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,3 +95,35 @@ class AssignmentResult:
     converged: bool
     seconds: float
     history: list[IterationRecord] = field(default_factory=list)
+
+    @classmethod
+    def from_measure(
+        cls,
+        algorithm: str,
+        problem: AssignmentProblem,
+        class_flow_vph: FloatArray,
+        link_flow_pcu: FloatArray,
+        measure: EquilibriumMeasure,
+        iterations: int,
+        config: AssignmentConfig,
+        started_s: float,
+        history: list[IterationRecord],
+    ) -> AssignmentResult:
+        """The result of a run that stops at flows ``class_flow_vph`` (``link_flow_pcu`` in PCU/h) measured
+        by ``measure``; ``started_s`` is the run's start on :func:`time.perf_counter`."""
+        return cls(
+            algorithm=algorithm,
+            class_names=tuple(c.name for c in problem.classes),
+            class_flow_vph=class_flow_vph,
+            link_flow_pcu=link_flow_pcu,
+            link_time_s=measure.link_time_s,
+            class_cost_s=measure.link_time_s[None, :] + problem.class_fixed_cost_s,
+            zone_cost_s=measure.zone_cost_s,
+            relative_gap=measure.relative_gap,
+            average_excess_cost_s=measure.average_excess_cost_s,
+            objective=measure.objective,
+            iterations=iterations,
+            converged=measure.relative_gap <= config.target_gap,
+            seconds=time.perf_counter() - started_s,
+            history=history,
+        )

@@ -32,37 +32,11 @@ _HASH_SEED = np.uint64(1469598103934665603)
 
 
 @njit(cache=True, nogil=True)
-def _grow_int32(array, need):
-    if need <= array.shape[0]:
-        return array
-    out = np.empty(max(need, 2 * array.shape[0]), dtype=array.dtype)
-    out[: array.shape[0]] = array
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_int64(array, need):
-    if need <= array.shape[0]:
-        return array
-    out = np.empty(max(need, 2 * array.shape[0]), dtype=array.dtype)
-    out[: array.shape[0]] = array
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_float(array, need):
+def _grow(array, need):
+    """``array`` itself if it holds ``need`` entries, else a copy at least twice as long (zero-padded)."""
     if need <= array.shape[0]:
         return array
     out = np.zeros(max(need, 2 * array.shape[0]), dtype=array.dtype)
-    out[: array.shape[0]] = array
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _grow_uint64(array, need):
-    if need <= array.shape[0]:
-        return array
-    out = np.empty(max(need, 2 * array.shape[0]), dtype=array.dtype)
     out[: array.shape[0]] = array
     return out
 
@@ -351,12 +325,12 @@ def gp_sweep(
                         found = same
                     p = path_next[p]
                 if not found:
-                    path_links = _grow_int32(path_links, pool_used + length)
-                    path_start = _grow_int64(path_start, path_count + 1)
-                    path_len = _grow_int32(path_len, path_count + 1)
-                    path_flow = _grow_float(path_flow, path_count + 1)
-                    path_next = _grow_int64(path_next, path_count + 1)
-                    path_hash = _grow_uint64(path_hash, path_count + 1)
+                    path_links = _grow(path_links, pool_used + length)
+                    path_start = _grow(path_start, path_count + 1)
+                    path_len = _grow(path_len, path_count + 1)
+                    path_flow = _grow(path_flow, path_count + 1)
+                    path_next = _grow(path_next, path_count + 1)
+                    path_hash = _grow(path_hash, path_count + 1)
                     new = path_count
                     path_count += 1
                     path_start[new] = pool_used

@@ -1,4 +1,7 @@
-"""Small hand-made twins (``Twin`` objects) with known answers, for the scenario tests.
+"""Small hand-made twins (``Twin`` objects) with known answers, shared by the test folders.
+
+:func:`make_twin` builds every table of the twin format from plain lists; the scenario, web and
+assignment tests describe their networks with it.
 
 Coordinates are around Liverpool Town Hall (lon -2.99, lat 53.405); 0.001 degree of longitude there is
 about 66 m and of latitude about 111 m.
@@ -22,7 +25,11 @@ LAT0 = 53.405
 
 @dataclass(frozen=True)
 class LinkSpec:
-    """One directed link: from/to node numbers, its OSM way, class, lanes, limit (mph), capacity."""
+    """One directed link: from/to node numbers, its OSM way, class, lanes, limit (mph), capacity.
+
+    ``speed_limit_mps`` (when given) replaces the limit in mph; ``free_speed_mps`` defaults to the limit;
+    ``name`` defaults to ``way <osm_way_id>``.
+    """
 
     from_node: int
     to_node: int
@@ -32,6 +39,11 @@ class LinkSpec:
     speed_limit_mph: float = 30.0
     capacity_vph: float = 900.0
     length_m: float | None = None
+    speed_limit_mps: float | None = None
+    free_speed_mps: float | None = None
+    name: str | None = None
+    oneway: bool = False
+    access: str = "all"
 
 
 def make_twin(
@@ -42,11 +54,14 @@ def make_twin(
     *,
     signal_nodes: Sequence[int] = (),
     departure_window_s: float = 3600.0,
+    osm_node_id_base: int = 1000,
+    region: str = "test",
 ) -> Twin:
     """A twin from plain lists.
 
     ``zones``: (LSOA code, node, population, IMD decile). ``trips``: (origin zone, destination zone,
     count), spread evenly over ``departure_window_s``. ``signal_nodes`` form one signalised junction each.
+    Node ``n`` is OSM node ``osm_node_id_base + n``; ``region`` goes into the manifest.
     Link lengths default to the geodesic-ish distance between the two nodes (equirectangular).
     """
     node_count = len(node_lonlat)
@@ -56,7 +71,7 @@ def make_twin(
     nodes = pd.DataFrame(
         {
             "node_id": np.arange(node_count, dtype=np.int32),
-            "osm_node_id": np.arange(node_count, dtype=np.int64) + 1000,
+            "osm_node_id": np.arange(node_count, dtype=np.int64) + osm_node_id_base,
             "lon": lon,
             "lat": lat,
             "kind": "junction",
@@ -70,7 +85,9 @@ def make_twin(
         dx = (lon[b] - lon[a]) * 111_320.0 * np.cos(np.radians(LAT0))
         dy = (lat[b] - lat[a]) * 110_540.0
         length = spec.length_m if spec.length_m is not None else float(np.hypot(dx, dy))
-        limit = spec.speed_limit_mph * MPS_PER_MPH
+        limit = (
+            spec.speed_limit_mps if spec.speed_limit_mps is not None else spec.speed_limit_mph * MPS_PER_MPH
+        )
         rows.append(
             {
                 "link_id": number,
@@ -80,17 +97,17 @@ def make_twin(
                 "length_m": length,
                 "lanes": spec.lanes,
                 "speed_limit_mps": limit,
-                "free_speed_mps": limit,
+                "free_speed_mps": spec.free_speed_mps if spec.free_speed_mps is not None else limit,
                 "capacity_vph": spec.capacity_vph,
                 "highway": spec.highway,
-                "name": f"way {spec.osm_way_id}",
+                "name": spec.name if spec.name is not None else f"way {spec.osm_way_id}",
                 "ref": "",
-                "oneway": False,
+                "oneway": spec.oneway,
                 "roundabout": False,
                 "bridge": False,
                 "tunnel": False,
                 "toll_gbp": 0.0,
-                "access": "all",
+                "access": spec.access,
                 "geometry": shapely.LineString([(lon[a], lat[a]), (lon[b], lat[b])]),
             }
         )
@@ -143,14 +160,14 @@ def make_twin(
             "junction_id": np.arange(len(signal_nodes), dtype=np.int32),
             "control": "signals",
             "node_ids": [[n] for n in signal_nodes],
-            "osm_node_ids": [[n + 1000] for n in signal_nodes],
+            "osm_node_ids": [[n + osm_node_id_base] for n in signal_nodes],
             "lon": [lon[n] for n in signal_nodes],
             "lat": [lat[n] for n in signal_nodes],
             "geometry": [shapely.Point(lon[n], lat[n]) for n in signal_nodes],
         }
     )
     twin = Twin(
-        nodes=nodes, links=link_table, zones=zone_table, trips=trip_table, manifest={"region": "test"}
+        nodes=nodes, links=link_table, zones=zone_table, trips=trip_table, manifest={"region": region}
     )
     twin.junctions = junctions if len(signal_nodes) else twin.junctions
     return twin
