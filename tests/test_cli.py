@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,15 @@ def test_a_command_does_not_import_the_others_heavy_modules() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("module", sorted(COMMAND_MODULES))
+def test_every_command_is_reached_by_its_name(module: str) -> None:
+    for command in COMMAND_MODULES[module]:
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("metaliverpool")), command, "--help"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"metaliverpool {command}" in result.stdout

@@ -28,7 +28,7 @@ from numba import get_num_threads
 from metaliverpool.assign.problem import AssignmentProblem
 from metaliverpool.errors import InputError
 from metaliverpool.kernels.loading import load_all_or_nothing
-from metaliverpool.kernels.vdf import link_time, sum_time_integral
+from metaliverpool.kernels.vdf import link_time, link_time_derivative, sum_time_integral
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -93,6 +93,18 @@ def compute_link_time(problem: AssignmentProblem, link_flow_pcu: FloatArray, out
     """Volume-delay time (s) of every link at ``link_flow_pcu`` into ``out``."""
     g = problem.graph
     link_time(
+        g.link_vdf, g.link_free_time_s, g.link_alpha, g.link_beta, g.link_capacity_vph, link_flow_pcu, out
+    )
+    return out
+
+
+def compute_link_derivative(
+    problem: AssignmentProblem, link_flow_pcu: FloatArray, out: FloatArray
+) -> FloatArray:
+    """Derivative of the volume-delay time by flow (s per PCU/h) of every link at ``link_flow_pcu`` into
+    ``out``."""
+    g = problem.graph
+    link_time_derivative(
         g.link_vdf, g.link_free_time_s, g.link_alpha, g.link_beta, g.link_capacity_vph, link_flow_pcu, out
     )
     return out

@@ -24,6 +24,7 @@ import numpy as np
 from metaliverpool.assign.convergence import (
     IterationRecord,
     Workspace,
+    compute_link_derivative,
     compute_link_time,
     default_chunks,
     measure_equilibrium,
@@ -32,7 +33,6 @@ from metaliverpool.assign.convergence import (
 from metaliverpool.assign.problem import AssignmentProblem
 from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
 from metaliverpool.kernels.path_gp import gp_sweep, link_flows_from_paths
-from metaliverpool.kernels.vdf import link_time_derivative
 
 
 def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentConfig) -> AssignmentResult:
@@ -86,15 +86,7 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
             link_flow_pcu,
         )
         compute_link_time(problem, link_flow_pcu, link_time_s)
-        link_time_derivative(
-            g.link_vdf,
-            g.link_free_time_s,
-            g.link_alpha,
-            g.link_beta,
-            g.link_capacity_vph,
-            link_flow_pcu,
-            link_derivative,
-        )
+        compute_link_derivative(problem, link_flow_pcu, link_derivative)
 
     def sweep(find_paths: bool) -> None:
         nonlocal path_links, path_start, path_len, path_flow, path_next, path_hash

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from metaliverpool.assign.convergence import (
     IterationRecord,
     Workspace,
+    compute_link_derivative,
     compute_link_time,
     default_chunks,
     load_classes,
@@ -34,7 +35,7 @@ from metaliverpool.assign.convergence import (
 )
 from metaliverpool.assign.problem import AssignmentProblem
 from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
-from metaliverpool.kernels.vdf import line_search_step, link_time_derivative
+from metaliverpool.kernels.vdf import line_search_step
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -80,15 +81,7 @@ def assign_linear(problem: AssignmentProblem, algorithm: str, config: Assignment
         step = 0.0
         if not done:
             if algorithm in ("cfw", "bfw") and mode != "fw":
-                link_time_derivative(
-                    g.link_vdf,
-                    g.link_free_time_s,
-                    g.link_alpha,
-                    g.link_beta,
-                    g.link_capacity_vph,
-                    v,
-                    derivative,
-                )
+                compute_link_derivative(problem, v, derivative)
             if algorithm in ("msa", "fw") or mode == "fw" or s_prev is None:
                 s = y
                 used = "fw"

@@ -38,11 +38,18 @@ def make_app(command: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
+    # A callback keeps the app a group even when one module registers one command, so that
+    # ``metaliverpool assign ...`` stays a subcommand instead of Typer's single-command form.
+    app.callback()(_top_level)
     modules = [name for name, commands in COMMAND_MODULES.items() if command in commands]
     for name in modules or COMMAND_MODULES:
         module = importlib.import_module(f"metaliverpool.cli.{name}")
         module.register(app)
     return app
+
+
+def _top_level() -> None:
+    """Meta Liverpool: build the Liverpool City Region twin, run policies on it, serve the map."""
 
 
 def _command_name(argv: list[str]) -> str | None:

@@ -204,19 +204,8 @@ def run_simulate(
     return summary
 
 
-def _keep_subcommands() -> None:
-    pass
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` command.
-
-    When ``simulate`` is the only command registered (the CLI loads only the module it runs), Typer would
-    turn the app into that single command and reject the word ``simulate``; an empty callback keeps
-    ``metaliverpool simulate ...`` a subcommand.
-    """
-    if app.registered_callback is None:
-        app.callback()(_keep_subcommands)
+    """Add the ``simulate`` command."""
 
     @app.command("simulate")
     def simulate_command(

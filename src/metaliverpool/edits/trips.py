@@ -47,6 +47,21 @@ def scale_trips(
     return trips
 
 
+def _copy_trips_at(
+    trips: pd.DataFrame, end: str, zone_id: int, node_id: int, count: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``count`` random copies of the trips whose ``end`` (``origin`` or ``destination``) is zone
+    ``zone_id`` (of all trips when there are none), moved to start or finish at it; copies whose other end
+    is its node ``node_id`` are left out."""
+    other = "destination" if end == "origin" else "origin"
+    pattern = trips[trips[f"{end}_zone_id"] == zone_id]
+    pattern = pattern if len(pattern) else trips
+    sample = pattern.iloc[rng.integers(0, len(pattern), size=count)].copy()
+    sample[f"{end}_zone_id"] = zone_id
+    sample[f"{end}_node_id"] = node_id
+    return sample[sample[f"{other}_node_id"] != node_id]
+
+
 def add_development_trips(
     trips: pd.DataFrame,
     zone: pd.Series,
@@ -63,19 +78,9 @@ def add_development_trips(
     node_id = int(zone["node_id"])
     parts = [trips]
     if homes_trips > 0 and len(trips):
-        pattern = trips[trips["origin_zone_id"] == zone_id]
-        pattern = pattern if len(pattern) else trips
-        sample = pattern.iloc[rng.integers(0, len(pattern), size=homes_trips)].copy()
-        sample["origin_zone_id"] = zone_id
-        sample["origin_node_id"] = node_id
-        parts.append(sample[sample["destination_node_id"] != node_id])
+        parts.append(_copy_trips_at(trips, "origin", zone_id, node_id, homes_trips, rng))
     if jobs_trips > 0 and len(trips):
-        pattern = trips[trips["destination_zone_id"] == zone_id]
-        pattern = pattern if len(pattern) else trips
-        sample = pattern.iloc[rng.integers(0, len(pattern), size=jobs_trips)].copy()
-        sample["destination_zone_id"] = zone_id
-        sample["destination_node_id"] = node_id
-        parts.append(sample[sample["origin_node_id"] != node_id])
+        parts.append(_copy_trips_at(trips, "destination", zone_id, node_id, jobs_trips, rng))
     if len(parts) == 1:
         return trips
     combined = pd.concat(parts, ignore_index=True)
