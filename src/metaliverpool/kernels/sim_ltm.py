@@ -22,8 +22,10 @@ step and, when every free-flow time is at least ``dt_s``, its times are exact (n
 
 Unsignalised priority: a vehicle on an approach of rank > 0 may not cross within ``critical_gap_s`` after
 the last rank-0 vehicle crossed the same node. Signals: a movement may cross only during green of a phase
-that serves it (never in amber or all-red). Signal state per junction: current phase and its green
-interval, next phase and when its green starts; fixed-time plans roll over inside the kernel.
+that serves it (never in amber or all-red); a turn whose phase mask is -1 (every bit) has no stop line
+(it leaves a link inside the junction box) and is never held. Signal state per junction: current phase
+and its green interval, next phase and when its green starts; fixed-time plans roll over inside the
+kernel.
 
 Gridlock: with ``gridlock_timeout_s > 0`` a head vehicle that has waited that long only for lack of
 space downstream is moved on to the first link of the rest of its route that has room, or, if none has,
@@ -322,21 +324,23 @@ def advance_ltm(
                         if move >= t1 or move > best_time:
                             continue
                         if signal >= 0 and not forced:
+                            # a turn with mask -1 (every bit) has no stop line: it is never held
                             k = 0
                             while k < out_count and node_out_links[out_first + k] != nxt:
                                 k += 1
                             mask = turn_phase_mask[link_turn_offset[link] + k]
-                            move = _green_from_s(
-                                signal,
-                                mask,
-                                move,
-                                t1,
-                                sig_cur_phase,
-                                sig_cur_green_start_s,
-                                sig_cur_green_end_s,
-                                sig_next_phase,
-                                sig_next_green_start_s,
-                            )
+                            if mask != -1:
+                                move = _green_from_s(
+                                    signal,
+                                    mask,
+                                    move,
+                                    t1,
+                                    sig_cur_phase,
+                                    sig_cur_green_start_s,
+                                    sig_cur_green_end_s,
+                                    sig_next_phase,
+                                    sig_next_green_start_s,
+                                )
                         elif link_rank[link] > 0:
                             gap_ok = node_last_major_s[node] + node_critical_gap_s[node]
                             if gap_ok > move:

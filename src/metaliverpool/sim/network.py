@@ -11,7 +11,8 @@ Per link: ``length_m``, ``free_speed_mps``, ``capacity_vph`` (all lanes), ``lane
 
 Nodes carry the junction control: ``node_signal`` (row of the signal plan, -1 if none) and, at
 unsignalised junctions, ``link_rank`` of each approach (0 = major road; > 0 gives way, waiting a
-critical gap after the last major vehicle) and ``node_critical_gap_s``.
+critical gap after the last major vehicle) and ``node_critical_gap_s``. ``link_junction_internal`` marks
+links inside a signalised junction of several nodes (no stop line of their own).
 
 Build with :func:`build_sim_network` (any arrays), :func:`sim_network_from_graph` (a compiled
 :class:`~metaliverpool.network.graph.RoadGraph`, for TNTP networks) or
@@ -69,6 +70,13 @@ class SimNetwork:
     node_x: FloatArray = field(default_factory=lambda: np.zeros(0))
     node_y: FloatArray = field(default_factory=lambda: np.zeros(0))
     first_thru_node: int = 0
+    link_junction_internal: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    """Links inside a signalised junction (both ends in the same junction): they carry no stop line of
+    their own, so default signal plans let them cross in every phase and inter-green. Empty: none."""
+
+    def is_junction_internal(self, link: int) -> bool:
+        """Whether ``link`` lies inside a signalised junction (see ``link_junction_internal``)."""
+        return bool(self.link_junction_internal.size and self.link_junction_internal[link])
 
     @property
     def link_count(self) -> int:

@@ -6,7 +6,9 @@ A :class:`SignalPlan` holds every signalised junction of a :class:`~metaliverpoo
 ``phase_amber_s`` of amber and ``phase_all_red_s`` of all-red; the cycle is their sum and phase 0's green
 starts at ``signal_offset_s`` (mod the cycle). ``turn_phase_mask[t]`` has bit ``p`` set when phase ``p``
 of the turn's junction serves turn ``t`` (turn numbering of the network: ``link_turn_offset``). Vehicles
-cross only in green.
+cross only in green. A turn whose mask is ``NO_STOP_LINE`` (-1, every bit) is not held by the signal at
+all: it leaves a link inside the junction box (``SimNetwork.link_junction_internal``), whose vehicles
+already entered the junction on a green and clear it, in green, amber and all-red alike.
 
 Webster (1958): cycle ``C0 = (1.5 L + 5) / (1 - Y)`` with ``L`` the lost time per cycle (amber + all-red
 of every phase) and ``Y`` the sum over phases of the critical flow ratio ``y = flow / saturation flow``
@@ -29,6 +31,9 @@ from metaliverpool.sim.network import SimNetwork
 
 FloatArray = npt.NDArray[np.float64]
 
+NO_STOP_LINE = -1
+"""``turn_phase_mask`` value of a turn the signal never holds (it leaves a link inside the junction)."""
+
 
 @dataclass(frozen=True)
 class SignalSpec:
@@ -40,6 +45,8 @@ class SignalSpec:
     amber_s: tuple[float, ...]
     all_red_s: tuple[float, ...]
     offset_s: float = 0.0
+    free_turns: tuple[tuple[int, int], ...] = ()
+    """Turns with no stop line (leaving a link inside the junction): never held, mask ``NO_STOP_LINE``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +105,10 @@ def build_signal_plan(network: SimNetwork, specs: Sequence[SignalSpec]) -> Signa
                 if int(network.link_to_node[in_link]) != spec.node:
                     raise ValueError(f"node {spec.node}: link {in_link} does not end there")
                 masks[network.turn_index(in_link, out_link)] |= np.int64(1) << np.int64(p)
+        for in_link, out_link in spec.free_turns:
+            if int(network.link_to_node[in_link]) != spec.node:
+                raise ValueError(f"node {spec.node}: link {in_link} does not end there")
+            masks[network.turn_index(in_link, out_link)] = NO_STOP_LINE
         green.extend(spec.green_s)
         amber.extend(spec.amber_s)
         all_red.extend(spec.all_red_s)
@@ -133,9 +144,11 @@ def default_phases(network: SimNetwork, node: int) -> list[list[tuple[int, int]]
     Approaches (incoming links) are split by axis: those within 45 degrees of the highest-capacity
     approach's axis run together, the others in a second phase. When all approaches share one axis (a
     signalised crossing on a straight road) the second phase is a pedestrian stage with no vehicle
-    movement. Without coordinates (all zero), each approach gets its own phase.
+    movement. Without coordinates (all zero), each approach gets its own phase. Links inside the junction
+    (``SimNetwork.link_junction_internal``) are not approaches (see :func:`free_turns`).
     """
     ins = network.node_in_links[network.node_in_indptr[node] : network.node_in_indptr[node + 1]]
+    ins = ins[[not network.is_junction_internal(int(i)) for i in ins]] if ins.size else ins
     outs = network.node_out_links[network.node_out_indptr[node] : network.node_out_indptr[node + 1]]
     if ins.size == 0:
         return []
@@ -150,6 +163,13 @@ def default_phases(network: SimNetwork, node: int) -> list[list[tuple[int, int]]
         diff = abs(_approach_axis_deg(network, int(i)) - axis) % 180.0
         (first if min(diff, 180.0 - diff) <= 45.0 else second).extend(turns[int(i)])
     return [first, second]
+
+
+def free_turns(network: SimNetwork, node: int) -> list[tuple[int, int]]:
+    """Turns at ``node`` leaving links inside its junction: they have no stop line (never held)."""
+    ins = network.node_in_links[network.node_in_indptr[node] : network.node_in_indptr[node + 1]]
+    outs = network.node_out_links[network.node_out_indptr[node] : network.node_out_indptr[node + 1]]
+    return [(int(i), int(o)) for i in ins if network.is_junction_internal(int(i)) for o in outs]
 
 
 def webster_timings(
@@ -218,6 +238,7 @@ def webster_signal_plan(
                 green_s=tuple(float(g) for g in green_s),
                 amber_s=(amber_s,) * len(phases),
                 all_red_s=(all_red_s,) * len(phases),
+                free_turns=tuple(free_turns(network, int(node))),
             )
         )
     return build_signal_plan(network, specs)

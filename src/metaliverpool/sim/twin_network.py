@@ -4,7 +4,13 @@
   ``length_m`` as in the twin (lanes at least 1; capacity at least 300 veh/h per lane). Node numbers are the
   twin's ``node_id``; ``link_external_id`` is the twin ``link_id``.
 * Junction control: nodes of junctions with ``control == "signals"`` are signalised (one plan per node,
-  see :func:`signal_nodes`); at ``give_way``, ``priority`` and ``mini_roundabout`` junctions, approaches
+  see :func:`signal_nodes`). A signalised junction of several nodes (a dual carriageway crossing, a
+  signalised gyratory) has links between its own nodes: those are inside the junction box, so they get
+  no stop line (``SimNetwork.link_junction_internal``; default plans never hold them), and a node whose
+  every approach is such an internal link is not signalised at all. Otherwise each node would run its own
+  uncoordinated plan and hold vehicles that already entered on a green inside the box, whose short
+  internal links (8-25 m, 2-5 vehicles) then block the crossing traffic: the central-Liverpool twin
+  gridlocked that way. At ``give_way``, ``priority`` and ``mini_roundabout`` junctions, approaches
   with less than 80% of the node's largest approach capacity give way (rank 1) with a critical gap of
   3 s (2 s at mini-roundabouts); entries to a roundabout (``roundabout`` links) give way to the ring
   with a 2 s gap; other nodes serve approaches first-come first-served.
@@ -14,6 +20,8 @@ Not modelled: turn restrictions (routes are link-based), bus-only links, coordin
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -59,7 +67,21 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
         source="twin links",
     )
     roundabout = links["roundabout"].to_numpy(dtype=bool) if "roundabout" in links.columns else None
+    network = replace(network, link_junction_internal=_signal_junction_internal(twin, network))
     return _with_priority(network, twin.junctions, roundabout)
+
+
+def _signal_junction_internal(twin: Twin, network: SimNetwork) -> np.ndarray:
+    """Links whose both ends are nodes of the same signalised junction."""
+    junction_of = np.full(network.node_count, -1, dtype=np.int64)
+    signals = twin.junctions[twin.junctions["control"] == "signals"]
+    for junction, node_ids in zip(signals["junction_id"], signals["node_ids"], strict=True):
+        nodes = np.asarray(node_ids, dtype=np.int64)
+        nodes = nodes[(nodes >= 0) & (nodes < network.node_count)]
+        if nodes.size >= 2:
+            junction_of[nodes] = int(junction)
+    a = junction_of[network.link_from_node]
+    return np.asarray((a >= 0) & (a == junction_of[network.link_to_node]), dtype=np.bool_)
 
 
 def _with_priority(
@@ -92,14 +114,16 @@ def _with_priority(
 
 
 def signal_nodes(twin: Twin, network: SimNetwork) -> list[int]:
-    """Nodes of signalised junctions that have at least one incoming and one outgoing car link."""
+    """Nodes of signalised junctions with at least one outgoing car link and one incoming car link from
+    outside the junction (links inside it have no stop line, see the module docstring)."""
     out: list[int] = []
     signals = twin.junctions[twin.junctions["control"] == "signals"]
     for node_ids in signals["node_ids"]:
         for node in np.asarray(node_ids, dtype=np.int64):
             n = int(node)
             if 0 <= n < network.node_count:
-                ins = network.node_in_indptr[n + 1] - network.node_in_indptr[n]
+                in_links = network.node_in_links[network.node_in_indptr[n] : network.node_in_indptr[n + 1]]
+                ins = sum(not network.is_junction_internal(int(i)) for i in in_links)
                 outs = network.node_out_indptr[n + 1] - network.node_out_indptr[n]
                 if ins and outs:
                     out.append(n)
