@@ -10,18 +10,15 @@ import pytest
 from metaliverpool.predict.evaluate import ForecastConfig, evaluate_forecasters
 from metaliverpool.predict.twin_history import TwinHistoryConfig, simulate_twin_history
 
-TWIN_DIR = Path(__file__).resolve().parents[2] / "twins" / "liverpool-centre"
 HISTORY = TwinHistoryConfig(n_days=28, demand_scale=0.22, n_sensors=40, seed=0)
 FORECAST = ForecastConfig(horizons_min=(15.0, 30.0, 60.0), lookback_steps=6, seed=0, max_train_s=120.0)
 
 
 @pytest.mark.slow
-def test_learned_models_beat_baselines_on_twin_history() -> None:
-    if not (TWIN_DIR / "manifest.json").is_file():
-        pytest.skip(f"no twin at {TWIN_DIR}; build it with `make demo`")
+def test_learned_models_beat_baselines_on_twin_history(liverpool_centre_bundle: Path) -> None:
     from metaliverpool.store.bundle import read_twin
 
-    history = simulate_twin_history(read_twin(TWIN_DIR), HISTORY)
+    history = simulate_twin_history(read_twin(liverpool_centre_bundle), HISTORY)
     result = evaluate_forecasters(
         history.speed, ("ha", "persistence", "lgbm", "stid"), FORECAST, history.adjacency
     )
