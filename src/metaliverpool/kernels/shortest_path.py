@@ -7,63 +7,14 @@ non-negative, any unit; ``inf`` closes a link). Nodes numbered below ``first_thr
 path but are never passed through (TNTP centroids); pass 0 to disable the rule.
 
 Ties are broken deterministically (by heap order, which depends only on the inputs), so the same inputs
-give the same tree. ``_heap_push_or_decrease``/``_heap_pop`` (an indexed binary heap) are kept for the
-simulator's time-dependent search (:mod:`metaliverpool.kernels.sim_tdsp`); :func:`shortest_path_tree`
-uses a lazy-deletion heap, about twice as fast on road networks.
+give the same tree. :func:`shortest_path_tree` uses a lazy-deletion heap, about twice as fast on road
+networks as an indexed decrease-key heap.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _heap_push_or_decrease(heap, heap_pos, heap_size, key, node):
-    """Insert ``node`` or move it up after its key fell; returns the new heap size."""
-    pos = heap_pos[node]
-    if pos < 0:
-        pos = heap_size
-        heap_size += 1
-    heap[pos] = node
-    heap_pos[node] = pos
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        pnode = heap[parent]
-        if key[pnode] <= key[node]:
-            break
-        heap[pos] = pnode
-        heap_pos[pnode] = pos
-        pos = parent
-    heap[pos] = node
-    heap_pos[node] = pos
-    return heap_size
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _heap_pop(heap, heap_pos, heap_size, key):
-    """Remove and return the node with the smallest key (heap_size must be > 0)."""
-    top = heap[0]
-    heap_pos[top] = -2
-    heap_size -= 1
-    if heap_size > 0:
-        last = heap[heap_size]
-        pos = 0
-        while True:
-            child = 2 * pos + 1
-            if child >= heap_size:
-                break
-            right = child + 1
-            if right < heap_size and key[heap[right]] < key[heap[child]]:
-                child = right
-            if key[heap[child]] >= key[last]:
-                break
-            heap[pos] = heap[child]
-            heap_pos[heap[child]] = pos
-            pos = child
-        heap[pos] = last
-        heap_pos[last] = pos
-    return top, heap_size
 
 
 @njit(cache=True, nogil=True)

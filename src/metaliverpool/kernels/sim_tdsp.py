@@ -6,7 +6,7 @@ interpolated linearly (constant before the first and after the last midpoint), w
 first-in-first-out whenever the table does not fall faster than one second per second, so the
 label-setting Dijkstra below (keyed by arrival time, Dreyfus 1969) gives earliest arrivals.
 
-Reuses the binary heap of :mod:`metaliverpool.kernels.shortest_path`.
+The search keeps an indexed binary heap (decrease-key), defined here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,53 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metaliverpool.kernels.shortest_path import _heap_pop, _heap_push_or_decrease
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_push_or_decrease(heap, heap_pos, heap_size, key, node):
+    """Insert ``node`` or move it up after its key fell; returns the new heap size."""
+    pos = heap_pos[node]
+    if pos < 0:
+        pos = heap_size
+        heap_size += 1
+    heap[pos] = node
+    heap_pos[node] = pos
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        pnode = heap[parent]
+        if key[pnode] <= key[node]:
+            break
+        heap[pos] = pnode
+        heap_pos[pnode] = pos
+        pos = parent
+    heap[pos] = node
+    heap_pos[node] = pos
+    return heap_size
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_pop(heap, heap_pos, heap_size, key):
+    """Remove and return the node with the smallest key (heap_size must be > 0)."""
+    top = heap[0]
+    heap_pos[top] = -2
+    heap_size -= 1
+    if heap_size > 0:
+        last = heap[heap_size]
+        pos = 0
+        while True:
+            child = 2 * pos + 1
+            if child >= heap_size:
+                break
+            right = child + 1
+            if right < heap_size and key[heap[right]] < key[heap[child]]:
+                child = right
+            if key[heap[child]] >= key[last]:
+                break
+            heap[pos] = heap[child]
+            heap_pos[heap[child]] = pos
+            pos = child
+        heap[pos] = last
+        heap_pos[last] = pos
+    return top, heap_size
 
 
 @njit(cache=True, inline="always")

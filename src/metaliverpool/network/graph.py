@@ -47,6 +47,18 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
 
+def csr_by_key(keys: npt.NDArray[np.integer], count: int) -> tuple[npt.NDArray[np.int64], IntArray]:
+    """Compressed rows of items grouped by ``keys`` (each in ``0..count-1``).
+
+    Returns ``(indptr, order)``: ``order[indptr[k]:indptr[k + 1]]`` are the item numbers with key ``k``,
+    in increasing item order (int64 ``indptr`` of length ``count + 1``, int32 ``order``).
+    """
+    order = np.lexsort((np.arange(keys.shape[0]), keys)).astype(np.int32)
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=count), out=indptr[1:])
+    return indptr, order
+
+
 @dataclass(frozen=True, eq=False)
 class RoadGraph:
     """A directed road network compiled to flat arrays (see the module docstring for the conventions).
@@ -206,10 +218,7 @@ class RoadGraph:
         if not 0 <= first_thru_node <= node_count:
             raise InputError(source, f"first thru node {first_thru_node} outside 0..{node_count}")
 
-        order = np.lexsort((np.arange(link_count), frm)).astype(np.int32)
-        counts = np.bincount(frm, minlength=node_count)
-        indptr = np.zeros(node_count + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
+        indptr, order = csr_by_key(frm, node_count)
         return cls(
             node_count=int(node_count),
             zone_count=int(zones.shape[0]),

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metaliverpool.errors import InputError
-from metaliverpool.network.graph import RoadGraph
+from metaliverpool.network.graph import RoadGraph, csr_by_key
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
@@ -36,13 +36,6 @@ DEFAULT_JAM_DENSITY_VPM = 0.2
 """Jam density per lane (veh/m): 5 m per stopped vehicle, UXsim's default, so the peers compare."""
 DEFAULT_LANE_CAPACITY_VPH = 2000.0
 """Capacity per lane used to infer lanes when a source gives only a link capacity (TNTP)."""
-
-
-def _csr(keys: npt.NDArray[np.int32], count: int) -> tuple[npt.NDArray[np.int64], IntArray]:
-    order = np.lexsort((np.arange(keys.shape[0]), keys)).astype(np.int32)
-    indptr = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=count), out=indptr[1:])
-    return indptr, order
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,8 +206,8 @@ def build_sim_network(
             f"{jam[over[0]]} veh/m/lane and {speed[over[0]]:.1f} m/s",
             where=f"link {over[0]}",
         )
-    in_indptr, in_links = _csr(to, node_count)
-    out_indptr, out_links = _csr(frm, node_count)
+    in_indptr, in_links = csr_by_key(to, node_count)
+    out_indptr, out_links = csr_by_key(frm, node_count)
     out_degree = np.diff(out_indptr)
     turn_offset = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(out_degree[to], out=turn_offset[1:])
