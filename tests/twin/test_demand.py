@@ -46,6 +46,21 @@ def test_trips_from_matrix_deterministic_and_in_period() -> None:
     assert (first["origin_node_id"] == nodes[first["origin_zone_id"]]).all()
 
 
+def test_trip_ends_spread_over_zone_access_nodes() -> None:
+    counts = np.array([[0, 3000], [1000, 0]])
+    access = [np.array([10, 11, 12], dtype=np.int32), np.array([20], dtype=np.int32)]
+    plain = trips_from_matrix(counts, np.array([10, 20], dtype=np.int32), seed=4)
+    spread = trips_from_matrix(counts, np.array([10, 20], dtype=np.int32), seed=4, zone_access_nodes=access)
+    # the same trips and departure times; only the nodes differ
+    assert spread["departure_time_s"].equals(plain["departure_time_s"])
+    assert spread["origin_zone_id"].equals(plain["origin_zone_id"])
+    from_zone_0 = spread.loc[spread["origin_zone_id"] == 0, "origin_node_id"]
+    shares = from_zone_0.value_counts(normalize=True)
+    assert set(shares.index) == {10, 11, 12} and shares.min() > 0.3
+    assert set(spread.loc[spread["origin_zone_id"] == 1, "origin_node_id"]) == {20}
+    assert set(spread.loc[spread["destination_zone_id"] == 0, "destination_node_id"]) == {10, 11, 12}
+
+
 def test_distance_km_matches_a_known_distance() -> None:
     # Liverpool Town Hall to Manchester Town Hall: about 50.0 km great-circle
     d = distance_km(np.array([-2.9917, -2.2446]), np.array([53.4072, 53.4794]), circuity=1.0)

@@ -29,7 +29,7 @@ from metaliverpool.sim.demand import Demand, demand_from_od
 from metaliverpool.sim.dta import DtaConfig, DtaResult, run_dta
 from metaliverpool.sim.engine import EventBatch, SimConfig, simulate
 from metaliverpool.sim.network import SimNetwork, sim_network_from_graph
-from metaliverpool.sim.routing import route_free_flow
+from metaliverpool.sim.routing import route_incremental
 from metaliverpool.sim.signals import (
     SignalPlan,
     empty_signal_plan,
@@ -66,7 +66,7 @@ def _plan_for(
 ) -> SignalPlan:
     if mode == "none" or not nodes:
         return empty_signal_plan(network)
-    routes, _ = route_free_flow(network, demand)
+    routes = route_incremental(network, demand)
     flows = turn_flows_vph(network, routes, window_s) if mode == "webster" else np.zeros(network.turn_count)
     return webster_signal_plan(network, nodes, flows)
 
@@ -241,7 +241,10 @@ def register(app: typer.Typer) -> None:
         ] = "fixed",
         dta_iterations: Annotated[
             int,
-            typer.Option("--dta-iterations", help="Simulations with path swapping (1 = free-flow routes)."),
+            typer.Option(
+                "--dta-iterations",
+                help="Simulations with path swapping (1 = incremental-loading routes only).",
+            ),
         ] = 1,
         seed: Annotated[int, typer.Option("--seed", help="Seed of demand sampling and path swapping.")] = 0,
         horizon: Annotated[

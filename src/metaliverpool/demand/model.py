@@ -17,7 +17,7 @@ Every parameter is in :class:`DemandConfig`, with its source in ``docs/demand.md
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -135,10 +135,13 @@ def solve_external_entries(
     return middle
 
 
-def morning_peak_demand(zones: pd.DataFrame, config: DemandConfig) -> DemandResult:
+def morning_peak_demand(
+    zones: pd.DataFrame, config: DemandConfig, access_nodes: Sequence[np.ndarray] | None = None
+) -> DemandResult:
     """Trips for ``zones`` (columns ``kind``, ``population``, ``network_share``, ``attraction_weight``,
     ``cordon_in_capacity_vph``, ``cordon_out_capacity_vph``, ``node_id``, ``node_lon``, ``node_lat``; rows in
-    ``zone_id`` order)."""
+    ``zone_id`` order). Trip ends are spread over each zone's ``access_nodes`` when given (distances and
+    the gravity model still use the zone nodes)."""
     internal = (zones["kind"] == "lsoa").to_numpy()
     productions_internal = (
         zones["population"].to_numpy(dtype=float)
@@ -183,7 +186,7 @@ def morning_peak_demand(zones: pd.DataFrame, config: DemandConfig) -> DemandResu
         external_in, internal, productions_internal, in_share, out_share, attraction_share, config
     )
     counts = integer_matrix(matrix)
-    trips = trips_from_matrix(counts, zones["node_id"].to_numpy(dtype=np.int32), config.seed)
+    trips = trips_from_matrix(counts, zones["node_id"].to_numpy(dtype=np.int32), config.seed, access_nodes)
     ext = ~internal
     summary = {
         "trips": len(trips),

@@ -7,6 +7,8 @@ time of day and day of the week": roughly 6.5 %, 7 % and 6 % of daily car traffi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -38,8 +40,19 @@ def departure_times_s(count: int, rng: np.random.Generator) -> NDArray[np.float6
     return np.asarray((hours + rng.random(count)) * 3600.0, dtype=np.float64)
 
 
-def trips_from_matrix(counts: NDArray[np.int64], zone_node_ids: NDArray[np.int32], seed: int) -> pd.DataFrame:
-    """One row per trip (``trip_id``, zones, nodes, ``departure_time_s``, ``mode``), sorted by departure."""
+def trips_from_matrix(
+    counts: NDArray[np.int64],
+    zone_node_ids: NDArray[np.int32],
+    seed: int,
+    zone_access_nodes: Sequence[NDArray[np.int32]] | None = None,
+) -> pd.DataFrame:
+    """One row per trip (``trip_id``, zones, nodes, ``departure_time_s``, ``mode``), sorted by departure.
+
+    A trip starts and ends at its zone's node, or, with ``zone_access_nodes`` (per zone, the road nodes its
+    trips may use), at one of them drawn uniformly: the zone's traffic is loaded onto its streets instead of
+    all of it onto the one node (whose few links could not carry it). The draws come after the departure
+    times from the same generator, so the times do not depend on them.
+    """
     origins, destinations = np.nonzero(counts)
     repeats = counts[origins, destinations]
     origin_zone = np.repeat(origins, repeats).astype(np.int32)
@@ -47,15 +60,34 @@ def trips_from_matrix(counts: NDArray[np.int64], zone_node_ids: NDArray[np.int32
     rng = np.random.default_rng(seed)
     times = departure_times_s(len(origin_zone), rng)
     order = np.lexsort((destination_zone, origin_zone, times))
-    frame = pd.DataFrame(
+    origin_zone, destination_zone = origin_zone[order], destination_zone[order]
+    if zone_access_nodes is None:
+        origin_node = zone_node_ids[origin_zone]
+        destination_node = zone_node_ids[destination_zone]
+    else:
+        origin_node = _draw_access_nodes(origin_zone, zone_access_nodes, rng)
+        destination_node = _draw_access_nodes(destination_zone, zone_access_nodes, rng)
+    return pd.DataFrame(
         {
             "trip_id": np.arange(len(order), dtype=np.int32),
-            "origin_zone_id": origin_zone[order],
-            "destination_zone_id": destination_zone[order],
-            "origin_node_id": zone_node_ids[origin_zone[order]].astype(np.int32),
-            "destination_node_id": zone_node_ids[destination_zone[order]].astype(np.int32),
+            "origin_zone_id": origin_zone,
+            "destination_zone_id": destination_zone,
+            "origin_node_id": origin_node.astype(np.int32),
+            "destination_node_id": destination_node.astype(np.int32),
             "departure_time_s": times[order],
             "mode": "car",
         }
     )
-    return frame
+
+
+def _draw_access_nodes(
+    zones: NDArray[np.int32], zone_access_nodes: Sequence[NDArray[np.int32]], rng: np.random.Generator
+) -> NDArray[np.int32]:
+    """For each trip end in ``zones``, one of its zone's access nodes, uniformly."""
+    sizes = np.array([len(nodes) for nodes in zone_access_nodes], dtype=np.int64)
+    if np.any(sizes == 0):
+        raise ValueError(f"zone {int(np.flatnonzero(sizes == 0)[0])} has no access node")
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    flat = np.concatenate([np.asarray(nodes, dtype=np.int32) for nodes in zone_access_nodes])
+    pick = (rng.random(len(zones)) * sizes[zones]).astype(np.int64)
+    return flat[offsets[zones] + np.minimum(pick, sizes[zones] - 1)]

@@ -163,6 +163,24 @@ def local_access_nodes(network: RoadNetwork) -> np.ndarray:
     return mask
 
 
+def zone_access_nodes(zones: pd.DataFrame, network: RoadNetwork) -> list[np.ndarray]:
+    """Per zone (``zone_id`` order), the road nodes its trips start and end at: for an LSOA, every core
+    node on a local road class (:func:`local_access_nodes`) inside its boundary, or its ``node_id`` when
+    there is none; for an external zone, its cordon node. Loading a zone's whole demand onto one node
+    overloads that node's one or two local links (up to 1.7 times their capacity in the peak hour in
+    central Liverpool), a queue no street there has."""
+    nodes = network.nodes
+    mask = nodes["in_core"].to_numpy(dtype=bool) & local_access_nodes(network)
+    ids = nodes["node_id"].to_numpy()[mask]
+    lon = nodes["lon"].to_numpy()[mask]
+    lat = nodes["lat"].to_numpy()[mask]
+    out: list[np.ndarray] = []
+    for kind, geometry, node_id in zip(zones["kind"], zones["geometry"], zones["node_id"], strict=True):
+        inside = ids[shapely.contains_xy(geometry, lon, lat)] if kind == "lsoa" else ids[:0]
+        out.append(np.sort(inside).astype(np.int32) if inside.size else np.array([node_id], dtype=np.int32))
+    return out
+
+
 def build_zones(lsoa: pd.DataFrame, network: RoadNetwork, services: pd.DataFrame) -> pd.DataFrame:
     """LSOA zones (from ``ingest.zones.lsoa_zones``) plus external cordon zones, with what demand needs."""
     zones = lsoa.copy()
@@ -338,7 +356,7 @@ def build_twin(config: BuildConfig, data_dir: Path, on_step: Callable[[str], Non
         overrides["outbound_ratio"] = commuting["outbound_ratio"]
     if overrides:
         demand_config = DemandConfig(**{**demand_config.as_dict(), **overrides})
-    demand = morning_peak_demand(zones, demand_config)
+    demand = morning_peak_demand(zones, demand_config, zone_access_nodes(zones, network))
     sources = []
     for source in SOURCES:
         path = data_dir / source.path

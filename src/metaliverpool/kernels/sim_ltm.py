@@ -156,6 +156,7 @@ def advance_ltm(
     link_ring_offset: np.ndarray,
     link_ring_size: np.ndarray,
     link_rank: np.ndarray,
+    link_pass_depth: np.ndarray,
     node_in_indptr: np.ndarray,
     node_in_links: np.ndarray,
     node_out_indptr: np.ndarray,
@@ -216,12 +217,14 @@ def advance_ltm(
 ) -> int:
     """Advance steps ``step_start..step_end-1``; return the first step not done.
 
-    ``counters`` (int64): [0] events written, [1] arrivals, [2] gridlock interventions, [3] departures.
+    ``counters`` (int64): [0] events written, [1] arrivals, [2] gridlock interventions, [3] departures,
+    [4] vehicles that passed a held vehicle on a multi-lane link.
     The kernel stops early (at a step boundary) when the event buffers could overflow in the next step;
     the caller grows them and calls again from the returned step.
     """
     node_count = node_in_indptr.shape[0] - 1
     link_count = link_to_node.shape[0]
+    held_next = np.empty(16, dtype=np.int64)
     event_capacity = ev_time_s.shape[0]
     per_step_bound = 0
     for link in range(link_count):
@@ -261,98 +264,111 @@ def advance_ltm(
                 best_next = -1
                 best_forced = False
                 best_jump = 0
-                # heads of incoming links
+                best_depth = 0
+                # heads of incoming links (on a multi-lane link, a vehicle of another movement may pass a
+                # head that cannot move: it is in another lane)
                 for a in range(in_count):
                     link = node_in_links[in_first + a]
-                    if link_n_in[link] == link_n_out[link]:
-                        continue
-                    slot = link_ring_offset[link] + link_n_out[link] % link_ring_size[link]
-                    vehicle = ring_vehicle[slot]
-                    entry = veh_link_entry_s[vehicle]
-                    if entry >= t0:
-                        continue  # entered during this step: one node per step
-                    ready = entry + link_free_time_s[link]
-                    headway_ready = link_last_exit_s[link] + link_headway_s[link]
-                    if headway_ready > ready:
-                        ready = headway_ready
-                    key = ready
-                    if ready < t0:
-                        ready = t0
-                    if ready >= t1 or ready > best_time:
-                        continue
-                    pid = veh_path[vehicle]
-                    pos = veh_pos[vehicle]
-                    move = ready
-                    nxt = -1
-                    forced = False
-                    jump = pos + 1
-                    if pos + 1 < path_length[pid]:
-                        nxt = path_links[path_offset[pid] + pos + 1]
-                        supply = _supply_time_s(
-                            nxt,
-                            link_n_in,
-                            link_n_out,
-                            link_storage_veh,
-                            link_ring_offset,
-                            link_ring_size,
-                            ring_exit_s,
-                            link_wave_time_s,
-                            link_last_entry_s,
-                            link_headway_s,
-                        )
-                        if supply == _INF and gridlock_timeout_s > 0.0:
-                            waited = t0 - (entry + link_free_time_s[link])
-                            if waited >= gridlock_timeout_s:
-                                # jump to the first link of the rest of the route with room (teleport)
-                                j = pos + 1
-                                while j < path_length[pid]:
-                                    cand = path_links[path_offset[pid] + j]
-                                    if link_n_in[cand] - link_n_out[cand] < link_storage_veh[cand]:
-                                        break
-                                    j += 1
-                                forced = True
-                                jump = j
-                                supply = t0
-                                if j < path_length[pid]:
-                                    nxt = path_links[path_offset[pid] + j]
-                                    if link_last_entry_s[nxt] > supply:
-                                        supply = link_last_entry_s[nxt]
-                                else:
-                                    nxt = -1  # no room anywhere ahead: the trip ends here
-                        if supply > move:
-                            move = supply
-                        if move >= t1 or move > best_time:
-                            continue
-                        if signal >= 0 and not forced:
-                            # a turn with mask -1 (every bit) has no stop line: it is never held
-                            k = 0
-                            while k < out_count and node_out_links[out_first + k] != nxt:
-                                k += 1
-                            mask = turn_phase_mask[link_turn_offset[link] + k]
-                            if mask != -1:
-                                move = _green_from_s(
-                                    signal,
-                                    mask,
-                                    move,
-                                    t1,
-                                    sig_cur_phase,
-                                    sig_cur_green_start_s,
-                                    sig_cur_green_end_s,
-                                    sig_next_phase,
-                                    sig_next_green_start_s,
-                                )
-                        elif link_rank[link] > 0:
+                    occupancy = link_n_in[link] - link_n_out[link]
+                    depth = occupancy if occupancy < link_pass_depth[link] else link_pass_depth[link]
+                    held = 0
+                    for j in range(depth):
+                        slot = link_ring_offset[link] + (link_n_out[link] + j) % link_ring_size[link]
+                        vehicle = ring_vehicle[slot]
+                        entry = veh_link_entry_s[vehicle]
+                        if entry >= t0:
+                            break  # entered during this step: one node per step (and so did those behind)
+                        ready = entry + link_free_time_s[link]
+                        headway_ready = link_last_exit_s[link] + link_headway_s[link]
+                        if headway_ready > ready:
+                            ready = headway_ready
+                        key = ready
+                        if ready < t0:
+                            ready = t0
+                        if ready >= t1 or ready > best_time:
+                            break  # not at the stop line yet (nor is anyone behind), or not the earliest
+                        pid = veh_path[vehicle]
+                        pos = veh_pos[vehicle]
+                        nxt = path_links[path_offset[pid] + pos + 1] if pos + 1 < path_length[pid] else -1
+                        same_lane = False
+                        for h in range(held):
+                            if held_next[h] == nxt:
+                                same_lane = True
+                        if same_lane:
+                            continue  # behind a held vehicle of its own movement
+                        move = ready
+                        forced = False
+                        jump = pos + 1
+                        if nxt >= 0:
+                            supply = _supply_time_s(
+                                nxt,
+                                link_n_in,
+                                link_n_out,
+                                link_storage_veh,
+                                link_ring_offset,
+                                link_ring_size,
+                                ring_exit_s,
+                                link_wave_time_s,
+                                link_last_entry_s,
+                                link_headway_s,
+                            )
+                            if supply == _INF and gridlock_timeout_s > 0.0 and j == 0:
+                                waited = t0 - (entry + link_free_time_s[link])
+                                if waited >= gridlock_timeout_s:
+                                    # jump to the first link of the rest of the route with room (teleport)
+                                    k = pos + 1
+                                    while k < path_length[pid]:
+                                        cand = path_links[path_offset[pid] + k]
+                                        if link_n_in[cand] - link_n_out[cand] < link_storage_veh[cand]:
+                                            break
+                                        k += 1
+                                    forced = True
+                                    jump = k
+                                    supply = t0
+                                    if k < path_length[pid]:
+                                        nxt = path_links[path_offset[pid] + k]
+                                        if link_last_entry_s[nxt] > supply:
+                                            supply = link_last_entry_s[nxt]
+                                    else:
+                                        nxt = -1  # no room anywhere ahead: the trip ends here
+                            if supply > move:
+                                move = supply
+                            if move < t1 and signal >= 0 and not forced:
+                                # a turn with mask -1 (every bit) has no stop line: it is never held
+                                k = 0
+                                while k < out_count and node_out_links[out_first + k] != nxt:
+                                    k += 1
+                                mask = turn_phase_mask[link_turn_offset[link] + k]
+                                if mask != -1:
+                                    move = _green_from_s(
+                                        signal,
+                                        mask,
+                                        move,
+                                        t1,
+                                        sig_cur_phase,
+                                        sig_cur_green_start_s,
+                                        sig_cur_green_end_s,
+                                        sig_next_phase,
+                                        sig_next_green_start_s,
+                                    )
+                        if move < t1 and signal < 0 and link_rank[link] > 0:
                             gap_ok = node_last_major_s[node] + node_critical_gap_s[node]
                             if gap_ok > move:
                                 move = gap_ok
-                    if move < t1 and (move < best_time or (move == best_time and key < best_key)):
-                        best_time = move
-                        best_key = key
-                        best_kind = 0
-                        best_link = link
-                        best_next = nxt
-                        best_forced = forced
-                        best_jump = jump
+                        if move < t1:
+                            if move < best_time or (move == best_time and key < best_key):
+                                best_time = move
+                                best_key = key
+                                best_kind = 0
+                                best_link = link
+                                best_next = nxt
+                                best_forced = forced
+                                best_jump = jump
+                                best_depth = j
+                            break
+                        if held < held_next.shape[0]:
+                            held_next[held] = nxt
+                            held += 1
                 # vehicles waiting at this node to enter their first link
                 for b in range(out_count):
                     link = node_out_links[out_first + b]
@@ -392,6 +408,18 @@ def advance_ltm(
                 if best_kind == 0:
                     link = best_link
                     slot = link_ring_offset[link] + link_n_out[link] % link_ring_size[link]
+                    if best_depth > 0:
+                        # the passing vehicle leaves first: the held ones move one place back
+                        first = link_n_out[link]
+                        passing = ring_vehicle[
+                            link_ring_offset[link] + (first + best_depth) % link_ring_size[link]
+                        ]
+                        for j in range(best_depth, 0, -1):
+                            here = link_ring_offset[link] + (link_n_out[link] + j) % link_ring_size[link]
+                            there = link_ring_offset[link] + (link_n_out[link] + j - 1) % link_ring_size[link]
+                            ring_vehicle[here] = ring_vehicle[there]
+                        ring_vehicle[slot] = passing
+                        counters[4] += 1
                     vehicle = ring_vehicle[slot]
                     ring_exit_s[slot] = best_time
                     link_n_out[link] += 1

@@ -6,10 +6,10 @@ its trips as vehicles, Webster plans at the signalised junctions, then ``run_dta
 
 Signals and scenarios: a scenario must not silently re-optimise every signal (that would mix the effect of
 the policy with a city-wide retiming). So the Webster plans of *both* runs are computed from the
-*baseline's* free-flow turn flows, matched turn by turn through ``base_link_id``; only junctions that a
-``signal_plan`` edit marks ``plan_optimise`` are timed on the scenario's own flows, and junctions with a
-new ``plan_cycle_s`` / ``plan_green_splits`` / ``plan_offset_s`` get those timings (greens rescaled to the
-new cycle in their Webster proportions unless splits are given).
+*baseline's* turn flows under incremental loading, matched turn by turn through ``base_link_id``; only
+junctions that a ``signal_plan`` edit marks ``plan_optimise`` are timed on the scenario's own flows, and
+junctions with a new ``plan_cycle_s`` / ``plan_green_splits`` / ``plan_offset_s`` get those timings (greens
+rescaled to the new cycle in their Webster proportions unless splits are given).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from metaliverpool.scenario.engines import RunOutputs, _link_frame, period_hours
 from metaliverpool.sim.dta import DtaConfig, run_dta
 from metaliverpool.sim.engine import SimConfig
 from metaliverpool.sim.network import SimNetwork
-from metaliverpool.sim.routing import route_free_flow
+from metaliverpool.sim.routing import route_incremental
 from metaliverpool.sim.signals import SignalPlan, empty_signal_plan, turn_flows_vph, webster_signal_plan
 from metaliverpool.sim.twin_network import demand_from_twin, signal_nodes, sim_network_from_twin
 
@@ -60,10 +60,10 @@ def _base_ids(twin: Twin, network: SimNetwork) -> npt.NDArray[np.int64]:
 
 
 def baseline_turn_flows(base_twin: Twin) -> dict[tuple[int, int], float]:
-    """Free-flow turn flows (veh/h) of the baseline, keyed by (base in-link, base out-link)."""
+    """Turn flows (veh/h) of the baseline under incremental loading, keyed by (base in-link, out-link)."""
     network = sim_network_from_twin(base_twin)
     demand = demand_from_twin(base_twin)
-    routes, _ = route_free_flow(network, demand)
+    routes = route_incremental(network, demand)
     flows = turn_flows_vph(network, routes, max(period_hours(base_twin.trips) * 3600.0, 1.0))
     keys = _turn_keys(network, _base_ids(base_twin, network))
     return {key: float(flow) for key, flow in zip(keys, flows, strict=True) if flow > 0}
@@ -90,7 +90,7 @@ def signal_plan_for(twin: Twin, network: SimNetwork, base_flows: dict[tuple[int,
     optimise_rows = edited[edited["plan_optimise"].astype(bool).to_numpy()].to_dict("records")
     optimise_nodes = {int(n) for row in optimise_rows for n in row["node_ids"]}
     if optimise_nodes:
-        own_routes, _ = route_free_flow(network, demand_from_twin(twin))
+        own_routes = route_incremental(network, demand_from_twin(twin))
         own = turn_flows_vph(network, own_routes, max(period_hours(twin.trips) * 3600.0, 1.0))
         for link in range(network.link_count):
             if int(network.link_to_node[link]) in optimise_nodes:

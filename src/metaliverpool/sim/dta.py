@@ -26,13 +26,18 @@ from metaliverpool.sim.control_api import SignalController
 from metaliverpool.sim.demand import Demand, Routes, routes_from_paths
 from metaliverpool.sim.engine import EventBatch, SimConfig, SimResult, simulate
 from metaliverpool.sim.network import SimNetwork
-from metaliverpool.sim.routing import fastest_query_paths, free_flow_table, group_route_queries
+from metaliverpool.sim.routing import (
+    fastest_query_paths,
+    free_flow_table,
+    group_route_queries,
+    route_incremental,
+)
 from metaliverpool.sim.signals import SignalPlan
 
 
 @dataclass(frozen=True)
 class DtaConfig:
-    """Iterations (1 = free-flow routes only), route grouping bin (s), stopping gap and seed."""
+    """Iterations (1 = the incremental-loading routes only), route grouping bin (s), stopping gap and seed."""
 
     iterations: int = 5
     route_bin_s: float = 300.0
@@ -88,13 +93,14 @@ def run_dta(
     cfg = config or SimConfig()
     settings = dta or DtaConfig()
     queries = group_route_queries(demand, settings.route_bin_s)
-    free_paths, free_times = fastest_query_paths(network, queries, free_flow_table(network), 1e12)
-    # every vehicle starts on its group's free-flow path; path keys index a growing list of paths
-    paths: list[tuple[int, ...]] = list(free_paths)
+    _, free_times = fastest_query_paths(network, queries, free_flow_table(network), 1e12)
+    # every vehicle starts on its incremental-loading path; path keys index a growing list of paths
+    initial = route_incremental(network, demand, route_bin_s=settings.route_bin_s, seed=settings.seed)
+    paths = [tuple(initial.links_of(p).tolist()) for p in range(initial.path_count)]
+    veh_key = initial.veh_path.astype(np.int64)
     key_of: dict[tuple[int, ...], int] = {}
     for k, p in enumerate(paths):
         key_of.setdefault(p, k)
-    veh_key = np.array([key_of[free_paths[q]] for q in queries.veh_query], dtype=np.int64)
     veh_free = free_times[queries.veh_query]
     reachable = np.isfinite(veh_free)
     history: list[DtaIteration] = []

@@ -294,7 +294,7 @@ def simulate(
     capacity = max(1 << 16, 8 * links)
     ev: list[np.ndarray] = [np.zeros(capacity), np.zeros(capacity, np.int8), np.zeros(capacity, np.int32),
           np.zeros(capacity, np.int32), np.zeros(capacity)]  # fmt: skip
-    counters = np.zeros(4, dtype=np.int64)
+    counters = np.zeros(5, dtype=np.int64)
     series_steps = max(1, round(cfg.series_interval_s / dt))
     decision_steps = (
         max(1, math.ceil(controller.decision_interval_s / dt)) if controller is not None else series_steps
@@ -316,10 +316,10 @@ def simulate(
         while step < target:
             step = advance_ltm(
                 step, target, dt, net.link_to_node, free_time, headway, wave_time, storage, ring_offset,
-                ring_size, net.link_rank, net.node_in_indptr, net.node_in_links, net.node_out_indptr,
-                net.node_out_links, net.node_signal, net.node_critical_gap_s, net.link_turn_offset,
-                plan.turn_phase_mask, adaptive, max_green, plan.phase_indptr, plan.phase_green_s, phase_amber,
-                phase_all_red, state["sig_cur_phase"], state["sig_cur_green_start_s"],
+                ring_size, net.link_rank, net.link_pass_depth, net.node_in_indptr, net.node_in_links,
+                net.node_out_indptr, net.node_out_links, net.node_signal, net.node_critical_gap_s,
+                net.link_turn_offset, plan.turn_phase_mask, adaptive, max_green, plan.phase_indptr,
+                plan.phase_green_s, phase_amber, phase_all_red, state["sig_cur_phase"], state["sig_cur_green_start_s"],
                 state["sig_cur_green_end_s"], state["sig_next_phase"], state["sig_next_green_start_s"],
                 routes.path_offset, routes.path_length, routes.path_links, routes.veh_path,
                 demand.departure_time_s, veh_pos, veh_entry, veh_enter, veh_arrive, orig_indptr,

@@ -34,6 +34,8 @@ IntArray = npt.NDArray[np.int32]
 
 DEFAULT_JAM_DENSITY_VPM = 0.2
 """Jam density per lane (veh/m): 5 m per stopped vehicle, UXsim's default, so the peers compare."""
+PASS_DEPTH_PER_LANE = 4
+"""Vehicles per lane, from the stop line, among which one of another movement may pass a held vehicle."""
 DEFAULT_LANE_CAPACITY_VPH = 2000.0
 """Capacity per lane used to infer lanes when a source gives only a link capacity (TNTP)."""
 
@@ -102,6 +104,14 @@ class SimNetwork:
         needed = np.ceil(q * (2.0 * dt_s + self.link_wave_time_s) - 1e-9).astype(np.int64)
         short = self.link_free_time_s < dt_s
         return np.where(short, np.maximum(self.link_storage_veh, needed), self.link_storage_veh)
+
+    @property
+    def link_pass_depth(self) -> npt.NDArray[np.int64]:
+        """How many vehicles from the stop line the node looks at on each link: 1 on a one-lane link (strict
+        FIFO); on a link of ``n`` lanes ``n * PASS_DEPTH_PER_LANE``, so a vehicle of another movement passes
+        up to that many vehicles held by a red or a full exit (they wait in another lane)."""
+        lanes = np.floor(self.link_lanes + 1e-9).astype(np.int64)
+        return np.where(lanes >= 2, lanes * PASS_DEPTH_PER_LANE, 1).astype(np.int64)
 
     @property
     def link_wave_speed_mps(self) -> FloatArray:

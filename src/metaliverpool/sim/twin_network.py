@@ -1,7 +1,8 @@
 """Compile a twin (links, nodes, junctions, trips) for the simulator.
 
-* The car network: links that are not ``bus_only``; ``lanes``, ``free_speed_mps``, ``capacity_vph`` and
-  ``length_m`` as in the twin (lanes at least 1; capacity at least 300 veh/h per lane). Node numbers are the
+* The car network: links that are not ``bus_only``; ``lanes``, ``free_speed_mps`` and ``length_m`` as in
+  the twin (lanes at least 1); capacity the twin's, but at least :data:`SATURATION_FLOW_PER_LANE_VPH` per
+  lane (see there). Node numbers are the
   twin's ``node_id``; ``link_external_id`` is the twin ``link_id``.
 * Junction control: nodes of junctions with ``control == "signals"`` are signalised (one plan per node,
   see :func:`signal_nodes`). A signalised junction of several nodes (a dual carriageway crossing, a
@@ -32,6 +33,13 @@ from metaliverpool.sim.network import SimNetwork, build_sim_network
 
 GIVE_WAY_GAP_S = {"give_way": 3.0, "priority": 3.0, "mini_roundabout": 2.0}
 """Critical gap (s) of minor approaches by junction control."""
+SATURATION_FLOW_PER_LANE_VPH = 1800.0
+"""Discharge rate of a queue per lane (veh/h): the simulator's link capacity is at least this. The twin's
+``capacity_vph`` is a planning capacity with junction delay folded in (600 veh/h per lane on tertiary and
+local streets) for the static engine; the simulator models the junctions themselves (green time, give-way
+gaps), so charging the folded-in value as well would count the junction twice. 1,800 veh/h per lane is the
+usual UK design saturation flow of a straight-ahead lane (TRL RR67 gives about 1,800-2,100 for 3-3.65 m
+lanes). Priority ranks are decided on the twin's capacities."""
 ROUNDABOUT_GAP_S = 2.0
 """Critical gap (s) of entries to a roundabout (links tagged ``roundabout``), which give way to the ring."""
 
@@ -68,7 +76,8 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
     )
     roundabout = links["roundabout"].to_numpy(dtype=bool) if "roundabout" in links.columns else None
     network = replace(network, link_junction_internal=_signal_junction_internal(twin, network))
-    return _with_priority(network, twin.junctions, roundabout)
+    network = _with_priority(network, twin.junctions, roundabout)
+    return replace(network, link_capacity_vph=np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes))
 
 
 def _signal_junction_internal(twin: Twin, network: SimNetwork) -> np.ndarray:
