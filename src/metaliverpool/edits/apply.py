@@ -106,18 +106,32 @@ class _State:
         lost = (base_from & ~now_from) | (base_to & ~now_to)
         return self.protected_nodes[lost[self.protected_nodes]]
 
-    def check_reachable(self, where: str) -> None:
-        """Refuse an edit that cuts a zone node or a trip end off the car network."""
+    def check_reachable(self, where: str) -> int:
+        """Refuse an edit that cuts a zone node off the car network; move trip ends it cuts off (trips that
+        started or ended on a closed street) to their zone's node. Returns how many trip ends moved."""
         lost = self.lost_nodes()
-        if lost.size:
-            osm = self.nodes.loc[self.nodes["node_id"] == int(lost[0]), "osm_node_id"]
-            name = int(osm.iloc[0]) if len(osm) else int(lost[0])
+        zone_nodes = self.zones["node_id"].to_numpy(dtype=np.int64)
+        cut_zones = lost[np.isin(lost, zone_nodes)]
+        if cut_zones.size:
+            osm = self.nodes.loc[self.nodes["node_id"] == int(cut_zones[0]), "osm_node_id"]
+            name = int(osm.iloc[0]) if len(osm) else int(cut_zones[0])
             raise InputError(
                 self.source,
-                f"this edit cuts OSM node {name} (a zone or trip end) "
-                f"off the car network; {lost.size} such node(s) lost",
+                f"this edit cuts OSM node {name} (a zone's node) "
+                f"off the car network; {cut_zones.size} such node(s) lost",
                 where=where,
             )
+        moved = 0
+        node_of_zone = pd.Series(zone_nodes, index=self.zones["zone_id"].to_numpy())
+        for end in ("origin", "destination"):
+            nodes = self.trips[f"{end}_node_id"].to_numpy(dtype=np.int64)
+            cut = np.isin(nodes, lost)
+            if cut.any():
+                zones = self.trips[f"{end}_zone_id"].to_numpy()[cut]
+                nodes[cut] = node_of_zone.reindex(zones).to_numpy(dtype=np.int64)
+                self.trips[f"{end}_node_id"] = nodes.astype(self.trips[f"{end}_node_id"].dtype)
+                moved += int(cut.sum())
+        return moved
 
 
 def _assign(frame: pd.DataFrame, column: str, rows: Any, values: Any) -> None:
@@ -140,8 +154,8 @@ def _close_road(state: _State, edit: CloseRoad, where: str) -> dict[str, Any]:
         _assign(state.links, "closed", mask, True)
     else:
         _assign(state.links, "access", mask, "bus_only")
-    state.check_reachable(where)
-    return {"links_closed": int(mask.sum())}
+    moved = state.check_reachable(where)
+    return {"links_closed": int(mask.sum()), "trip_ends_moved": moved}
 
 
 def _modal_filter(state: _State, edit: ModalFilter, where: str) -> dict[str, Any]:
@@ -150,8 +164,8 @@ def _modal_filter(state: _State, edit: ModalFilter, where: str) -> dict[str, Any
         _assign(state.links, "access", mask, "bus_only")
     else:
         _assign(state.links, "closed", mask, True)
-    state.check_reachable(where)
-    return {"links_closed": int(mask.sum())}
+    moved = state.check_reachable(where)
+    return {"links_closed": int(mask.sum()), "trip_ends_moved": moved}
 
 
 def _scale_lanes(state: _State, mask: np.ndarray, new_lanes: np.ndarray) -> None:
