@@ -129,7 +129,7 @@ class _State:
             if cut.any():
                 zones = self.trips[f"{end}_zone_id"].to_numpy()[cut]
                 nodes[cut] = node_of_zone.reindex(zones).to_numpy(dtype=np.int64)
-                self.trips[f"{end}_node_id"] = nodes.astype(self.trips[f"{end}_node_id"].dtype)
+                self.trips[f"{end}_node_id"] = nodes.astype(np.int32)
                 moved += int(cut.sum())
         return moved
 
