@@ -272,6 +272,8 @@ class RunSettings(_Strict):
 
     ``engine``: ``dynamic`` (the mesoscopic simulator) or ``static`` (user-equilibrium assignment, for
     strategic questions). ``value_of_time_gbp_per_h`` converts charges into minutes in route choice.
+    ``gridlock_timeout_s``: the simulator's gridlock rule (0 = never intervene); every use is counted in
+    the run summary (``gridlock_interventions``).
     """
 
     engine: Literal["dynamic", "static"] = "dynamic"
@@ -280,6 +282,7 @@ class RunSettings(_Strict):
     dta_iterations: int = Field(default=3, ge=1, le=50)
     signals: Literal["fixed", "webster"] = "webster"
     relative_gap: float = Field(default=1e-4, gt=0)
+    gridlock_timeout_s: float = Field(default=300.0, ge=0)
 
     @field_validator("seeds")
     @classmethod

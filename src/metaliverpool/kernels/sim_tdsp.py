@@ -91,11 +91,16 @@ def td_shortest_path_tree(
     out_pred_link,
     work_heap,
     work_heap_pos,
+    target_stamp,
+    stamp,
+    targets,
 ):
     """Earliest arrival time at every node leaving ``origin`` at ``depart_s`` (inf if unreachable).
 
     ``out_pred_link[n]`` is the last link of the fastest path to ``n`` (-1 at the origin and
-    unreachable nodes). Nodes below ``first_thru_node`` are never passed through.
+    unreachable nodes). Nodes below ``first_thru_node`` are never passed through. The search stops once
+    the ``targets`` nodes whose ``target_stamp`` equals ``stamp`` are settled (``targets`` <= 0: never):
+    their times and paths are final, other nodes' may not be.
     """
     node_count = out_arrival_s.shape[0]
     for n in range(node_count):
@@ -106,6 +111,10 @@ def td_shortest_path_tree(
     heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, 0, out_arrival_s, origin)
     while heap_size > 0:
         node, heap_size = _heap_pop(work_heap, work_heap_pos, heap_size, out_arrival_s)
+        if target_stamp[node] == stamp:
+            targets -= 1
+            if targets == 0:
+                return
         if node < first_thru_node and node != origin:
             continue
         base = out_arrival_s[node]
@@ -150,6 +159,7 @@ def td_fastest_paths(
     heap = np.empty(node_count, dtype=np.int32)
     heap_pos = np.empty(node_count, dtype=np.int32)
     reversed_links = np.empty(node_count, dtype=np.int32)
+    target_stamp = np.full(node_count, -1, dtype=np.int64)
     written = 0
     last_origin = -1
     last_depart = -1.0
@@ -158,6 +168,16 @@ def td_fastest_paths(
         origin = query_origin[q]
         depart = query_depart_s[q]
         if origin != last_origin or depart != last_depart:
+            # this group's distinct destinations: the search may stop once they are all settled
+            targets = 0
+            end = q
+            while (
+                end < query_origin.shape[0] and query_origin[end] == origin and query_depart_s[end] == depart
+            ):
+                if target_stamp[query_destination[end]] != q:
+                    target_stamp[query_destination[end]] = q
+                    targets += 1
+                end += 1
             td_shortest_path_tree(
                 indptr,
                 csr_link,
@@ -171,6 +191,9 @@ def td_fastest_paths(
                 pred,
                 heap,
                 heap_pos,
+                target_stamp,
+                q,
+                targets,
             )
             last_origin = origin
             last_depart = depart

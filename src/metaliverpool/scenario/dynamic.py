@@ -148,7 +148,9 @@ def run_dynamic(
     flows = base_flows if base_flows is not None else baseline_turn_flows(twin)
     plan = signal_plan_for(twin, network, flows)
     last_departure = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
-    config = SimConfig(horizon_s=last_departure + AFTER_PERIOD_S)
+    config = SimConfig(
+        horizon_s=last_departure + AFTER_PERIOD_S, gridlock_timeout_s=settings.gridlock_timeout_s
+    )
     dta = run_dta(network, plan, demand, config, DtaConfig(iterations=settings.dta_iterations, seed=seed))
     result = dta.result
     loads = _link_frame(twin)

@@ -37,7 +37,11 @@ def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: i
     demand = demand_from_twin(edited)
     plan = signal_plan_for(edited, network, baseline_turn_flows(base))
     last_departure_s = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
-    config = SimConfig(horizon_s=last_departure_s + AFTER_PERIOD_S, record_link_events=True)
+    config = SimConfig(
+        horizon_s=last_departure_s + AFTER_PERIOD_S,
+        record_link_events=True,
+        gridlock_timeout_s=scenario.run.gridlock_timeout_s,
+    )
     batches: list[EventBatch] = []
     run_dta(
         network,

@@ -27,6 +27,7 @@ from metaliverpool.sim.demand import Demand, Routes, routes_from_paths
 from metaliverpool.sim.engine import EventBatch, SimConfig, SimResult, simulate
 from metaliverpool.sim.network import SimNetwork
 from metaliverpool.sim.routing import (
+    STATIC_BIN_S,
     fastest_query_paths,
     free_flow_table,
     group_route_queries,
@@ -93,9 +94,9 @@ def run_dta(
     cfg = config or SimConfig()
     settings = dta or DtaConfig()
     queries = group_route_queries(demand, settings.route_bin_s)
-    _, free_times = fastest_query_paths(network, queries, free_flow_table(network), 1e12)
+    _, free_times = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
     # every vehicle starts on its incremental-loading path; path keys index a growing list of paths
-    initial = route_incremental(network, demand, route_bin_s=settings.route_bin_s, seed=settings.seed)
+    initial = route_incremental(network, demand, seed=settings.seed)
     paths = [tuple(initial.links_of(p).tolist()) for p in range(initial.path_count)]
     veh_key = initial.veh_path.astype(np.int64)
     key_of: dict[tuple[int, ...], int] = {}

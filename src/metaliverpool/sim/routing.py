@@ -76,6 +76,10 @@ def fastest_query_paths(
     return paths, out_time
 
 
+STATIC_BIN_S = 1e12
+"""A bin longer than any simulation: with a one-row (static) table, vehicles are grouped by OD only."""
+
+
 def free_flow_table(network: SimNetwork) -> FloatArray:
     """A one-bin travel-time table of free-flow times (s)."""
     return network.link_free_time_s.reshape(1, -1).copy()
@@ -89,14 +93,12 @@ def route_free_flow(
     Vehicles whose destination cannot be reached get an empty path and an infinite time.
     """
     queries = group_route_queries(demand, route_bin_s)
-    paths, times = fastest_query_paths(network, queries, free_flow_table(network), 1e12)
+    paths, times = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
 
     return routes_from_paths(paths, queries.veh_query), times[queries.veh_query]
 
 
-def route_incremental(
-    network: SimNetwork, demand: Demand, *, increments: int = 8, route_bin_s: float = 300.0, seed: int = 0
-) -> Routes:
+def route_incremental(network: SimNetwork, demand: Demand, *, increments: int = 8, seed: int = 0) -> Routes:
     """Routes by incremental loading: vehicles in ``increments`` random shares, each share on the fastest
     paths under BPR times (``t0 (1 + 0.15 (v / c)^4)``) of the flow the earlier shares put on the links,
     as hourly rates over the departure window. The first iteration of a dynamic assignment starts from
@@ -120,8 +122,8 @@ def route_incremental(
             continue
         ratio = flow_veh * (3600.0 / window_s) / capacity
         table = (free * (1.0 + 0.15 * ratio**4)).reshape(1, -1)
-        queries = group_route_queries(demand.subset(share == k), route_bin_s)
-        found, _ = fastest_query_paths(network, queries, table, 1e12)
+        queries = group_route_queries(demand.subset(share == k), STATIC_BIN_S)  # times do not vary
+        found, _ = fastest_query_paths(network, queries, table, STATIC_BIN_S)
         query_key = np.empty(len(found), dtype=np.int64)
         group_size = np.bincount(queries.veh_query, minlength=len(found))
         for q, path in enumerate(found):
