@@ -4,7 +4,10 @@ Link travel times are tabulated per entry-time bin: ``tt_table[b, link]`` is the
 vehicles that entered ``link`` during ``[b * bin_s, (b + 1) * bin_s)``. Between bin midpoints the time is
 interpolated linearly (constant before the first and after the last midpoint), which keeps links
 first-in-first-out whenever the table does not fall faster than one second per second, so the
-label-setting Dijkstra below (keyed by arrival time, Dreyfus 1969) gives earliest arrivals.
+label-setting Dijkstra below (keyed by arrival time, Dreyfus 1969) gives earliest arrivals. With fixed
+link costs (tolls as seconds) the search is keyed by cost = time + fixed costs and looks link times up at
+the true arrival times: exact while link times do not change over time; otherwise an approximation (a
+cheaper but later label can lose on a link whose time rises faster than one second per second of delay).
 
 The search keeps an indexed binary heap (decrease-key), defined here.
 """
@@ -84,10 +87,12 @@ def td_shortest_path_tree(
     link_to,
     tt_table,
     bin_s,
+    link_fixed_cost_s,
     origin,
     depart_s,
     first_thru_node,
     out_arrival_s,
+    out_cost_s,
     out_pred_link,
     work_heap,
     work_heap_pos,
@@ -95,9 +100,13 @@ def td_shortest_path_tree(
     stamp,
     targets,
 ):
-    """Earliest arrival time at every node leaving ``origin`` at ``depart_s`` (inf if unreachable).
+    """Cheapest path from ``origin`` leaving at ``depart_s`` to every node: cost = travel time plus the
+    fixed cost of every link used (``link_fixed_cost_s``, e.g. a toll over the value of time; all zero:
+    earliest arrivals). ``out_cost_s[n]`` is that cost counted from ``depart_s`` (so it equals the
+    arrival time when there is no fixed cost), ``out_arrival_s[n]`` the arrival time on that path (inf if
+    unreachable); link times are looked up at the true arrival times.
 
-    ``out_pred_link[n]`` is the last link of the fastest path to ``n`` (-1 at the origin and
+    ``out_pred_link[n]`` is the last link of the path to ``n`` (-1 at the origin and
     unreachable nodes). Nodes below ``first_thru_node`` are never passed through. The search stops once
     the ``targets`` nodes whose ``target_stamp`` equals ``stamp`` are settled (``targets`` <= 0: never):
     their times and paths are final, other nodes' may not be.
@@ -105,12 +114,14 @@ def td_shortest_path_tree(
     node_count = out_arrival_s.shape[0]
     for n in range(node_count):
         out_arrival_s[n] = np.inf
+        out_cost_s[n] = np.inf
         out_pred_link[n] = -1
         work_heap_pos[n] = -1
     out_arrival_s[origin] = depart_s
-    heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, 0, out_arrival_s, origin)
+    out_cost_s[origin] = depart_s
+    heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, 0, out_cost_s, origin)
     while heap_size > 0:
-        node, heap_size = _heap_pop(work_heap, work_heap_pos, heap_size, out_arrival_s)
+        node, heap_size = _heap_pop(work_heap, work_heap_pos, heap_size, out_cost_s)
         if target_stamp[node] == stamp:
             targets -= 1
             if targets == 0:
@@ -118,16 +129,19 @@ def td_shortest_path_tree(
         if node < first_thru_node and node != origin:
             continue
         base = out_arrival_s[node]
+        base_cost = out_cost_s[node]
         for k in range(indptr[node], indptr[node + 1]):
             link = csr_link[k]
             head = link_to[link]
             if work_heap_pos[head] == -2:
                 continue
-            candidate = base + link_time_at_s(tt_table, bin_s, link, base)
-            if candidate < out_arrival_s[head]:
-                out_arrival_s[head] = candidate
+            travel = link_time_at_s(tt_table, bin_s, link, base)
+            candidate = base_cost + travel + link_fixed_cost_s[link]
+            if candidate < out_cost_s[head]:
+                out_cost_s[head] = candidate
+                out_arrival_s[head] = base + travel
                 out_pred_link[head] = link
-                heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, heap_size, out_arrival_s, head)
+                heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, heap_size, out_cost_s, head)
 
 
 @njit(cache=True)
@@ -138,6 +152,7 @@ def td_fastest_paths(
     link_to,
     tt_table,
     bin_s,
+    link_fixed_cost_s,
     first_thru_node,
     query_origin,
     query_depart_s,
@@ -145,16 +160,20 @@ def td_fastest_paths(
     out_path_links,
     out_path_offset,
     out_time_s,
+    out_cost_s,
 ):
-    """Fastest path for each query (origin node, departure time, destination node).
+    """Cheapest path for each query (origin node, departure time, destination node): fastest when
+    ``link_fixed_cost_s`` is all zero (see :func:`td_shortest_path_tree`).
 
     Queries must be sorted by (origin, departure time) so one tree serves every destination of a group.
     ``out_path_offset`` (int64, queries + 1) gets the CSR offsets into ``out_path_links`` (int32, sized by
-    the caller at least queries * (node_count - 1)); ``out_time_s`` the travel time (inf if unreachable,
-    then the path is empty). Returns the number of path links written.
+    the caller at least queries * (node_count - 1)); ``out_time_s`` the travel time and ``out_cost_s`` the
+    cost (time plus fixed costs) of the path (inf if unreachable, then the path is empty). Returns the
+    number of path links written.
     """
     node_count = indptr.shape[0] - 1
     arrival = np.empty(node_count, dtype=np.float64)
+    cost = np.empty(node_count, dtype=np.float64)
     pred = np.empty(node_count, dtype=np.int32)
     heap = np.empty(node_count, dtype=np.int32)
     heap_pos = np.empty(node_count, dtype=np.int32)
@@ -184,10 +203,12 @@ def td_fastest_paths(
                 link_to,
                 tt_table,
                 bin_s,
+                link_fixed_cost_s,
                 origin,
                 depart,
                 first_thru_node,
                 arrival,
+                cost,
                 pred,
                 heap,
                 heap_pos,
@@ -200,9 +221,11 @@ def td_fastest_paths(
         dest = query_destination[q]
         if dest == origin or not np.isfinite(arrival[dest]):
             out_time_s[q] = np.inf if dest != origin else 0.0
+            out_cost_s[q] = out_time_s[q]
             out_path_offset[q + 1] = written
             continue
         out_time_s[q] = arrival[dest] - depart
+        out_cost_s[q] = cost[dest] - depart
         count = 0
         node = dest
         while node != origin:

@@ -151,7 +151,17 @@ def run_dynamic(
     config = SimConfig(
         horizon_s=last_departure + AFTER_PERIOD_S, gridlock_timeout_s=settings.gridlock_timeout_s
     )
-    dta = run_dta(network, plan, demand, config, DtaConfig(iterations=settings.dta_iterations, seed=seed))
+    dta = run_dta(
+        network,
+        plan,
+        demand,
+        config,
+        DtaConfig(
+            iterations=settings.dta_iterations,
+            seed=seed,
+            value_of_time_gbp_per_h=settings.value_of_time_gbp_per_h,
+        ),
+    )
     result = dta.result
     loads = _link_frame(twin)
     sim_rows = pd.Series(np.arange(network.link_count), index=network.link_external_id)

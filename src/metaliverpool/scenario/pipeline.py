@@ -207,10 +207,6 @@ def engine_notes(scenario: Scenario) -> list[str]:
     notes = []
     if "turn_ban" in kinds:
         notes.append("Turn bans are recorded in the twin but neither engine models turn restrictions yet.")
-    if scenario.run.engine == "dynamic" and "cordon_charge" in kinds:
-        notes.append(
-            "The dynamic engine's route choice ignores charges: run charging schemes with the static engine."
-        )
     if scenario.run.engine == "static" and "signal_plan" in kinds:
         notes.append("The static engine has no signals: run signal retiming with the dynamic engine.")
     if "bus_lane" in kinds or any(getattr(e, "vehicles", "") == "general" for e in scenario.edits):

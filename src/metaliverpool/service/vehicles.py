@@ -48,7 +48,11 @@ def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: i
         plan,
         demand,
         config,
-        DtaConfig(iterations=scenario.run.dta_iterations, seed=seed),
+        DtaConfig(
+            iterations=scenario.run.dta_iterations,
+            seed=seed,
+            value_of_time_gbp_per_h=scenario.run.value_of_time_gbp_per_h,
+        ),
         on_events=batches.append,
     )
     events = concat_events(batches)

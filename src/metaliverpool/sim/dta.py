@@ -2,11 +2,12 @@
 
 Iteration ``k`` (from 1) simulates the current routes, tabulates the experienced link travel times per
 entry bin (:meth:`SimResult.link_travel_time_table`), finds for every group of vehicles (origin,
-departure bin, destination) the time-dependent fastest path under that table, and measures
+departure bin, destination) the time-dependent cheapest path under that table, and measures
 
     relative gap = sum_v (c(path_v) - c(best_v)) / sum_v c(path_v)
 
-where both costs are evaluated with the same table at the group's departure time (so the gap does not
+where both costs (travel time plus tolls over the value of time, ``DtaConfig.value_of_time_gbp_per_h``)
+are evaluated with the same table at the group's departure time (so the gap does not
 depend on how the simulator moved vehicles, only on the times it produced). Unless it is the last
 iteration or the gap is below ``gap_tolerance``, each vehicle on a path slower than its group's best
 switches to the best path with probability ``1 / (k + 1)`` (method of successive averages, seeded per
@@ -32,18 +33,22 @@ from metaliverpool.sim.routing import (
     free_flow_table,
     group_route_queries,
     route_incremental,
+    toll_cost_s,
 )
 from metaliverpool.sim.signals import SignalPlan
 
 
 @dataclass(frozen=True)
 class DtaConfig:
-    """Iterations (1 = the incremental-loading routes only), route grouping bin (s), stopping gap and seed."""
+    """Iterations (1 = the incremental-loading routes only), route grouping bin (s), stopping gap, seed,
+    and the value of time (GBP/h) that turns link tolls (``SimNetwork.link_toll_gbp``) into seconds of
+    route cost."""
 
     iterations: int = 5
     route_bin_s: float = 300.0
     gap_tolerance: float = 0.0
     seed: int = 0
+    value_of_time_gbp_per_h: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,13 @@ def _path_costs(
     return out
 
 
+def _path_sums(routes: Routes, link_value: np.ndarray) -> np.ndarray:
+    """Per vehicle, the sum of ``link_value`` over the links of its path."""
+    running = np.concatenate(([0.0], np.cumsum(link_value[routes.path_links])))
+    per_path = running[routes.path_offset + routes.path_length] - running[routes.path_offset]
+    return np.asarray(per_path[routes.veh_path], dtype=np.float64)
+
+
 def run_dta(
     network: SimNetwork,
     plan: SignalPlan,
@@ -94,9 +106,10 @@ def run_dta(
     cfg = config or SimConfig()
     settings = dta or DtaConfig()
     queries = group_route_queries(demand, settings.route_bin_s)
-    _, free_times = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
+    _, free_times, _ = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
+    toll_s = toll_cost_s(network, settings.value_of_time_gbp_per_h)
     # every vehicle starts on its incremental-loading path; path keys index a growing list of paths
-    initial = route_incremental(network, demand, seed=settings.seed)
+    initial = route_incremental(network, demand, seed=settings.seed, link_fixed_cost_s=toll_s)
     paths = [tuple(initial.links_of(p).tolist()) for p in range(initial.path_count)]
     veh_key = initial.veh_path.astype(np.int64)
     key_of: dict[tuple[int, ...], int] = {}
@@ -121,10 +134,10 @@ def run_dta(
             on_events=on_events if last else None,
         )
         table = result.link_travel_time_table()
-        best_paths, best_times = fastest_query_paths(network, queries, table, cfg.tt_bin_s)
+        best_paths, _, best_cost = fastest_query_paths(network, queries, table, cfg.tt_bin_s, toll_s)
         depart = queries.depart_s[queries.veh_query]
-        own = _path_costs(routes, routes.veh_path, depart, table, cfg.tt_bin_s)
-        best = best_times[queries.veh_query]
+        own = _path_costs(routes, routes.veh_path, depart, table, cfg.tt_bin_s) + _path_sums(routes, toll_s)
+        best = best_cost[queries.veh_query]
         ok = reachable & np.isfinite(best)
         excess = np.where(ok, np.maximum(own - best, 0.0), 0.0)
         gap = float(excess.sum() / max(own[ok].sum(), 1e-9))

@@ -69,6 +69,10 @@ class SimNetwork:
     """Links inside a signalised junction (both ends in the same junction): they carry no stop line of
     their own, so default signal plans let them cross in every phase and inter-green. Empty: none."""
 
+    link_toll_gbp: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """Charge (GBP) for driving each link (tolls, cordon charges); route choice weighs it by the value of
+    time. Empty: none."""
+
     def is_junction_internal(self, link: int) -> bool:
         """Whether ``link`` lies inside a signalised junction (see ``link_junction_internal``)."""
         return bool(self.link_junction_internal.size and self.link_junction_internal[link])

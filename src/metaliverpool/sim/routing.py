@@ -48,15 +48,23 @@ def group_route_queries(demand: Demand, route_bin_s: float) -> RouteQueries:
 
 
 def fastest_query_paths(
-    network: SimNetwork, queries: RouteQueries, tt_table: FloatArray, bin_s: float
-) -> tuple[list[tuple[int, ...]], FloatArray]:
-    """Fastest path (tuple of links) and its travel time (s, inf if unreachable) for every query."""
+    network: SimNetwork,
+    queries: RouteQueries,
+    tt_table: FloatArray,
+    bin_s: float,
+    link_fixed_cost_s: FloatArray | None = None,
+) -> tuple[list[tuple[int, ...]], FloatArray, FloatArray]:
+    """Cheapest path (tuple of links) for every query, with its travel time and its cost (s, inf if
+    unreachable). Cost = travel time + ``link_fixed_cost_s`` of the links used (e.g. tolls as time,
+    :func:`toll_cost_s`); without fixed costs the paths are the fastest and cost equals time."""
     count = queries.origin.shape[0]
     capacity = max(1, count * max(1, network.node_count - 1))
     capacity = min(capacity, count * network.link_count + 1)
     out_links = np.empty(capacity, dtype=np.int32)
     out_offset = np.zeros(count + 1, dtype=np.int64)
     out_time = np.empty(count, dtype=np.float64)
+    out_cost = np.empty(count, dtype=np.float64)
+    fixed = np.zeros(network.link_count) if link_fixed_cost_s is None else link_fixed_cost_s
     td_fastest_paths(
         network.node_out_indptr,
         network.node_out_links,
@@ -64,6 +72,7 @@ def fastest_query_paths(
         network.link_to_node,
         np.ascontiguousarray(tt_table, dtype=np.float64),
         float(bin_s),
+        np.ascontiguousarray(fixed, dtype=np.float64),
         int(network.first_thru_node),
         queries.origin,
         queries.depart_s,
@@ -71,9 +80,17 @@ def fastest_query_paths(
         out_links,
         out_offset,
         out_time,
+        out_cost,
     )
     paths = [tuple(out_links[out_offset[q] : out_offset[q + 1]].tolist()) for q in range(count)]
-    return paths, out_time
+    return paths, out_time, out_cost
+
+
+def toll_cost_s(network: SimNetwork, value_of_time_gbp_per_h: float) -> FloatArray:
+    """Each link's toll (``SimNetwork.link_toll_gbp``) as seconds of travel time at the value of time."""
+    if network.link_toll_gbp.size == 0:
+        return np.zeros(network.link_count)
+    return np.asarray(network.link_toll_gbp * 3600.0 / value_of_time_gbp_per_h, dtype=np.float64)
 
 
 STATIC_BIN_S = 1e12
@@ -93,15 +110,23 @@ def route_free_flow(
     Vehicles whose destination cannot be reached get an empty path and an infinite time.
     """
     queries = group_route_queries(demand, route_bin_s)
-    paths, times = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
+    paths, times, _ = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
 
     return routes_from_paths(paths, queries.veh_query), times[queries.veh_query]
 
 
-def route_incremental(network: SimNetwork, demand: Demand, *, increments: int = 8, seed: int = 0) -> Routes:
+def route_incremental(
+    network: SimNetwork,
+    demand: Demand,
+    *,
+    increments: int = 8,
+    seed: int = 0,
+    link_fixed_cost_s: FloatArray | None = None,
+) -> Routes:
     """Routes by incremental loading: vehicles in ``increments`` random shares, each share on the fastest
     paths under BPR times (``t0 (1 + 0.15 (v / c)^4)``) of the flow the earlier shares put on the links,
-    as hourly rates over the departure window. The first iteration of a dynamic assignment starts from
+    as hourly rates over the departure window (plus ``link_fixed_cost_s``, e.g. tolls). The first
+    iteration of a dynamic assignment starts from
     these instead of free-flow paths, which put every trip between two zones on one street and overload
     it many times over before the assignment can react.
 
@@ -123,7 +148,7 @@ def route_incremental(network: SimNetwork, demand: Demand, *, increments: int = 
         ratio = flow_veh * (3600.0 / window_s) / capacity
         table = (free * (1.0 + 0.15 * ratio**4)).reshape(1, -1)
         queries = group_route_queries(demand.subset(share == k), STATIC_BIN_S)  # times do not vary
-        found, _ = fastest_query_paths(network, queries, table, STATIC_BIN_S)
+        found, _, _ = fastest_query_paths(network, queries, table, STATIC_BIN_S, link_fixed_cost_s)
         query_key = np.empty(len(found), dtype=np.int64)
         group_size = np.bincount(queries.veh_query, minlength=len(found))
         for q, path in enumerate(found):

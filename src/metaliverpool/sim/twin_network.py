@@ -1,9 +1,8 @@
 """Compile a twin (links, nodes, junctions, trips) for the simulator.
 
 * The car network: links that are not ``bus_only``; ``lanes``, ``free_speed_mps`` and ``length_m`` as in
-  the twin (lanes at least 1); capacity the twin's, but at least :data:`SATURATION_FLOW_PER_LANE_VPH` per
-  lane (see there). Node numbers are the
-  twin's ``node_id``; ``link_external_id`` is the twin ``link_id``.
+  the twin (lanes at least 1); capacity the twin's, but at least :data:`SATURATION_FLOW_PER_LANE_VPH`
+  per lane (see there); ``toll_gbp`` as ``link_toll_gbp`` (tolls and cordon charges, for route choice).
 * Junction control: nodes of junctions with ``control == "signals"`` are signalised (one plan per node,
   see :func:`signal_nodes`). A signalised junction of several nodes (a dual carriageway crossing, a
   signalised gyratory) has links between its own nodes: those are inside the junction box, so they get
@@ -77,7 +76,14 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
     roundabout = links["roundabout"].to_numpy(dtype=bool) if "roundabout" in links.columns else None
     network = replace(network, link_junction_internal=_signal_junction_internal(twin, network))
     network = _with_priority(network, twin.junctions, roundabout)
-    return replace(network, link_capacity_vph=np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes))
+    toll = (
+        links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links.columns else np.zeros(len(links))
+    )
+    return replace(
+        network,
+        link_capacity_vph=np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes),
+        link_toll_gbp=np.nan_to_num(toll),
+    )
 
 
 def _signal_junction_internal(twin: Twin, network: SimNetwork) -> np.ndarray:
