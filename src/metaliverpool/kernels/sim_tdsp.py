@@ -99,6 +99,11 @@ def td_shortest_path_tree(
     target_stamp,
     stamp,
     targets,
+    node_x,
+    node_y,
+    seconds_per_unit,
+    goal,
+    work_key,
 ):
     """Cheapest path from ``origin`` leaving at ``depart_s`` to every node: cost = travel time plus the
     fixed cost of every link used (``link_fixed_cost_s``, e.g. a toll over the value of time; all zero:
@@ -110,6 +115,12 @@ def td_shortest_path_tree(
     unreachable nodes). Nodes below ``first_thru_node`` are never passed through. The search stops once
     the ``targets`` nodes whose ``target_stamp`` equals ``stamp`` are settled (``targets`` <= 0: never):
     their times and paths are final, other nodes' may not be.
+
+    With ``goal`` >= 0 the search is A* towards it: nodes are taken in order of cost plus
+    ``seconds_per_unit`` x straight-line distance to ``goal`` (``node_x``, ``node_y``), a lower bound
+    on the remaining cost when ``seconds_per_unit`` is at most the smallest free-flow time per unit of
+    straight-line distance over all links (see :func:`astar_seconds_per_unit`), so the goal's path is
+    still the cheapest. ``work_key`` holds the heap keys.
     """
     node_count = out_arrival_s.shape[0]
     for n in range(node_count):
@@ -119,9 +130,12 @@ def td_shortest_path_tree(
         work_heap_pos[n] = -1
     out_arrival_s[origin] = depart_s
     out_cost_s[origin] = depart_s
-    heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, 0, out_cost_s, origin)
+    gx = node_x[goal] if goal >= 0 else 0.0
+    gy = node_y[goal] if goal >= 0 else 0.0
+    work_key[origin] = depart_s
+    heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, 0, work_key, origin)
     while heap_size > 0:
-        node, heap_size = _heap_pop(work_heap, work_heap_pos, heap_size, out_cost_s)
+        node, heap_size = _heap_pop(work_heap, work_heap_pos, heap_size, work_key)
         if target_stamp[node] == stamp:
             targets -= 1
             if targets == 0:
@@ -141,7 +155,13 @@ def td_shortest_path_tree(
                 out_cost_s[head] = candidate
                 out_arrival_s[head] = base + travel
                 out_pred_link[head] = link
-                heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, heap_size, out_cost_s, head)
+                key = candidate
+                if goal >= 0:
+                    dx = node_x[head] - gx
+                    dy = node_y[head] - gy
+                    key += seconds_per_unit * np.sqrt(dx * dx + dy * dy)
+                work_key[head] = key
+                heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, heap_size, work_key, head)
 
 
 @njit(cache=True)
@@ -153,6 +173,9 @@ def td_fastest_paths(
     tt_table,
     bin_s,
     link_fixed_cost_s,
+    node_x,
+    node_y,
+    seconds_per_unit,
     first_thru_node,
     query_origin,
     query_depart_s,
@@ -179,6 +202,7 @@ def td_fastest_paths(
     heap_pos = np.empty(node_count, dtype=np.int32)
     reversed_links = np.empty(node_count, dtype=np.int32)
     target_stamp = np.full(node_count, -1, dtype=np.int64)
+    work_key = np.empty(node_count, dtype=np.float64)
     written = 0
     last_origin = -1
     last_depart = -1.0
@@ -197,6 +221,8 @@ def td_fastest_paths(
                     target_stamp[query_destination[end]] = q
                     targets += 1
                 end += 1
+            # one destination: A* towards it (no bound without coordinates)
+            goal = query_destination[q] if targets == 1 and seconds_per_unit > 0.0 else -1
             td_shortest_path_tree(
                 indptr,
                 csr_link,
@@ -215,6 +241,11 @@ def td_fastest_paths(
                 target_stamp,
                 q,
                 targets,
+                node_x,
+                node_y,
+                seconds_per_unit,
+                goal,
+                work_key,
             )
             last_origin = origin
             last_depart = depart
@@ -238,6 +269,28 @@ def td_fastest_paths(
         written += count
         out_path_offset[q + 1] = written
     return written
+
+
+def astar_seconds_per_unit(
+    link_from: np.ndarray,
+    link_to: np.ndarray,
+    link_free_time_s: np.ndarray,
+    node_x: np.ndarray,
+    node_y: np.ndarray,
+) -> float:
+    """The largest A* factor that keeps the straight-line bound admissible: the smallest free-flow time
+    (s) per unit of straight-line distance between a link's end nodes, over all links (0 without
+    coordinates). Any path then takes at least this factor times the straight-line distance between its
+    ends, at free flow and so at any time (tabulated times never fall below free flow), tolls or not."""
+    if node_x.size == 0 or link_from.size == 0:
+        return 0.0
+    dx = node_x[link_to] - node_x[link_from]
+    dy = node_y[link_to] - node_y[link_from]
+    distance = np.sqrt(dx * dx + dy * dy)
+    moving = distance > 0
+    if not np.any(moving):
+        return 0.0
+    return float(np.min(link_free_time_s[moving] / distance[moving]))
 
 
 @njit(cache=True)

@@ -106,7 +106,8 @@ def run_dta(
     cfg = config or SimConfig()
     settings = dta or DtaConfig()
     queries = group_route_queries(demand, settings.route_bin_s)
-    _, free_times, _ = fastest_query_paths(network, queries, free_flow_table(network), STATIC_BIN_S)
+    od_queries = group_route_queries(demand, STATIC_BIN_S)  # free-flow times do not depend on departure
+    _, od_free_times, _ = fastest_query_paths(network, od_queries, free_flow_table(network), STATIC_BIN_S)
     toll_s = toll_cost_s(network, settings.value_of_time_gbp_per_h)
     # every vehicle starts on its incremental-loading path; path keys index a growing list of paths
     initial = route_incremental(network, demand, seed=settings.seed, link_fixed_cost_s=toll_s)
@@ -115,7 +116,7 @@ def run_dta(
     key_of: dict[tuple[int, ...], int] = {}
     for k, p in enumerate(paths):
         key_of.setdefault(p, k)
-    veh_free = free_times[queries.veh_query]
+    veh_free = od_free_times[od_queries.veh_query]
     reachable = np.isfinite(veh_free)
     history: list[DtaIteration] = []
     result: SimResult | None = None

@@ -159,12 +159,10 @@ class SimResult:
     def vehicle_km(self) -> float:
         """Kilometres driven on completed links plus the links of completed trips (approx.: full routes of
         completed vehicles and completed links of others)."""
-        lengths = self.network.link_length_m
-        path_km = (
-            np.array([lengths[self.routes.links_of(p)].sum() for p in range(self.routes.path_count)]) / 1000.0
-        )
-        km = path_km[self.routes.veh_path]
-        return float(np.sum(km[self.completed]))
+        running = np.concatenate(([0.0], np.cumsum(self.network.link_length_m[self.routes.path_links])))
+        offset, length = self.routes.path_offset, self.routes.path_length
+        path_km = (running[offset + length] - running[offset]) / 1000.0
+        return float(np.sum(path_km[self.routes.veh_path][self.completed]))
 
     def summary(self) -> dict[str, float | int]:
         """The run summary printed by the CLI."""

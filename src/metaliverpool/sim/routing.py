@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from metaliverpool.kernels.sim_tdsp import td_fastest_paths
+from metaliverpool.kernels.sim_tdsp import astar_seconds_per_unit, td_fastest_paths
 from metaliverpool.sim.demand import Demand, Routes, routes_from_paths
 from metaliverpool.sim.network import SimNetwork
 
@@ -65,6 +65,19 @@ def fastest_query_paths(
     out_time = np.empty(count, dtype=np.float64)
     out_cost = np.empty(count, dtype=np.float64)
     fixed = np.zeros(network.link_count) if link_fixed_cost_s is None else link_fixed_cost_s
+    node_x = np.ascontiguousarray(network.node_x, dtype=np.float64)
+    node_y = np.ascontiguousarray(network.node_y, dtype=np.float64)
+    if node_x.size != network.node_count:
+        node_x = node_y = np.zeros(network.node_count)
+    # A* bound only where times never fall below free flow (tables from the simulator are clamped)
+    bound = np.all(tt_table >= network.link_free_time_s[None, :] - 1e-9)
+    per_unit = (
+        astar_seconds_per_unit(
+            network.link_from_node, network.link_to_node, network.link_free_time_s, node_x, node_y
+        )
+        if bound
+        else 0.0
+    )
     td_fastest_paths(
         network.node_out_indptr,
         network.node_out_links,
@@ -73,6 +86,9 @@ def fastest_query_paths(
         np.ascontiguousarray(tt_table, dtype=np.float64),
         float(bin_s),
         np.ascontiguousarray(fixed, dtype=np.float64),
+        node_x,
+        node_y,
+        per_unit,
         int(network.first_thru_node),
         queries.origin,
         queries.depart_s,
