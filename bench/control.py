@@ -54,8 +54,7 @@ def liverpool_case(demand_scale: float) -> SignalCase:
     """Central Liverpool twin: signalised junctions with default phases, the twin's trips sampled."""
     import numpy as np
 
-    from metaliverpool.sim.demand import Routes
-    from metaliverpool.sim.routing import route_free_flow
+    from metaliverpool.sim.routing import route_incremental
     from metaliverpool.sim.signals import turn_flows_vph, webster_signal_plan
     from metaliverpool.sim.twin_network import demand_from_twin, signal_nodes, sim_network_from_twin
     from metaliverpool.store.bundle import read_twin
@@ -65,11 +64,12 @@ def liverpool_case(demand_scale: float) -> SignalCase:
     demand = demand_from_twin(twin)
     keep = np.random.default_rng(0).random(demand.vehicle_count) < demand_scale
     demand = demand.subset(keep)
-    routes, _ = route_free_flow(network, demand)
+    routes = route_incremental(network, demand)
     window = float(demand.departure_time_s.max())
     plan = webster_signal_plan(network, signal_nodes(twin, network), turn_flows_vph(network, routes, window))
-    routes = Routes(routes.path_offset, routes.path_length, routes.path_links, routes.veh_path)
-    return SignalCase("liverpool-centre", network, plan, demand, routes, window + 1800.0)
+    return SignalCase(
+        "liverpool-centre", network, plan, demand, routes, window + 1800.0, gridlock_timeout_s=300.0
+    )
 
 
 def main() -> None:

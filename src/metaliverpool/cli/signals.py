@@ -49,11 +49,15 @@ def load_cityflow_case(roadnet: Path, flow: Path, horizon_s: float) -> SignalCas
     )  # fmt: skip
 
 
+TWIN_GRIDLOCK_TIMEOUT_S = 300.0
+"""The gridlock rule on twins (as ``make demo`` and scenario runs); its uses are a KPI."""
+
+
 def load_twin_case(twin_path: Path, scenario_path: Path | None, horizon_s: float | None) -> SignalCase:
     """A twin (optionally with a scenario's edits): signalised junctions with default phases."""
     from metaliverpool.edits.apply import apply_edits
     from metaliverpool.edits.io import load_scenario
-    from metaliverpool.sim.routing import route_free_flow
+    from metaliverpool.sim.routing import route_incremental
     from metaliverpool.sim.signals import turn_flows_vph, webster_signal_plan
     from metaliverpool.sim.twin_network import demand_from_twin, signal_nodes, sim_network_from_twin
     from metaliverpool.store.bundle import read_twin
@@ -64,12 +68,20 @@ def load_twin_case(twin_path: Path, scenario_path: Path | None, horizon_s: float
     network = sim_network_from_twin(twin)
     demand = demand_from_twin(twin)
     window = float(demand.departure_time_s.max()) if demand.vehicle_count else 3600.0
-    routes, _ = route_free_flow(network, demand)
+    routes = route_incremental(network, demand)
     nodes = signal_nodes(twin, network)
     if not nodes:
         raise InputError(twin_path, "the twin has no signalised junction to control")
     plan = webster_signal_plan(network, nodes, turn_flows_vph(network, routes, window))
-    return SignalCase(f"twin:{twin_path.name}", network, plan, demand, routes, horizon_s or window + 1800.0)
+    return SignalCase(
+        f"twin:{twin_path.name}",
+        network,
+        plan,
+        demand,
+        routes,
+        horizon_s or window + 1800.0,
+        gridlock_timeout_s=TWIN_GRIDLOCK_TIMEOUT_S,
+    )
 
 
 def evaluate_command(

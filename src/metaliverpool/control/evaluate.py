@@ -13,7 +13,8 @@ uniform jitter of +-``jitter_s``; routes are kept); every controller runs on the
 - ``throughput_veh``: vehicles arrived; ``blocked_junction_s``: junction-seconds with a waiting movement
   whose way out was full (:mod:`metaliverpool.control.recording`);
 - ``co2_kg``: COPERT CO2 of each link's vehicle-km at its interval mean speed
-  (:mod:`metaliverpool.metrics.emissions`).
+  (:mod:`metaliverpool.metrics.emissions`);
+- ``gridlock_interventions``: uses of the simulator's gridlock rule (``SignalCase.gridlock_timeout_s``).
 
 The table gives per controller and demand level the mean and 95 % interval across seeds of each KPI,
 and the paired change of mean travel time against ``fixed``.
@@ -38,12 +39,21 @@ from metaliverpool.sim.network import SimNetwork
 from metaliverpool.sim.signals import SignalPlan, turn_flows_vph
 
 FloatArray = npt.NDArray[np.float64]
-KPI_NAMES = ("travel_time_s", "delay_s", "stops", "throughput_veh", "blocked_junction_s", "co2_kg")
+KPI_NAMES = (
+    "travel_time_s",
+    "delay_s",
+    "stops",
+    "throughput_veh",
+    "blocked_junction_s",
+    "co2_kg",
+    "gridlock_interventions",
+)
 
 
 @dataclass(frozen=True, eq=False)
 class SignalCase:
-    """A network with its signal plan (phases), demand and routes, and the run length."""
+    """A network with its signal plan (phases), demand and routes, the run length and the simulator's
+    gridlock rule (0 = never; every use is a KPI, ``gridlock_interventions``)."""
 
     name: str
     network: SimNetwork
@@ -51,6 +61,7 @@ class SignalCase:
     demand: Demand
     routes: Routes
     horizon_s: float
+    gridlock_timeout_s: float = 0.0
 
 
 def resample_demand(
@@ -139,7 +150,13 @@ def run_controller(
     """Simulate one controller on one demand; the KPIs of the module docstring and the recording."""
     flows = turn_flows_vph(case.network, routes, case.horizon_s)
     recorder = RecordingController(make_controller(name, case.network, flows, safety), case.network)
-    config = SimConfig(horizon_s=case.horizon_s, record_link_events=True, keep_events=True, safety=safety)
+    config = SimConfig(
+        horizon_s=case.horizon_s,
+        record_link_events=True,
+        keep_events=True,
+        safety=safety,
+        gridlock_timeout_s=case.gridlock_timeout_s,
+    )
     free = _free_time_s(case.network, routes)
     result = simulate(
         case.network, case.plan, demand, routes, config, veh_free_time_s=free, controller=recorder
@@ -154,6 +171,7 @@ def run_controller(
         "throughput_veh": float(np.sum(result.completed)),
         "blocked_junction_s": recorder.blocked_junction_time_s(),
         "co2_kg": co2_kg(result),
+        "gridlock_interventions": float(result.gridlock_interventions),
     }
     return kpis, recorder
 

@@ -14,13 +14,16 @@ What each edit does to the twin tables (units as in ``docs/twin-format.md``):
 - ``turn_ban``: rows added to ``turn_restrictions`` (``kind = "no"``, ``osm_relation_id = -1``).
 - ``signal_plan``: ``junctions`` columns ``plan_cycle_s``, ``plan_green_splits``, ``plan_offset_s`` and
   ``plan_optimise`` set for the junction (engines read them; NaN / empty / False mean "engine default").
+- ``ai_signal_control``: ``junctions`` columns ``ai_horizon_s``, ``ai_risk_threshold`` and
+  ``ai_sample_interval_s`` set for the junctions the AI loop covers and ``ai_control`` (whether it may take
+  them over: ``enabled``); the dynamic engine reads them.
 - ``cordon_charge``: ``toll_gbp`` raised on the links crossing the polygon's boundary.
 - ``new_development``, ``demand_change``: the ``trips`` table (:mod:`metaliverpool.edits.trips`).
 
 Links keep a ``base_link_id`` column (their ``link_id`` in the base twin), so results of the baseline and
 the scenario can be joined link by link even after links are removed and renumbered. Edits that would cut
-a zone or a trip end off the car network are refused. ``manifest["edits_applied"]`` lists, per edit, what
-changed (counts), for the report.
+a zone's node off the car network are refused; trip ends they cut off move to their zone's node.
+``manifest["edits_applied"]`` lists, per edit, what changed (counts), for the report.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from metaliverpool.edits.connectivity import reach_flags, strong_components
 from metaliverpool.edits.ltn import place_cell_filters
 from metaliverpool.edits.schema import (
     MPS_PER_MPH,
+    AiSignalControl,
     BusLane,
     ChangeLanes,
     CloseRoad,
@@ -343,6 +347,32 @@ def _signal_plan(state: _State, edit: SignalPlan, where: str) -> dict[str, Any]:
     return {"junction_id": int(junctions["junction_id"].to_numpy()[row])}
 
 
+def _ai_signal_control(state: _State, edit: AiSignalControl, where: str) -> dict[str, Any]:
+    junctions = state.junctions
+    signals = (junctions["control"] == "signals").to_numpy()
+    if edit.osm_node_ids is None:
+        rows = np.flatnonzero(signals)
+    else:
+        rows = np.array(
+            [_junction_row_of_osm_node(state, n, where) for n in edit.osm_node_ids], dtype=np.int64
+        )
+        not_signals = rows[~signals[rows]]
+        if not_signals.size:
+            junction = int(junctions["junction_id"].to_numpy()[not_signals[0]])
+            raise InputError(
+                state.source,
+                f"junction {junction} is not signalised: the AI loop retimes signals only",
+                where=f"{where}, field 'osm_node_ids'",
+            )
+    if rows.size == 0:
+        raise InputError(state.source, "the twin has no signalised junction for the AI loop", where=where)
+    _assign(junctions, "ai_control", rows, bool(edit.enabled))
+    _assign(junctions, "ai_horizon_s", rows, 60.0 * edit.horizon_min)
+    _assign(junctions, "ai_risk_threshold", rows, edit.risk_threshold)
+    _assign(junctions, "ai_sample_interval_s", rows, edit.sample_interval_s)
+    return {"junctions_eligible": int(rows.size) if edit.enabled else 0}
+
+
 def _cordon_charge(state: _State, edit: CordonCharge, where: str) -> dict[str, Any]:
     inside = mask_nodes_inside(state.nodes, edit.area.to_shapely())
     tail_in = inside.reindex(state.links["from_node_id"]).to_numpy(dtype=bool)
@@ -401,6 +431,7 @@ _HANDLERS: dict[type, Callable[[_State, Any, str], dict[str, Any]]] = {
     LowTrafficNeighbourhood: _low_traffic_neighbourhood,
     TurnBan: _turn_ban,
     SignalPlan: _signal_plan,
+    AiSignalControl: _ai_signal_control,
     CordonCharge: _cordon_charge,
     NewDevelopment: _new_development,
     DemandChange: _demand_change,
@@ -438,7 +469,15 @@ def _prepare_links(links: pd.DataFrame) -> pd.DataFrame:
 
 def _prepare_junctions(junctions: pd.DataFrame) -> pd.DataFrame:
     junctions = junctions.copy()
-    defaults: dict[str, Any] = {"plan_cycle_s": np.nan, "plan_offset_s": np.nan, "plan_optimise": False}
+    defaults: dict[str, Any] = {
+        "plan_cycle_s": np.nan,
+        "plan_offset_s": np.nan,
+        "plan_optimise": False,
+        "ai_control": False,
+        "ai_horizon_s": np.nan,
+        "ai_risk_threshold": np.nan,
+        "ai_sample_interval_s": np.nan,
+    }
     for column, value in defaults.items():
         if column not in junctions.columns:
             junctions[column] = value

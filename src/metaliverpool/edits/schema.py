@@ -187,6 +187,25 @@ class SignalPlan(_EditBase):
         return self
 
 
+class AiSignalControl(_EditBase):
+    """Put signalised junctions under the AI loop (dynamic engine): every ``sample_interval_s`` of the run
+    the blocking risk of each junction is forecast ``horizon_min`` ahead; a junction whose forecast reaches
+    ``risk_threshold`` is handed from its fixed plan to the adaptive look-ahead controller
+    (:mod:`metaliverpool.control.closed_loop`). ``osm_node_ids``: the junctions the loop may take over
+    (the signalised junctions containing those nodes); all signalised junctions when omitted.
+
+    The pair's baseline is the counterfactual: the same scenario with ``enabled: false`` (the same
+    controller framework, every junction kept on its fixed plan), so the pair shows what the loop changes.
+    """
+
+    kind: Literal["ai_signal_control"]
+    enabled: bool = True
+    osm_node_ids: list[int] | None = Field(default=None, min_length=1)
+    horizon_min: float = Field(default=30.0, gt=0, le=120)
+    risk_threshold: float = Field(default=0.8, gt=0, le=1)
+    sample_interval_s: float = Field(default=300.0, ge=60, le=1800)
+
+
 class CordonCharge(_EditBase):
     """A road-user charge on every link that crosses the boundary of ``area`` (inbound by default).
 
@@ -238,6 +257,7 @@ Edit = Annotated[
     | LowTrafficNeighbourhood
     | TurnBan
     | SignalPlan
+    | AiSignalControl
     | CordonCharge
     | NewDevelopment
     | DemandChange,
@@ -254,6 +274,7 @@ EDIT_KINDS: tuple[str, ...] = (
     "low_traffic_neighbourhood",
     "turn_ban",
     "signal_plan",
+    "ai_signal_control",
     "cordon_charge",
     "new_development",
     "demand_change",

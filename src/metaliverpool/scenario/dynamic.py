@@ -17,12 +17,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from metaliverpool.control.closed_loop import ClosedLoopController
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.errors import InputError
 from metaliverpool.network.twin import Twin
@@ -138,6 +140,62 @@ def _retime(plan: SignalPlan, edited: pd.DataFrame) -> SignalPlan:
     return dataclasses.replace(plan, phase_green_s=green, signal_offset_s=offset)
 
 
+def _ai_loop_factory(
+    twin: Twin,
+    network: SimNetwork,
+    plan: SignalPlan,
+    base_flows: dict[tuple[int, int], float],
+    made: list[ClosedLoopController],
+) -> Callable[[], ClosedLoopController] | None:
+    """A maker of the AI loop's controller when the twin has ``ai_signal_control`` junctions (else None);
+    every controller made is appended to ``made`` (the last one ran the final simulation)."""
+    junctions = twin.junctions
+    if "ai_horizon_s" not in junctions.columns or plan.signal_count == 0:
+        return None
+    covered = junctions[junctions["ai_horizon_s"].notna().to_numpy()]
+    if covered.empty:
+        return None
+    eligible_nodes = {int(n) for ids in covered[covered["ai_control"].astype(bool)]["node_ids"] for n in ids}
+    eligible = np.array([int(node) in eligible_nodes for node in plan.signal_node], dtype=np.bool_)
+    keys = _turn_keys(network, _base_ids(twin, network))
+    flows = np.array([base_flows.get(key, 0.0) for key in keys], dtype=np.float64)
+    first = covered.iloc[0]
+
+    def make() -> ClosedLoopController:
+        controller = ClosedLoopController(
+            network,
+            flows,
+            eligible=eligible,
+            horizon_s=float(first["ai_horizon_s"]),
+            risk_threshold=float(first["ai_risk_threshold"]),
+            sample_interval_s=float(first["ai_sample_interval_s"]),
+        )
+        made.append(controller)
+        return controller
+
+    return make
+
+
+def _ai_loop_summary(twin: Twin, plan: SignalPlan, loop: ClosedLoopController) -> dict[str, Any]:
+    """What the AI loop did in the final simulation: junctions eligible and flagged (when, risk, forecast)."""
+    nodes = twin.nodes.set_index("node_id")["osm_node_id"]
+    eligible = loop.eligible if loop.eligible is not None else np.ones(plan.signal_count, dtype=np.bool_)
+    return {
+        "eligible_signals": int(np.sum(eligible)),
+        "horizon_s": loop.horizon_s,
+        "risk_threshold": loop.risk_threshold,
+        "flagged": [
+            {
+                "time_s": event.time_s,
+                "osm_node_id": int(nodes.get(int(plan.signal_node[event.junction]), -1)),
+                "risk": round(event.risk, 3),
+                "forecast": round(event.forecast, 3),
+            }
+            for event in loop.flag_log
+        ],
+    }
+
+
 def run_dynamic(
     twin: Twin, settings: RunSettings, seed: int, base_flows: dict[tuple[int, int], float] | None = None
 ) -> RunOutputs:
@@ -147,6 +205,8 @@ def run_dynamic(
     demand = demand_from_twin(twin)
     flows = base_flows if base_flows is not None else baseline_turn_flows(twin)
     plan = signal_plan_for(twin, network, flows)
+    loops: list[ClosedLoopController] = []
+    loop_factory = _ai_loop_factory(twin, network, plan, flows, loops)
     last_departure = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
     config = SimConfig(
         horizon_s=last_departure + AFTER_PERIOD_S, gridlock_timeout_s=settings.gridlock_timeout_s
@@ -161,6 +221,7 @@ def run_dynamic(
             seed=seed,
             value_of_time_gbp_per_h=settings.value_of_time_gbp_per_h,
         ),
+        controller_factory=loop_factory,
     )
     result = dta.result
     loads = _link_frame(twin)
@@ -201,6 +262,7 @@ def run_dynamic(
         "relative_gaps": gaps,
         **{k: v for k, v in result.summary().items() if k != "seconds"},
         "signals": int(plan.signal_count),
+        **({"ai_loop": _ai_loop_summary(twin, plan, loops[-1])} if loops else {}),
         "journey_measure": "travel time (s), arrived trips",
         "seconds": time.perf_counter() - started,
     }

@@ -60,9 +60,20 @@ class PairResult:
 
 
 def prepare_twins(scenario: Scenario, twin: Twin) -> tuple[Twin, Twin]:
-    """(baseline twin, scenario twin): the demand variant applied to both, the edits to the second."""
+    """(baseline twin, scenario twin): the demand variant applied to both, the edits to the second.
+
+    A scenario with an ``ai_signal_control`` edit is compared with its counterfactual: the baseline gets
+    every edit of the scenario but with the loop disabled (``enabled: false``), so the pair shows what the
+    AI loop alone changes.
+    """
     base = apply_demand_settings(twin, scenario.demand)
-    return base, apply_edits(base, scenario)
+    if not any(edit.kind == "ai_signal_control" for edit in scenario.edits):
+        return base, apply_edits(base, scenario)
+    counterfactual = [
+        edit.model_copy(update={"enabled": False}) if edit.kind == "ai_signal_control" else edit
+        for edit in scenario.edits
+    ]
+    return apply_edits(base, counterfactual, source=scenario.source), apply_edits(base, scenario)
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""The closed loop: forecast which junctions are about to block, retime those, leave the rest alone.
+
+Every ``sample_interval_s`` the loop measures each eligible junction's *blocking risk*: the largest
+occupancy (vehicles / storage, 0..1) of an exit that a waiting or approaching vehicle wants to enter.
+A spilled-back exit (risk 1) is what blocks a junction. :class:`TrendRiskForecaster` forecasts the risk
+``horizon_s`` ahead from the recent samples (Holt's linear trend: a smoothed level plus a smoothed
+slope, extrapolated and clipped to 0..1). A junction whose forecast reaches ``risk_threshold`` is flagged
+and, from then on, run by the adaptive controller (ours: :class:`LookAheadController`, which ends a phase
+whose exits are full and serves movable queues); every other junction keeps its fixed Webster plan. A
+flag is kept for the rest of the run (no flapping between plans). ``flag_log`` records each flag: time,
+junction row, risk now and forecast.
+
+The counterfactual is the same run without the loop (every junction on its fixed plan); the scenario
+pipeline runs it as the baseline of an ``ai_signal_control`` scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from metaliverpool.control.fixed import WebsterFixedTimeController
+from metaliverpool.control.lookahead import LookAheadController
+from metaliverpool.sim.control_api import SignalObservation, SignalSafetyConfig
+from metaliverpool.sim.network import SimNetwork
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass
+class TrendRiskForecaster:
+    """Holt's linear trend per junction: ``level`` and ``slope`` (per sample) smoothed with ``alpha`` and
+    ``beta`` (initial slope: the first difference); the forecast ``steps`` samples ahead is
+    ``level + steps * slope`` clipped to 0..1."""
+
+    alpha: float = 0.5
+    beta: float = 0.3
+    level: FloatArray | None = None
+    slope: FloatArray | None = None
+
+    def update(self, risk: FloatArray) -> None:
+        """Add one sample per junction (the first two set the level and the initial slope)."""
+        if self.level is None:
+            self.level = risk.copy()
+            return
+        if self.slope is None:
+            self.slope = risk - self.level
+            self.level = risk.copy()
+            return
+        previous = self.level
+        self.level = self.alpha * risk + (1.0 - self.alpha) * (previous + self.slope)
+        self.slope = self.beta * (self.level - previous) + (1.0 - self.beta) * self.slope
+
+    def forecast(self, steps: float) -> FloatArray:
+        """Risk ``steps`` samples ahead (0..1); with one sample only, that sample (persistence)."""
+        if self.level is None:
+            raise ValueError("no sample yet")
+        slope = self.slope if self.slope is not None else np.zeros_like(self.level)
+        return np.asarray(np.clip(self.level + steps * slope, 0.0, 1.0), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class FlagEvent:
+    """A junction flagged at risk: when (s), which (junction row), its risk then and the forecast."""
+
+    time_s: float
+    junction: int
+    risk: float
+    forecast: float
+
+
+@dataclass
+class ClosedLoopController:
+    """Fixed Webster plans, with forecast-flagged junctions handed to the look-ahead controller.
+
+    ``eligible``: per junction row of the plan, whether the loop may take it over (all when ``None``).
+    """
+
+    network: SimNetwork
+    turn_flow_vph: FloatArray
+    safety: SignalSafetyConfig = field(default_factory=SignalSafetyConfig)
+    eligible: npt.NDArray[np.bool_] | None = None
+    horizon_s: float = 1800.0
+    risk_threshold: float = 0.8
+    sample_interval_s: float = 300.0
+    decision_interval_s: float = 1.0
+    flag_log: list[FlagEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.fixed = WebsterFixedTimeController(self.network, self.turn_flow_vph, self.safety)
+        self.adaptive = LookAheadController(self.network, self.safety)
+        self.forecaster = TrendRiskForecaster()
+        self.flagged: npt.NDArray[np.bool_] | None = None
+        self.next_sample_s = self.sample_interval_s
+
+    def decide(self, observation: SignalObservation) -> npt.NDArray[np.int32]:
+        """The fixed plan's request, or the adaptive controller's at flagged junctions."""
+        fixed = np.asarray(self.fixed.decide(observation), dtype=np.int32)
+        adaptive = np.asarray(self.adaptive.decide(observation), dtype=np.int32)
+        if self.flagged is None:
+            self.flagged = np.zeros(observation.junction_count, dtype=np.bool_)
+        if observation.time_s >= self.next_sample_s:
+            self.next_sample_s += self.sample_interval_s
+            self._sample(observation)
+        return np.where(self.flagged, adaptive, fixed).astype(np.int32)
+
+    def _sample(self, observation: SignalObservation) -> None:
+        assert self.flagged is not None
+        risk = junction_blocking_risk(observation)
+        self.forecaster.update(risk)
+        ahead = self.forecaster.forecast(self.horizon_s / self.sample_interval_s)
+        eligible = np.ones_like(self.flagged) if self.eligible is None else self.eligible
+        new = eligible & ~self.flagged & (ahead >= self.risk_threshold)
+        for junction in np.flatnonzero(new):
+            self.flag_log.append(
+                FlagEvent(observation.time_s, int(junction), float(risk[junction]), float(ahead[junction]))
+            )
+        self.flagged |= new
+
+
+def junction_blocking_risk(observation: SignalObservation) -> FloatArray:
+    """Per junction: the largest exit occupancy (0..1) among movements with vehicles waiting or coming."""
+    demand = (observation.movement_queue_veh + observation.movement_approaching_veh) > 0
+    occupancy = np.where(demand, np.clip(observation.movement_out_occupancy, 0.0, 1.0), 0.0)
+    risk = np.zeros(observation.junction_count)
+    counts = np.diff(observation.movement_indptr)
+    rows = np.repeat(np.arange(observation.junction_count), counts)
+    np.maximum.at(risk, rows, occupancy)
+    return risk
