@@ -78,15 +78,17 @@ class AdaptiveController:
         phases = np.flatnonzero(layout.served[worst] & layout.candidate[junction])
         return int(phases[0]) if phases.size else -1
 
-    def decide(self, observation: SignalObservation) -> npt.NDArray[np.int32]:
-        """One request per junction: guard rules first, then :meth:`choose`."""
+    def decide(
+        self, observation: SignalObservation, junctions: npt.NDArray[np.bool_] | None = None
+    ) -> npt.NDArray[np.int32]:
+        """One request per junction: guard rules first, then :meth:`choose`; only for ``junctions`` (a
+        mask; all when ``None``), the others keep their phase."""
         layout = self._track(observation)
         requests = np.full(observation.junction_count, KEEP_PHASE, dtype=np.int32)
         self.prepare(observation)
         demand = layout.phase_sum(self.waiting_demand_veh(observation))
-        for j in range(observation.junction_count):
-            if observation.in_transition[j]:
-                continue
+        active = ~observation.in_transition if junctions is None else junctions & ~observation.in_transition
+        for j in np.flatnonzero(active).tolist():
             current = int(observation.phase_index[j])
             elapsed = float(observation.phase_elapsed_s[j])
             if elapsed < self.min_phase_s and layout.candidate[j, current]:

@@ -97,13 +97,16 @@ class ClosedLoopController:
 
     def decide(self, observation: SignalObservation) -> npt.NDArray[np.int32]:
         """The fixed plan's request, or the adaptive controller's at flagged junctions."""
-        fixed = np.asarray(self.fixed.decide(observation), dtype=np.int32)
-        adaptive = np.asarray(self.adaptive.decide(observation), dtype=np.int32)
         if self.flagged is None:
             self.flagged = np.zeros(observation.junction_count, dtype=np.bool_)
         if observation.time_s >= self.next_sample_s:
             self.next_sample_s += self.sample_interval_s
             self._sample(observation)
+        fixed = np.asarray(self.fixed.decide(observation), dtype=np.int32)
+        if not self.flagged.any():
+            return fixed
+        # the adaptive controller starts tracking a junction's movements when the first one is flagged
+        adaptive = np.asarray(self.adaptive.decide(observation, self.flagged), dtype=np.int32)
         return np.where(self.flagged, adaptive, fixed).astype(np.int32)
 
     def _sample(self, observation: SignalObservation) -> None:

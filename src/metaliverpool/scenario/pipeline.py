@@ -57,6 +57,8 @@ class PairResult:
     impacts: Impacts
     records: list[RunRecord] = field(default_factory=list)
     seconds: float = 0.0
+    ai_loop: list[dict[str, Any]] = field(default_factory=list)
+    """Per scenario seed, what the AI signal loop did (``ai_loop`` of the run summaries); empty without."""
 
 
 def prepare_twins(scenario: Scenario, twin: Twin) -> tuple[Twin, Twin]:
@@ -196,7 +198,8 @@ def run_pair(
     impacts = compute_impacts(base, edited, baseline, scenario_runs, load_emission_curves())
     if progress is not None:
         progress(0.95, "impacts computed")
-    return PairResult(scenario, base, edited, impacts, records, time.perf_counter() - started)
+    loops = [run.summary["ai_loop"] for run in scenario_runs if "ai_loop" in run.summary]
+    return PairResult(scenario, base, edited, impacts, records, time.perf_counter() - started, loops)
 
 
 def _clean(value: Any) -> Any:
@@ -227,6 +230,38 @@ def engine_notes(scenario: Scenario) -> list[str]:
     return notes
 
 
+def ai_loop_block(loops: list[dict[str, Any]], twin: Twin) -> dict[str, Any]:
+    """The ``ai_loop`` block of ``kpis.json``: the loop's settings and, per junction it took over, in how
+    many seeds, when first (s after 07:00), and the largest risk forecast that triggered it."""
+    nodes = twin.nodes.set_index("osm_node_id")
+    junctions: dict[int, dict[str, Any]] = {}
+    for loop in loops:
+        for flag in loop["flagged"]:
+            osm = int(flag["osm_node_id"])
+            entry = junctions.setdefault(
+                osm,
+                {
+                    "osm_node_id": osm,
+                    "lon": float(nodes["lon"].get(osm, np.nan)),
+                    "lat": float(nodes["lat"].get(osm, np.nan)),
+                    "seeds_flagged": 0,
+                    "first_flag_s": float(flag["time_s"]),
+                    "max_forecast": 0.0,
+                },
+            )
+            entry["seeds_flagged"] += 1
+            entry["first_flag_s"] = min(entry["first_flag_s"], float(flag["time_s"]))
+            entry["max_forecast"] = max(entry["max_forecast"], float(flag["forecast"]))
+    first = loops[0]
+    return {
+        "seeds": len(loops),
+        "eligible_signals": first["eligible_signals"],
+        "horizon_s": first["horizon_s"],
+        "risk_threshold": first["risk_threshold"],
+        "junctions": sorted(junctions.values(), key=lambda j: (j["first_flag_s"], j["osm_node_id"])),
+    }
+
+
 def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
     """The ``kpis.json`` document (layout: ``docs/scenarios.md``)."""
     scenario = result.scenario
@@ -243,6 +278,7 @@ def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
             "run": scenario.run.model_dump(mode="json"),
             "notes": engine_notes(scenario),
             **result.impacts.kpis,
+            **({"ai_loop": ai_loop_block(result.ai_loop, result.base_twin)} if result.ai_loop else {}),
             "runs": [record.__dict__ for record in result.records],
             "seconds_total": result.seconds,
         }

@@ -24,6 +24,7 @@ MAP_WIDTH_PX = 860
 _GREY = "#c8c8c8"
 _UP = "#c0392b"
 _DOWN = "#2471a3"
+_LOOP = "#8e44ad"
 
 _KPI_ROWS = (
     ("network", "vehicle_km", "Vehicle-kilometres", "{:,.0f}"),
@@ -119,7 +120,10 @@ def _link_map(
     unit: str,
     names: pd.Series,
     map_id: str,
+    points: list[tuple[float, float, str]] | None = None,
 ) -> str:
+    """A map of ``values`` per link (colour and width by sign and size) and optional marked ``points``
+    (lon, lat, label): the junctions the AI loop took over."""
     background = "".join(projection.path(coords) for coords in lines.to_numpy())
     shown = values[np.isfinite(values.to_numpy(dtype=np.float64))]
     largest = float(shown.abs().max()) if len(shown) else 0.0
@@ -142,10 +146,59 @@ def _link_map(
         f" role='img' aria-label='{html.escape(title)}'>"
         f"<rect width='100%' height='100%' fill='#fbfbf8'/>"
         f"<path d='{background}' stroke='{_GREY}' stroke-width='0.6' fill='none'/>"
-        f"<g fill='none' stroke-linecap='round'>{''.join(paths)}</g></svg>"
+        f"<g fill='none' stroke-linecap='round'>{''.join(paths)}</g>"
+        f"{_markers(projection, points or [])}</svg>"
     )
-    legend = _legend([(_UP, f"more ({unit})"), (_DOWN, f"less ({unit})"), (_GREY, "no notable change")])
+    items = [(_UP, f"more ({unit})"), (_DOWN, f"less ({unit})"), (_GREY, "no notable change")]
+    if points:
+        items.append((_LOOP, "junction retimed by the AI loop"))
+    legend = _legend(items)
     return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}{legend}</figure>"
+
+
+def _markers(projection: _Projection, points: list[tuple[float, float, str]]) -> str:
+    """Circles at ``points`` (lon, lat, label), with the label as a tooltip."""
+    if not points:
+        return ""
+    x, y = projection.xy(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    circles = "".join(
+        f"<circle class='ai-junction' cx='{cx:.1f}' cy='{cy:.1f}' r='6' fill='{_LOOP}' fill-opacity='0.85'"
+        f" stroke='white' stroke-width='1.5'><title>{html.escape(label)}</title></circle>"
+        for cx, cy, (_, _, label) in zip(x, y, points, strict=True)
+    )
+    return f"<g>{circles}</g>"
+
+
+def _ai_loop_section(doc: dict[str, Any]) -> str:
+    """What the AI signal loop did: settings and the junctions it took over (empty without the loop)."""
+    loop = doc.get("ai_loop")
+    if not loop:
+        return ""
+    rows = "".join(
+        f"<tr><td>{j['osm_node_id']}</td><td>{j['seeds_flagged']} of {loop['seeds']}</td>"
+        f"<td>{_clock(j['first_flag_s'])}</td><td>{j['max_forecast']:.2f}</td></tr>"
+        for j in loop["junctions"]
+    )
+    table = (
+        "<table class='kpis' id='ai-loop'><thead><tr><th>junction (OSM node)</th><th>taken over in</th>"
+        "<th>first at</th><th>largest risk forecast</th></tr></thead><tbody>" + rows + "</tbody></table>"
+        if rows
+        else "<p>No junction was forecast at risk: every junction kept its fixed plan.</p>"
+    )
+    return (
+        "<h2>AI signal loop</h2><p>Every few minutes the loop forecast each of the "
+        f"{loop['eligible_signals']} signalised junctions' blocking risk (how full the exits its waiting "
+        f"traffic wants are) {loop['horizon_s'] / 60:.0f} minutes ahead; a junction forecast at or above "
+        f"{loop['risk_threshold']:.2f} was handed from its fixed plan to the adaptive look-ahead controller. "
+        "The baseline is the same scenario without the loop, so every change on this page is the loop's. "
+        "The junctions it took over are marked on the flow map.</p>" + table
+    )
+
+
+def _clock(seconds_after_seven: float) -> str:
+    """Seconds after 07:00 as a clock time."""
+    minutes = int(seconds_after_seven // 60)
+    return f"{7 + minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _diverging_colour(value: float, largest: float) -> str:
@@ -372,6 +425,11 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
     lines = _link_lines(base_twin)
     links = impacts.links.set_index("base_link_id")
     names = links["name"] if "name" in links else pd.Series(dtype=str)
+    loop_points = [
+        (j["lon"], j["lat"], f"OSM node {j['osm_node_id']}: taken over at {_clock(j['first_flag_s'])}")
+        for j in doc.get("ai_loop", {}).get("junctions", [])
+        if np.isfinite(j["lon"]) and np.isfinite(j["lat"])
+    ]
     flow_map = _link_map(
         projection,
         lines,
@@ -380,6 +438,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
         "veh/h",
         names,
         "map-flow",
+        loop_points,
     )
     nox_map = _link_map(
         projection,
@@ -440,7 +499,7 @@ baseline and scenario run
 with the same seeds. Intervals are 95% Student-t intervals of the per-seed change. Journey measure:
 {html.escape(str(doc.get("journeys", {}).get("measure", "")))}.</p>
 <h2>In short</h2>{_summary(doc)}{_notes(doc)}
-<h2>Key measures</h2>{_kpi_table(doc)}
+<h2>Key measures</h2>{_kpi_table(doc)}{_ai_loop_section(doc)}
 <h2>Maps</h2>{flow_map}{zone_map}{nox_map}
 <h2>Who gains and who loses</h2><p>Each bar is the population-weighted mean over the neighbourhoods of one
 deprivation decile (English Indices of Deprivation 2019); decile 1, the most deprived, is drawn in purple.</p>

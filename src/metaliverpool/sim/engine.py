@@ -306,6 +306,7 @@ def simulate(
     occupancy = np.zeros(links, dtype=np.int64)
     queue = np.zeros(links, dtype=np.int64)
     turn_links = _signal_in_links(net, plan)
+    movements = _signal_movements(net, plan)
 
     step = 0
     interval_start = 0.0
@@ -354,8 +355,9 @@ def simulate(
             acc_exit_time[:] = 0.0
             interval_start = now
         if controller is not None and step % decision_steps == 0 and plan.signal_count:
-            _control(controller, now, net, plan, cfg.safety, state, turn_links, n_in, n_out, ring_offset,
-                     ring_size, ring_vehicle, veh_entry, routes, veh_pos, free_time, storage)  # fmt: skip
+            _control(controller, movements, now, net, plan, cfg.safety, state, turn_links, n_in, n_out,
+                     ring_offset, ring_size, ring_vehicle, veh_entry, routes, veh_pos, free_time,
+                     storage)  # fmt: skip
         if done:
             break
 
@@ -395,8 +397,36 @@ def _signal_in_links(network: SimNetwork, plan: SignalPlan) -> npt.NDArray[np.in
     return np.concatenate(ins).astype(np.int32) if ins else np.zeros(0, dtype=np.int32)
 
 
+def _signal_movements(
+    net: SimNetwork, plan: SignalPlan
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Per movement of the signalised junctions (in plan order): turn index, in-link, out-link; and the
+    junction row offsets (length signals + 1)."""
+    movement_turn: list[int] = []
+    movement_in: list[int] = []
+    movement_out: list[int] = []
+    indptr = [0]
+    for node in plan.signal_node:
+        for in_link in net.node_in_links[net.node_in_indptr[node] : net.node_in_indptr[node + 1]]:
+            outs = net.node_out_links[net.node_out_indptr[node] : net.node_out_indptr[node + 1]]
+            for k, out_link in enumerate(outs):
+                movement_turn.append(int(net.link_turn_offset[in_link] + k))
+                movement_in.append(int(in_link))
+                movement_out.append(int(out_link))
+        indptr.append(len(movement_turn))
+    return (
+        np.array(movement_turn, dtype=np.int64),
+        np.array(movement_in, dtype=np.int32),
+        np.array(movement_out, dtype=np.int32),
+        np.array(indptr, dtype=np.int64),
+    )
+
+
 def _control(
     controller: SignalController,
+    movements: tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64]
+    ],
     now: float,
     net: SimNetwork,
     plan: SignalPlan,
@@ -423,20 +453,7 @@ def _control(
         veh_entry, routes.veh_path, veh_pos, routes.path_offset, routes.path_length, routes.path_links,
         net.node_out_indptr, net.node_out_links, net.link_turn_offset, queue, approaching,
     )  # fmt: skip
-    movement_turn: list[int] = []
-    movement_in: list[int] = []
-    movement_out: list[int] = []
-    indptr = [0]
-    for node in plan.signal_node:
-        for in_link in net.node_in_links[net.node_in_indptr[node] : net.node_in_indptr[node + 1]]:
-            outs = net.node_out_links[net.node_out_indptr[node] : net.node_out_indptr[node + 1]]
-            for k, out_link in enumerate(outs):
-                movement_turn.append(int(net.link_turn_offset[in_link] + k))
-                movement_in.append(int(in_link))
-                movement_out.append(int(out_link))
-        indptr.append(len(movement_turn))
-    mt = np.array(movement_turn, dtype=np.int64)
-    mo = np.array(movement_out, dtype=np.int32)
+    mt, mi, mo, indptr = movements
     in_transition = now >= state["sig_cur_green_end_s"]
     elapsed = np.where(in_transition, 0.0, now - state["sig_cur_green_start_s"])
     phase_index = np.where(in_transition, state["sig_next_phase"], state["sig_cur_phase"]).astype(np.int32)
@@ -447,8 +464,8 @@ def _control(
         phase_elapsed_s=elapsed,
         in_transition=in_transition,
         phase_count=np.diff(plan.phase_indptr).astype(np.int32),
-        movement_indptr=np.array(indptr, dtype=np.int64),
-        movement_in_link_id=np.array(movement_in, dtype=np.int32),
+        movement_indptr=indptr,
+        movement_in_link_id=mi,
         movement_out_link_id=mo,
         movement_queue_veh=queue[mt],
         movement_approaching_veh=approaching[mt],
@@ -459,14 +476,18 @@ def _control(
     if requested.shape != (plan.signal_count,):
         raise ValueError(f"controller returned {requested.shape}, expected ({plan.signal_count},)")
     phase_counts = np.diff(plan.phase_indptr)
-    for s in range(plan.signal_count):
+    changing = (
+        (requested != KEEP_PHASE)
+        & ~in_transition
+        & (requested >= 0)
+        & (requested < phase_counts)
+        & (requested != state["sig_cur_phase"])
+        & (elapsed >= safety.min_green_s)
+    )
+    for s in np.flatnonzero(changing):
         want = int(requested[s])
-        if want == KEEP_PHASE or in_transition[s] or not 0 <= want < phase_counts[s]:
-            continue
-        if want == int(state["sig_cur_phase"][s]):
-            continue
         own = plan.turn_phase_mask[mt[indptr[s] : indptr[s + 1]]]
-        if elapsed[s] < safety.min_green_s or not np.any((own >> want) & 1):
+        if not np.any((own >> want) & 1):
             continue
         state["sig_cur_green_end_s"][s] = now
         state["sig_next_phase"][s] = want
