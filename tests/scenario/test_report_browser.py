@@ -94,3 +94,28 @@ def test_central_liverpool_report_renders(
     page.screenshot(path=str(tmp_path / "liverpool.png"), full_page=True)
     assert (tmp_path / "liverpool.png").stat().st_size > 100_000
     page.close()
+
+
+def test_ai_loop_report_lists_and_marks_the_junctions_taken_over(browser: object, tmp_path: Path) -> None:
+    from small_twins import two_route_twin
+
+    scenario = parse_scenario(
+        {
+            "schema_version": 2,
+            "name": "AI loop",
+            "edits": [{"kind": "ai_signal_control", "risk_threshold": 0.05, "sample_interval_s": 120}],
+            "run": {"engine": "dynamic", "seeds": [1], "dta_iterations": 1},
+        }
+    )
+    result = run_pair(scenario, two_route_twin(trips_per_hour=1800))
+    document = write_outputs(result, tmp_path / "out", None)
+    assert [j["osm_node_id"] for j in document["ai_loop"]["junctions"]] == [1002]
+    page = browser.new_page(viewport={"width": 1000, "height": 1200})  # type: ignore[attr-defined]
+    page.goto((tmp_path / "out" / "report.html").as_uri())
+    assert "AI signal loop" in page.locator("h2").all_inner_texts()
+    assert page.locator("table#ai-loop tbody tr").count() == 1
+    marker = page.locator("#map-flow circle.ai-junction")
+    assert marker.count() == 1
+    box = marker.first.bounding_box()
+    assert box is not None and box["width"] > 5, "the junction is drawn on the flow map"
+    page.close()

@@ -4,10 +4,11 @@ Every ``sample_interval_s`` the loop measures each eligible junction's *blocking
 occupancy (vehicles / storage, 0..1) of an exit that a waiting or approaching vehicle wants to enter.
 A spilled-back exit (risk 1) is what blocks a junction. :class:`TrendRiskForecaster` forecasts the risk
 ``horizon_s`` ahead from the recent samples (Holt's linear trend: a smoothed level plus a smoothed
-slope, extrapolated and clipped to 0..1). A junction whose forecast reaches ``risk_threshold`` is flagged
-and, from then on, run by the adaptive controller (ours: :class:`LookAheadController`, which ends a phase
-whose exits are full and serves movable queues); every other junction keeps its fixed Webster plan. A
-flag is kept for the rest of the run (no flapping between plans). ``flag_log`` records each flag: time,
+slope, extrapolated and clipped to 0..1). From the ``warm_up_samples``-th sample on, a junction whose
+forecast reaches ``risk_threshold`` is flagged and, from then on, run by the adaptive controller (ours:
+:class:`LookAheadController`, which ends a phase whose exits are full and serves movable queues); every
+other junction keeps its fixed Webster plan. A flag is kept for the rest of the run (no flapping between
+plans). ``flag_log`` records each flag: time,
 junction row, risk now and forecast.
 
 The counterfactual is the same run without the loop (every junction on its fixed plan); the scenario
@@ -85,6 +86,7 @@ class ClosedLoopController:
     horizon_s: float = 1800.0
     risk_threshold: float = 0.8
     sample_interval_s: float = 300.0
+    warm_up_samples: int = 3
     decision_interval_s: float = 1.0
     flag_log: list[FlagEvent] = field(default_factory=list)
 
@@ -94,6 +96,7 @@ class ClosedLoopController:
         self.forecaster = TrendRiskForecaster()
         self.flagged: npt.NDArray[np.bool_] | None = None
         self.next_sample_s = self.sample_interval_s
+        self.samples = 0
 
     def decide(self, observation: SignalObservation) -> npt.NDArray[np.int32]:
         """The fixed plan's request, or the adaptive controller's at flagged junctions."""
@@ -114,6 +117,9 @@ class ClosedLoopController:
         risk = junction_blocking_risk(observation)
         self.forecaster.update(risk)
         ahead = self.forecaster.forecast(self.horizon_s / self.sample_interval_s)
+        self.samples += 1
+        if self.samples < self.warm_up_samples:
+            return  # a trend needs a few samples: no flag in the first minutes
         eligible = np.ones_like(self.flagged) if self.eligible is None else self.eligible
         new = eligible & ~self.flagged & (ahead >= self.risk_threshold)
         for junction in np.flatnonzero(new):
