@@ -29,7 +29,15 @@ from metaliverpool.scenario.engines import RunOutputs
 ENGINE_CACHE_VERSION = 1
 """Bumped when an engine adapter changes what it returns, to invalidate old entries."""
 
-_ENGINE_SOURCES = ("assign", "sim", "kernels", "network", "scenario/engines.py", "scenario/dynamic.py")
+_ENGINE_SOURCES = (
+    "assign",
+    "sim",
+    "kernels",
+    "network",
+    "control",
+    "scenario/engines.py",
+    "scenario/dynamic.py",
+)
 """Source files whose content is part of every key, so a changed engine never serves stale runs."""
 
 
