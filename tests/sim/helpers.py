@@ -27,6 +27,19 @@ def chain_network(
     )
 
 
+def parallel_routes_network(capacity_vph: float) -> SimNetwork:
+    """Two routes from node 0 to node 1: the direct link 0 (600 m, 60 s) and links 1-2 via node 2
+    (2 x 350 m, 70 s), all at 10 m/s and ``capacity_vph``."""
+    return build_sim_network(
+        node_count=3,
+        link_from_node=[0, 0, 2],
+        link_to_node=[1, 2, 1],
+        link_length_m=[600.0, 350.0, 350.0],
+        link_free_speed_mps=[10.0] * 3,
+        link_capacity_vph=[capacity_vph] * 3,
+    )
+
+
 def steady_demand(
     origin: int, destination: int, count: int, headway_s: float, start_s: float = 0.0
 ) -> Demand:

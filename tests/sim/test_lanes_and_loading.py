@@ -9,7 +9,7 @@ from metaliverpool.sim.demand import make_demand
 from metaliverpool.sim.network import PASS_DEPTH_PER_LANE, build_sim_network
 from metaliverpool.sim.routing import route_incremental
 
-from .helpers import run_free_flow_routes
+from .helpers import parallel_routes_network, run_free_flow_routes
 
 
 def _fork(lanes: float):
@@ -54,14 +54,7 @@ def test_other_movement_passes_a_held_vehicle_only_on_a_multi_lane_link(lanes: f
 
 def test_incremental_loading_spreads_a_demand_over_parallel_routes() -> None:
     # two parallel routes 0 -> 1: direct (60 s) and via node 2 (70 s), 600 veh/h each
-    network = build_sim_network(
-        node_count=3,
-        link_from_node=[0, 0, 2],
-        link_to_node=[1, 2, 1],
-        link_length_m=[600.0, 350.0, 350.0],
-        link_free_speed_mps=[10.0] * 3,
-        link_capacity_vph=[600.0] * 3,
-    )
+    network = parallel_routes_network(600.0)
     demand = make_demand(np.zeros(1200), np.ones(1200), np.linspace(0.0, 3599.0, 1200))
     routes = route_incremental(network, demand, increments=8)
     direct = routes.veh_path == next(p for p in range(routes.path_count) if len(routes.links_of(p)) == 1)

@@ -10,23 +10,16 @@ import pytest
 from metaliverpool.sim.demand import make_demand
 from metaliverpool.sim.dta import DtaConfig, run_dta
 from metaliverpool.sim.engine import SimConfig
-from metaliverpool.sim.network import build_sim_network
 from metaliverpool.sim.signals import empty_signal_plan
+
+from .helpers import parallel_routes_network
 
 
 @pytest.mark.parametrize(("value_of_time_gbp_per_h", "tolled_used"), [(10.0, False), (1000.0, True)])
 def test_toll_against_time_saving(value_of_time_gbp_per_h: float, tolled_used: bool) -> None:
     # 0 -> 1 direct: 60 s with a 2 GBP toll; via node 2: 70 s, free. At 10 GBP/h the toll is worth 720 s
     # (take the detour); at 1,000 GBP/h it is worth 7.2 s (67.2 s < 70 s: pay)
-    network = build_sim_network(
-        node_count=3,
-        link_from_node=[0, 0, 2],
-        link_to_node=[1, 2, 1],
-        link_length_m=[600.0, 350.0, 350.0],
-        link_free_speed_mps=[10.0] * 3,
-        link_capacity_vph=[1800.0] * 3,
-    )
-    network = replace(network, link_toll_gbp=np.array([2.0, 0.0, 0.0]))
+    network = replace(parallel_routes_network(1800.0), link_toll_gbp=np.array([2.0, 0.0, 0.0]))
     demand = make_demand(np.zeros(20), np.ones(20), np.arange(20) * 30.0)
     out = run_dta(
         network,

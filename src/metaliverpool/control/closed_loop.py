@@ -84,7 +84,7 @@ class ClosedLoopController:
     safety: SignalSafetyConfig = field(default_factory=SignalSafetyConfig)
     eligible: npt.NDArray[np.bool_] | None = None
     horizon_s: float = 1800.0
-    risk_threshold: float = 0.8
+    risk_threshold: float = 0.5
     sample_interval_s: float = 300.0
     warm_up_samples: int = 3
     decision_interval_s: float = 1.0

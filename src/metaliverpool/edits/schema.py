@@ -202,7 +202,7 @@ class AiSignalControl(_EditBase):
     enabled: bool = True
     osm_node_ids: list[int] | None = Field(default=None, min_length=1)
     horizon_min: float = Field(default=30.0, gt=0, le=120)
-    risk_threshold: float = Field(default=0.8, gt=0, le=1)
+    risk_threshold: float = Field(default=0.5, gt=0, le=1)
     sample_interval_s: float = Field(default=300.0, ge=60, le=1800)
 
 

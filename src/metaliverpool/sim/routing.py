@@ -154,8 +154,7 @@ def route_incremental(
     flow_veh = np.zeros(network.link_count)
     free = network.link_free_time_s
     capacity = np.maximum(network.link_capacity_vph, 1e-9)
-    paths: list[tuple[int, ...]] = []
-    key_of: dict[tuple[int, ...], int] = {}
+    paths: list[tuple[int, ...]] = []  # every query's path; routes_from_paths stores each once
     veh_key = np.zeros(vehicles, dtype=np.int64)
     for k in range(max(1, increments)):
         members = np.flatnonzero(share == k)
@@ -165,15 +164,9 @@ def route_incremental(
         table = (free * (1.0 + 0.15 * ratio**4)).reshape(1, -1)
         queries = group_route_queries(demand.subset(share == k), STATIC_BIN_S)  # times do not vary
         found, _, _ = fastest_query_paths(network, queries, table, STATIC_BIN_S, link_fixed_cost_s)
-        query_key = np.empty(len(found), dtype=np.int64)
         group_size = np.bincount(queries.veh_query, minlength=len(found))
         for q, path in enumerate(found):
-            key = key_of.get(path)
-            if key is None:
-                key = len(paths)
-                key_of[path] = key
-                paths.append(path)
-            query_key[q] = key
             flow_veh[list(path)] += group_size[q]
-        veh_key[members] = query_key[queries.veh_query]
+        veh_key[members] = len(paths) + queries.veh_query
+        paths.extend(found)
     return routes_from_paths(paths, veh_key)
