@@ -83,6 +83,25 @@ def test_fleet_shares_weight_the_curves(tmp_path: Path) -> None:
         load_emission_curves(bad)
 
 
+def test_poly5_rows_are_fifth_degree_polynomials_and_unknown_forms_are_refused(tmp_path: Path) -> None:
+    table = tmp_path / "curves.csv"
+    header = (
+        "vehicle_class,pollutant,equation,alpha,beta,gamma,delta,epsilon,zeta,eta,reduction,"
+        "v_min_kmh,v_max_kmh,fleet_share\n"
+    )
+    table.write_text(
+        header + "car,co2,poly5,1e-8,0,0,0,2,3,0,0,10,130,1\n"
+        "car,nox,copert5,0,0,1,0,0,0,1,0,5,130,1\ncar,pm25,copert5,0,0,1,0,0,0,1,0,5,130,1\n"
+    )
+    curves = load_emission_curves(table)
+    assert curves.factor_g_per_km("co2", [20.0])[0] == pytest.approx(1e-8 * 20.0**5 + 2 * 20.0 + 3)
+    assert curves.factor_g_per_km("co2", [5.0])[0] == pytest.approx(1e-8 * 10.0**5 + 2 * 10.0 + 3)  # clamped
+    bad = tmp_path / "bad.csv"
+    bad.write_text(table.read_text().replace("poly5", "poly7"))
+    with pytest.raises(InputError, match=r"unknown equation \['poly7'\]"):
+        load_emission_curves(bad)
+
+
 def loads(**columns: list[float]) -> pd.DataFrame:
     frame = pd.DataFrame(columns)
     frame.insert(0, "link_id", range(len(frame)))

@@ -1,7 +1,12 @@
-"""Emissions per link from speed-dependent emission factors (COPERT 5 functional form).
+"""Emissions per link from speed-dependent emission factors (COPERT functional forms).
 
-``EF(v) = (alpha v^2 + beta v + gamma + delta / v) / (epsilon v^2 + zeta v + eta) * (1 - reduction)`` in
-grams per vehicle-kilometre, with ``v`` the link's mean speed in km/h clamped to the curve's validity range.
+Per row (``equation``), in grams per vehicle-kilometre with ``v`` the link's mean speed in km/h clamped to
+the row's validity range:
+
+- ``copert5`` (default): ``(alpha v^2 + beta v + gamma + delta / v) / (epsilon v^2 + zeta v + eta) *
+  (1 - reduction)``;
+- ``poly5``: ``alpha v^5 + beta v^4 + gamma v^3 + delta v^2 + epsilon v + zeta``.
+
 Coefficients are data (``metrics/data/emission_curves.csv``, its header states the source); a vehicle class
 may have several rows per pollutant (segments, Euro standards) weighted by ``fleet_share``.
 
@@ -25,6 +30,9 @@ FloatArray = npt.NDArray[np.float64]
 
 POLLUTANTS = ("co2", "nox", "pm25")
 """Pollutants reported: carbon dioxide, nitrogen oxides, exhaust PM2.5 (grams)."""
+
+EQUATIONS = ("copert5", "poly5")
+"""Functional forms of a coefficient row (module docstring)."""
 
 _COLUMNS = (
     "vehicle_class",
@@ -62,11 +70,16 @@ class EmissionCurves:
         speed = np.asarray(speed_kmh, dtype=np.float64)
         total = np.zeros_like(speed)
         coefficients = rows[list(_COLUMNS[2:])].to_numpy(dtype=np.float64)
-        for alpha, beta, gamma, delta, epsilon, zeta, eta, reduction, v_min, v_max, share in coefficients:
+        equations = rows["equation"].to_numpy() if "equation" in rows else np.full(len(rows), "copert5")
+        for equation, row in zip(equations, coefficients, strict=True):
+            alpha, beta, gamma, delta, epsilon, zeta, eta, reduction, v_min, v_max, share = row
             v = np.clip(speed, v_min, v_max)
-            numerator = alpha * v**2 + beta * v + gamma + delta / v
-            denominator = epsilon * v**2 + zeta * v + eta
-            total += share * numerator / denominator * (1.0 - reduction)
+            if equation == "poly5":
+                factor = ((((alpha * v + beta) * v + gamma) * v + delta) * v + epsilon) * v + zeta
+            else:
+                numerator = alpha * v**2 + beta * v + gamma + delta / v
+                factor = numerator / (epsilon * v**2 + zeta * v + eta) * (1.0 - reduction)
+            total += share * factor
         return total
 
 
@@ -87,6 +100,10 @@ def load_emission_curves(path: Path | None = None) -> EmissionCurves:
     missing = [c for c in _COLUMNS if c not in table.columns]
     if missing:
         raise InputError(source, f"missing columns {missing}")
+    if "equation" in table.columns:
+        unknown = sorted(set(table["equation"]) - set(EQUATIONS))
+        if unknown:
+            raise InputError(source, f"unknown equation {unknown}; expected one of {', '.join(EQUATIONS)}")
     for (vehicle_class, pollutant), group in table.groupby(["vehicle_class", "pollutant"]):
         share = float(group["fleet_share"].sum())
         if abs(share - 1.0) > 1e-6:
