@@ -84,3 +84,19 @@ def test_parallel_runs_give_the_same_impacts_as_sequential_ones() -> None:
     assert parallel.impacts.kpis["network"] == sequential.impacts.kpis["network"]
     assert [r.key for r in parallel.records] == [r.key for r in sequential.records]
     assert not any(r.cached for r in parallel.records)
+
+
+def test_turn_ban_moves_traffic_off_the_banned_movement() -> None:
+    twin = two_route_twin(trips_per_hour=600)
+    flows = baseline_turn_flows(twin)
+    banned = edited(
+        twin, {"kind": "turn_ban", "from_osm_way_id": 100, "via_osm_node_id": 1002, "to_osm_way_id": 100}
+    )
+    before = run_dynamic(twin, SETTINGS, 1, flows)
+    after = run_dynamic(banned, SETTINGS, 1, flows)
+    on_fast = before.link_loads["osm_way_id"] == 100
+    assert before.link_loads.loc[on_fast, "flow_veh"].max() == 600
+    # straight on at the junction is banned: nobody drives through on way 100, all take way 200
+    assert after.link_loads.loc[after.link_loads["osm_way_id"] == 100, "flow_veh"].sum() == 0
+    assert after.link_loads.loc[after.link_loads["osm_way_id"] == 200, "flow_veh"].max() == 600
+    assert after.summary["completed"] == 600

@@ -195,13 +195,17 @@ def test_notes_say_what_the_engine_does_not_model() -> None:
         }
     )
     notes = " ".join(engine_notes(dynamic))
-    assert "Turn bans" in notes and "charges" not in notes  # the dynamic route choice weighs charges
+    assert notes == ""  # the dynamic route choice honours turn bans and weighs charges
     static = parse_scenario(
         {
             "schema_version": 2,
             "name": "s",
-            "edits": [{"kind": "signal_plan", "osm_node_id": 5, "optimise": True}],
+            "edits": [
+                {"kind": "signal_plan", "osm_node_id": 5, "optimise": True},
+                {"kind": "turn_ban", "from_osm_way_id": 1, "via_osm_node_id": 2, "to_osm_way_id": 3},
+            ],
             "run": {"engine": "static"},
         }
     )
-    assert "no signals" in " ".join(engine_notes(static))
+    static_notes = " ".join(engine_notes(static))
+    assert "no signals" in static_notes and "turn restrictions" in static_notes

@@ -190,9 +190,9 @@ def td_fastest_paths(
 
     Queries must be sorted by (origin, departure time) so one tree serves every destination of a group.
     ``out_path_offset`` (int64, queries + 1) gets the CSR offsets into ``out_path_links`` (int32, sized by
-    the caller at least queries * (node_count - 1)); ``out_time_s`` the travel time and ``out_cost_s`` the
-    cost (time plus fixed costs) of the path (inf if unreachable, then the path is empty). Returns the
-    number of path links written.
+    the caller); ``out_time_s`` the travel time and ``out_cost_s`` the cost (time plus fixed costs) of the
+    path (inf if unreachable, then the path is empty). Returns the number of path links written, or -1
+    when ``out_path_links`` is too small (call again with a larger one).
     """
     node_count = indptr.shape[0] - 1
     arrival = np.empty(node_count, dtype=np.float64)
@@ -264,6 +264,8 @@ def td_fastest_paths(
             reversed_links[count] = link
             count += 1
             node = link_from[link]
+        if written + count > out_path_links.shape[0]:
+            return -1
         for i in range(count):
             out_path_links[written + i] = reversed_links[count - 1 - i]
         written += count
@@ -305,3 +307,137 @@ def td_path_times(
         for i in range(path_length[p]):
             t += link_time_at_s(tt_table, bin_s, path_links[start + i], t)
         out_time_s[q] = t - query_depart_s[q]
+
+
+@njit(cache=True)
+def td_fastest_paths_turns(
+    indptr,
+    csr_link,
+    link_from,
+    link_to,
+    link_turn_offset,
+    turn_banned,
+    tt_table,
+    bin_s,
+    link_fixed_cost_s,
+    node_x,
+    node_y,
+    seconds_per_unit,
+    first_thru_node,
+    query_origin,
+    query_depart_s,
+    query_destination,
+    out_path_links,
+    out_path_offset,
+    out_time_s,
+    out_cost_s,
+):
+    """:func:`td_fastest_paths` with banned turns: labels sit on links (arrival at a link's end), and a
+    link ``b`` after link ``a`` is skipped when ``turn_banned[link_turn_offset[a] + k]`` (``k``: ``b``'s
+    position among the links leaving ``a``'s end node). Same arguments and outputs otherwise; A* towards a
+    group's single destination and the early stop work as there."""
+    node_count = indptr.shape[0] - 1
+    link_count = link_to.shape[0]
+    arrival = np.empty(link_count, dtype=np.float64)
+    cost = np.empty(link_count, dtype=np.float64)
+    key = np.empty(link_count, dtype=np.float64)
+    pred = np.empty(link_count, dtype=np.int32)
+    heap = np.empty(link_count, dtype=np.int32)
+    heap_pos = np.empty(link_count, dtype=np.int32)
+    reached_by = np.empty(node_count, dtype=np.int32)
+    target_stamp = np.full(node_count, -1, dtype=np.int64)
+    reversed_links = np.empty(link_count, dtype=np.int32)
+    written = 0
+    last_origin = -1
+    last_depart = -1.0
+    out_path_offset[0] = 0
+    for q in range(query_origin.shape[0]):
+        origin = query_origin[q]
+        depart = query_depart_s[q]
+        if origin != last_origin or depart != last_depart:
+            targets = 0
+            end = q
+            while (
+                end < query_origin.shape[0] and query_origin[end] == origin and query_depart_s[end] == depart
+            ):
+                if target_stamp[query_destination[end]] != q:
+                    target_stamp[query_destination[end]] = q
+                    targets += 1
+                end += 1
+            goal = query_destination[q] if targets == 1 and seconds_per_unit > 0.0 else -1
+            gx = node_x[goal] if goal >= 0 else 0.0
+            gy = node_y[goal] if goal >= 0 else 0.0
+            for n in range(node_count):
+                reached_by[n] = -1
+            for link in range(link_count):
+                arrival[link] = np.inf
+                cost[link] = np.inf
+                pred[link] = -1
+                heap_pos[link] = -1
+            heap_size = 0
+            for k in range(indptr[origin], indptr[origin + 1]):
+                link = csr_link[k]
+                travel = link_time_at_s(tt_table, bin_s, link, depart)
+                arrival[link] = depart + travel
+                cost[link] = depart + travel + link_fixed_cost_s[link]
+                key[link] = cost[link]
+                if goal >= 0:
+                    dx = node_x[link_to[link]] - gx
+                    dy = node_y[link_to[link]] - gy
+                    key[link] += seconds_per_unit * np.sqrt(dx * dx + dy * dy)
+                heap_size = _heap_push_or_decrease(heap, heap_pos, heap_size, key, link)
+            while heap_size > 0:
+                link, heap_size = _heap_pop(heap, heap_pos, heap_size, key)
+                node = link_to[link]
+                if reached_by[node] < 0:
+                    reached_by[node] = link
+                    if target_stamp[node] == q:
+                        targets -= 1
+                        if targets == 0:
+                            break
+                if node < first_thru_node:
+                    continue
+                base = arrival[link]
+                first = indptr[node]
+                for k in range(first, indptr[node + 1]):
+                    if turn_banned[link_turn_offset[link] + k - first]:
+                        continue
+                    nxt = csr_link[k]
+                    if heap_pos[nxt] == -2:
+                        continue
+                    travel = link_time_at_s(tt_table, bin_s, nxt, base)
+                    candidate = cost[link] + travel + link_fixed_cost_s[nxt]
+                    if candidate < cost[nxt]:
+                        cost[nxt] = candidate
+                        arrival[nxt] = base + travel
+                        pred[nxt] = link
+                        key[nxt] = candidate
+                        if goal >= 0:
+                            dx = node_x[link_to[nxt]] - gx
+                            dy = node_y[link_to[nxt]] - gy
+                            key[nxt] += seconds_per_unit * np.sqrt(dx * dx + dy * dy)
+                        heap_size = _heap_push_or_decrease(heap, heap_pos, heap_size, key, nxt)
+            last_origin = origin
+            last_depart = depart
+        dest = query_destination[q]
+        last = reached_by[dest] if dest != origin else -1
+        if dest == origin or last < 0:
+            out_time_s[q] = np.inf if dest != origin else 0.0
+            out_cost_s[q] = out_time_s[q]
+            out_path_offset[q + 1] = written
+            continue
+        out_time_s[q] = arrival[last] - depart
+        out_cost_s[q] = cost[last] - depart
+        count = 0
+        link = last
+        while link >= 0:
+            reversed_links[count] = link
+            count += 1
+            link = pred[link]
+        if written + count > out_path_links.shape[0]:
+            return -1
+        for i in range(count):
+            out_path_links[written + i] = reversed_links[count - 1 - i]
+        written += count
+        out_path_offset[q + 1] = written
+    return written

@@ -69,6 +69,9 @@ class SimNetwork:
     """Links inside a signalised junction (both ends in the same junction): they carry no stop line of
     their own, so default signal plans let them cross in every phase and inter-green. Empty: none."""
 
+    turn_banned: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    """Per turn (``link_turn_offset`` order): a turn restriction forbids it; route search never uses it.
+    Empty: none."""
     link_toll_gbp: FloatArray = field(default_factory=lambda: np.zeros(0))
     """Charge (GBP) for driving each link (tolls, cordon charges); route choice weighs it by the value of
     time. Empty: none."""

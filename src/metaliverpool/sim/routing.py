@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from metaliverpool.kernels.sim_tdsp import astar_seconds_per_unit, td_fastest_paths
+from metaliverpool.kernels.sim_tdsp import astar_seconds_per_unit, td_fastest_paths, td_fastest_paths_turns
 from metaliverpool.sim.demand import Demand, Routes, routes_from_paths
 from metaliverpool.sim.network import SimNetwork
 
@@ -56,11 +56,9 @@ def fastest_query_paths(
 ) -> tuple[list[tuple[int, ...]], FloatArray, FloatArray]:
     """Cheapest path (tuple of links) for every query, with its travel time and its cost (s, inf if
     unreachable). Cost = travel time + ``link_fixed_cost_s`` of the links used (e.g. tolls as time,
-    :func:`toll_cost_s`); without fixed costs the paths are the fastest and cost equals time."""
+    :func:`toll_cost_s`); without fixed costs the paths are the fastest and cost equals time. Paths never
+    make a turn the network bans (``SimNetwork.turn_banned``)."""
     count = queries.origin.shape[0]
-    capacity = max(1, count * max(1, network.node_count - 1))
-    capacity = min(capacity, count * network.link_count + 1)
-    out_links = np.empty(capacity, dtype=np.int32)
     out_offset = np.zeros(count + 1, dtype=np.int64)
     out_time = np.empty(count, dtype=np.float64)
     out_cost = np.empty(count, dtype=np.float64)
@@ -78,11 +76,7 @@ def fastest_query_paths(
         if bound
         else 0.0
     )
-    td_fastest_paths(
-        network.node_out_indptr,
-        network.node_out_links,
-        network.link_from_node,
-        network.link_to_node,
+    common = (
         np.ascontiguousarray(tt_table, dtype=np.float64),
         float(bin_s),
         np.ascontiguousarray(fixed, dtype=np.float64),
@@ -93,11 +87,25 @@ def fastest_query_paths(
         queries.origin,
         queries.depart_s,
         queries.destination,
-        out_links,
-        out_offset,
-        out_time,
-        out_cost,
     )
+    banned = network.turn_banned if network.turn_banned.size and network.turn_banned.any() else None
+    capacity = max(64, 64 * count)
+    while True:
+        out_links = np.empty(capacity, dtype=np.int32)
+        if banned is None:
+            written = td_fastest_paths(
+                network.node_out_indptr, network.node_out_links, network.link_from_node,
+                network.link_to_node, *common, out_links, out_offset, out_time, out_cost,
+            )  # fmt: skip
+        else:
+            written = td_fastest_paths_turns(
+                network.node_out_indptr, network.node_out_links, network.link_from_node,
+                network.link_to_node, network.link_turn_offset, banned, *common, out_links, out_offset,
+                out_time, out_cost,
+            )  # fmt: skip
+        if written >= 0:
+            break
+        capacity *= 4  # paths longer than expected: search again with room for them
     paths = [tuple(out_links[out_offset[q] : out_offset[q + 1]].tolist()) for q in range(count)]
     return paths, out_time, out_cost
 

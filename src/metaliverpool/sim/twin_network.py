@@ -2,7 +2,8 @@
 
 * The car network: links that are not ``bus_only``; ``lanes``, ``free_speed_mps`` and ``length_m`` as in
   the twin (lanes at least 1); capacity the twin's, but at least :data:`SATURATION_FLOW_PER_LANE_VPH`
-  per lane (see there); ``toll_gbp`` as ``link_toll_gbp`` (tolls and cordon charges, for route choice).
+  per lane (see there); ``toll_gbp`` as ``link_toll_gbp`` (tolls and cordon charges, for route choice);
+  turn restrictions as ``turn_banned`` (:func:`banned_turns`).
 * Junction control: nodes of junctions with ``control == "signals"`` are signalised (one plan per node,
   see :func:`signal_nodes`). A signalised junction of several nodes (a dual carriageway crossing, a
   signalised gyratory) has links between its own nodes: those are inside the junction box, so they get
@@ -16,7 +17,8 @@
   with a 2 s gap; other nodes serve approaches first-come first-served.
 * Demand: the ``trips`` table (car trips, origin/destination node, departure seconds after 07:00).
 
-Not modelled: turn restrictions (routes are link-based), bus-only links, coordinated offsets.
+Turn restrictions (OSM relations and ``turn_ban`` edits) become ``SimNetwork.turn_banned``: route search
+never uses a banned turn. Not modelled: bus-only links, coordinated offsets.
 """
 
 from __future__ import annotations
@@ -83,7 +85,29 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
         network,
         link_capacity_vph=np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes),
         link_toll_gbp=np.nan_to_num(toll),
+        turn_banned=banned_turns(network, twin.turn_restrictions),
     )
+
+
+def banned_turns(network: SimNetwork, restrictions: pd.DataFrame) -> np.ndarray:
+    """Per turn of ``network``: forbidden by a ``no`` restriction (that turn) or an ``only`` restriction
+    (every other turn out of its from-link). Restrictions naming links the car network lacks are ignored."""
+    banned = np.zeros(network.turn_count, dtype=np.bool_)
+    row_of = {int(external): row for row, external in enumerate(network.link_external_id)}
+    for kind, source, target in zip(
+        restrictions["kind"], restrictions["from_link_id"], restrictions["to_link_id"], strict=True
+    ):
+        a, b = row_of.get(int(source)), row_of.get(int(target))
+        if a is None or b is None or network.link_to_node[a] != network.link_from_node[b]:
+            continue
+        node = int(network.link_to_node[a])
+        outs = network.node_out_links[network.node_out_indptr[node] : network.node_out_indptr[node + 1]]
+        offset = int(network.link_turn_offset[a])
+        if kind == "no":
+            banned[offset + int(np.flatnonzero(outs == b)[0])] = True
+        elif kind == "only":
+            banned[offset : offset + outs.size] |= outs != b
+    return banned
 
 
 def _signal_junction_internal(twin: Twin, network: SimNetwork) -> np.ndarray:
