@@ -96,3 +96,42 @@ def test_static_runs_are_deterministic() -> None:
     settings = RunSettings(engine="static")
     a, b = run_static(twin, settings, 1), run_static(twin, settings, 7)
     assert np.array_equal(a.link_loads["flow_veh"], b.link_loads["flow_veh"])
+
+
+def test_static_engine_obeys_a_turn_ban_through_a_split_junction() -> None:
+    from metaliverpool.network.graph import RoadGraph
+
+    twin = two_route_twin(trips_per_hour=600)
+    banned = edited(
+        twin, {"kind": "turn_ban", "from_osm_way_id": 100, "via_osm_node_id": 1002, "to_osm_way_id": 100}
+    )
+    settings = RunSettings(engine="static")
+    before = run_static(twin, settings, 1).link_loads
+    after = run_static(banned, settings, 1).link_loads
+    assert before.loc[before["osm_way_id"] == 100, "flow_veh"].max() > 0
+    assert after.loc[after["osm_way_id"] == 100, "flow_veh"].sum() == pytest.approx(0.0, abs=1e-6)
+    assert after.loc[after["osm_way_id"] == 200, "flow_veh"].max() == pytest.approx(600.0 * 1.0, rel=1e-6)
+    graph = RoadGraph.from_twin(banned)
+    # node 2 became two in-nodes and two out-nodes; the edit bans every way-100-to-way-100 turn there
+    # (straight on and the U-turns), so no connector joins them
+    assert graph.node_count == RoadGraph.from_twin(twin).node_count + 4
+    assert np.sum(graph.link_external_id < 0) == 0
+
+
+def test_split_junction_keeps_the_allowed_turns_as_zero_time_connectors() -> None:
+    import pandas as pd
+
+    from metaliverpool.network.graph import split_restricted_junctions
+
+    # a T: links 0 (a->v), 1 (v->b), 2 (v->c); "no" turn 0->1 and an "only" restriction elsewhere ignored
+    restrictions = pd.DataFrame({"kind": ["no", "only"], "from_link_id": [10, 99], "to_link_id": [11, 12]})
+    split = split_restricted_junctions(
+        4, np.array([0, 3, 3]), np.array([3, 1, 2]), np.array([10, 11, 12]), restrictions, keep=set()
+    )
+    assert split.node_count == 4 + 1 + 2
+    assert split.link_to[0] == 4 and list(split.link_from[1:]) == [5, 6]
+    assert list(zip(split.connector_from, split.connector_to, strict=True)) == [(4, 6)]  # 0->2 only
+    kept = split_restricted_junctions(
+        4, np.array([0, 3, 3]), np.array([3, 1, 2]), np.array([10, 11, 12]), restrictions, keep={3}
+    )
+    assert kept.node_count == 4 and kept.connector_from.size == 0  # a zone's node is not split

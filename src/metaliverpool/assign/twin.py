@@ -52,7 +52,8 @@ class TwinAssignment:
     result:
         The full assignment result (per-class flows, convergence history).
     link_flows:
-        One row per car link: ``link_id`` (twin id), ``flow_vph`` (PCU/h), ``<class>_vph`` per class,
+        One row per car link of the twin (not the turn connectors of split junctions): ``link_id`` (twin
+        id), ``flow_vph`` (PCU/h), ``<class>_vph`` per class,
         ``time_s`` (congested), ``free_time_s``, ``capacity_vph``, ``volume_capacity_ratio``.
     zone_ids:
         int64[zones]: twin ``zone_id`` of each skim row/column.
@@ -132,6 +133,7 @@ def assign_twin(
             ),
         }
     )
+    table = table[graph.link_external_id >= 0].reset_index(drop=True)  # no turn connectors
     return TwinAssignment(graph=graph, result=result, link_flows=table, zone_ids=zone_ids, skim_time_s=skim)
 
 

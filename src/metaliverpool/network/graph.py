@@ -33,6 +33,8 @@ import numpy.typing as npt
 from metaliverpool.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from metaliverpool.network.twin import Twin
 
 VDF_BPR = 0
@@ -257,6 +259,11 @@ class RoadGraph:
         left out, so link numbers here may differ from twin link ids); node numbers are the twin's
         ``node_id``. Zone ``z`` is the ``z``-th row of ``zones`` sorted by ``zone_id`` and starts at its
         ``node_id``; zone nodes are ordinary junctions, so ``first_thru_node`` is 0.
+
+        Turn restrictions (``turn_restrictions``: OSM relations and ``turn_ban`` edits) are honoured by
+        splitting each restricted junction (:func:`split_restricted_junctions`): the graph then has extra
+        nodes and zero-time *turn connector* links with ``link_external_id`` -1 (no twin link; leave them
+        out of link tables).
         """
         links = twin.links
         nodes = twin.nodes
@@ -275,20 +282,100 @@ class RoadGraph:
         if np.any(zone_node < 0):
             code = str(zones["zone_code"].to_numpy()[np.flatnonzero(zone_node < 0)[0]])
             raise InputError("twin zones", "zone has no network node", where=f"zone {code}")
+        frm = links["from_node_id"].to_numpy(dtype=np.int64)
+        to = links["to_node_id"].to_numpy(dtype=np.int64)
+        ids = links["link_id"].to_numpy(dtype=np.int64)
+        capacity = links["capacity_vph"].to_numpy(dtype=np.float64)
+        toll = links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links else np.zeros(len(links))
+        alpha = np.full(len(links), bpr_alpha)
+        split = split_restricted_junctions(
+            node_count, frm, to, ids, twin.turn_restrictions, set(zone_node.tolist())
+        )
+        extra = split.connector_from.size
         return cls.from_arrays(
-            node_count=node_count,
-            link_from=links["from_node_id"].to_numpy(),
-            link_to=links["to_node_id"].to_numpy(),
-            link_capacity_vph=links["capacity_vph"].to_numpy(dtype=np.float64),
-            link_free_time_s=length / speed,
-            link_length_m=length,
-            link_alpha=bpr_alpha,
+            node_count=split.node_count,
+            link_from=np.concatenate([split.link_from, split.connector_from]),
+            link_to=np.concatenate([split.link_to, split.connector_to]),
+            link_capacity_vph=np.concatenate([capacity, np.ones(extra)]),
+            link_free_time_s=np.concatenate([length / speed, np.zeros(extra)]),
+            link_length_m=np.concatenate([length, np.zeros(extra)]),
+            link_alpha=np.concatenate([alpha, np.zeros(extra)]),
             link_beta=bpr_beta,
-            link_toll=links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links else 0.0,
-            link_external_id=links["link_id"].to_numpy(dtype=np.int64),
-            node_external_id=np.arange(node_count, dtype=np.int64),
+            link_toll=np.concatenate([toll, np.zeros(extra)]),
+            link_external_id=np.concatenate([ids, np.full(extra, -1, dtype=np.int64)]),
+            node_external_id=np.concatenate(
+                [np.arange(node_count, dtype=np.int64), np.full(split.node_count - node_count, -1)]
+            ),
             zone_node=zone_node,
             first_thru_node=0,
             time_unit_s=1.0,
             source=source,
         )
+
+
+@dataclass(frozen=True, eq=False)
+class JunctionSplit:
+    """Links re-attached to split junctions, and the turn connectors between them (node numbers)."""
+
+    node_count: int
+    link_from: npt.NDArray[np.int64]
+    link_to: npt.NDArray[np.int64]
+    connector_from: npt.NDArray[np.int64]
+    connector_to: npt.NDArray[np.int64]
+
+
+def split_restricted_junctions(
+    node_count: int,
+    link_from: npt.NDArray[np.int64],
+    link_to: npt.NDArray[np.int64],
+    link_external_id: npt.NDArray[np.int64],
+    restrictions: pd.DataFrame,
+    keep: set[int],
+) -> JunctionSplit:
+    """Make node-based shortest paths obey turn restrictions.
+
+    A junction ``v`` with a restriction (``kind`` ``no``: that turn is banned; ``only``: every other turn
+    out of its from-link is) is replaced by one new node per link entering it and one per link leaving it,
+    joined by a connector for each allowed turn, so no path can make a banned turn. Junctions in ``keep``
+    (zone nodes, where trips start and end) are not split. Restrictions naming links absent from the
+    arrays are ignored.
+    """
+    row_of = {int(external): row for row, external in enumerate(link_external_id)}
+    banned: dict[int, set[tuple[int, int]]] = {}
+    for kind, source, target in zip(
+        restrictions["kind"], restrictions["from_link_id"], restrictions["to_link_id"], strict=True
+    ):
+        a, b = row_of.get(int(source)), row_of.get(int(target))
+        if a is None or b is None or link_to[a] != link_from[b] or int(link_to[a]) in keep:
+            continue
+        node = int(link_to[a])
+        outs = np.flatnonzero(link_from == node)
+        turns = (
+            {(a, b)} if kind == "no" else {(a, int(o)) for o in outs if o != b} if kind == "only" else set()
+        )
+        banned.setdefault(node, set()).update(turns)
+    new_from = link_from.copy()
+    new_to = link_to.copy()
+    connector_from: list[int] = []
+    connector_to: list[int] = []
+    next_node = node_count
+    for node, bans in sorted(banned.items()):
+        ins: list[int] = np.flatnonzero(link_to == node).tolist()
+        outs_of: list[int] = np.flatnonzero(link_from == node).tolist()
+        in_node = {link: next_node + k for k, link in enumerate(ins)}
+        out_node = {link: next_node + len(ins) + k for k, link in enumerate(outs_of)}
+        next_node += len(ins) + len(outs_of)
+        new_to[ins] = [in_node[link] for link in ins]
+        new_from[outs_of] = [out_node[link] for link in outs_of]
+        for entering in ins:
+            for leaving in outs_of:
+                if (entering, leaving) not in bans:
+                    connector_from.append(in_node[entering])
+                    connector_to.append(out_node[leaving])
+    return JunctionSplit(
+        node_count=next_node,
+        link_from=new_from,
+        link_to=new_to,
+        connector_from=np.asarray(connector_from, dtype=np.int64),
+        connector_to=np.asarray(connector_to, dtype=np.int64),
+    )

@@ -116,11 +116,12 @@ def run_static(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
     loads["flow_veh"] = 0.0
     loads["time_s"] = loads["free_time_s"]
     position = pd.Series(np.arange(len(loads)), index=loads["link_id"].to_numpy())
-    rows = position.reindex(graph.link_external_id).to_numpy()
+    real = graph.link_external_id >= 0  # turn connectors of split junctions are not twin links
+    rows = position.reindex(graph.link_external_id[real]).to_numpy()
     flow = loads["flow_veh"].to_numpy(copy=True)
     times = loads["time_s"].to_numpy(copy=True)
-    flow[rows] = result.class_flow_vph[0] * hours
-    times[rows] = result.link_time_s
+    flow[rows] = result.class_flow_vph[0][real] * hours
+    times[rows] = result.link_time_s[real]
     loads["flow_veh"] = flow
     loads["time_s"] = times
     loads["queue_veh"] = np.nan

@@ -219,10 +219,6 @@ def engine_notes(scenario: Scenario) -> list[str]:
     """What the chosen engine does not represent of this scenario's edits (shown in the report)."""
     kinds = {edit.kind for edit in scenario.edits}
     notes = []
-    if scenario.run.engine == "static" and "turn_ban" in kinds:
-        notes.append(
-            "The static engine does not model turn restrictions: run turn bans with the dynamic engine."
-        )
     if scenario.run.engine == "static" and "signal_plan" in kinds:
         notes.append("The static engine has no signals: run signal retiming with the dynamic engine.")
     if "bus_lane" in kinds or any(getattr(e, "vehicles", "") == "general" for e in scenario.edits):
