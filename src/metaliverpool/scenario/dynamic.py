@@ -140,7 +140,7 @@ def _retime(plan: SignalPlan, edited: pd.DataFrame) -> SignalPlan:
     return dataclasses.replace(plan, phase_green_s=green, signal_offset_s=offset)
 
 
-def _ai_loop_factory(
+def ai_loop_factory(
     twin: Twin,
     network: SimNetwork,
     plan: SignalPlan,
@@ -206,7 +206,7 @@ def run_dynamic(
     flows = base_flows if base_flows is not None else baseline_turn_flows(twin)
     plan = signal_plan_for(twin, network, flows)
     loops: list[ClosedLoopController] = []
-    loop_factory = _ai_loop_factory(twin, network, plan, flows, loops)
+    loop_factory = ai_loop_factory(twin, network, plan, flows, loops)
     last_departure = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
     config = SimConfig(
         horizon_s=last_departure + AFTER_PERIOD_S, gridlock_timeout_s=settings.gridlock_timeout_s

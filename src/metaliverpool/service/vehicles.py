@@ -26,7 +26,12 @@ EVENT_DEPART, EVENT_ENTER_LINK, EVENT_ARRIVE = 0, 1, 2
 
 def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: int = MAX_VEHICLES) -> bytes:
     """The ``vehicles`` layer of one recorded simulation of ``scenario`` on ``twin``."""
-    from metaliverpool.scenario.dynamic import AFTER_PERIOD_S, baseline_turn_flows, signal_plan_for
+    from metaliverpool.scenario.dynamic import (
+        AFTER_PERIOD_S,
+        ai_loop_factory,
+        baseline_turn_flows,
+        signal_plan_for,
+    )
     from metaliverpool.scenario.pipeline import prepare_twins
     from metaliverpool.sim.dta import DtaConfig, run_dta
     from metaliverpool.sim.engine import EventBatch, SimConfig, concat_events
@@ -35,7 +40,8 @@ def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: i
     base, edited = prepare_twins(scenario, twin)
     network = sim_network_from_twin(edited)
     demand = demand_from_twin(edited)
-    plan = signal_plan_for(edited, network, baseline_turn_flows(base))
+    flows = baseline_turn_flows(base)
+    plan = signal_plan_for(edited, network, flows)
     last_departure_s = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
     config = SimConfig(
         horizon_s=last_departure_s + AFTER_PERIOD_S,
@@ -53,6 +59,7 @@ def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: i
             seed=seed,
             value_of_time_gbp_per_h=scenario.run.value_of_time_gbp_per_h,
         ),
+        controller_factory=ai_loop_factory(edited, network, plan, flows, []),
         on_events=batches.append,
     )
     events = concat_events(batches)
