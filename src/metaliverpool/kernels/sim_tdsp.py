@@ -164,6 +164,32 @@ def td_shortest_path_tree(
                 heap_size = _heap_push_or_decrease(work_heap, work_heap_pos, heap_size, work_key, head)
 
 
+@njit(cache=True, inline="always")
+def _mark_group_targets(q, query_origin, query_depart_s, query_destination, target_stamp):
+    """Stamp the distinct destinations of the query group starting at ``q`` (same origin and departure)
+    with ``q``; return how many there are."""
+    targets = 0
+    end = q
+    while end < query_origin.shape[0] and query_origin[end] == query_origin[q]:
+        if query_depart_s[end] != query_depart_s[q]:
+            break
+        if target_stamp[query_destination[end]] != q:
+            target_stamp[query_destination[end]] = q
+            targets += 1
+        end += 1
+    return targets
+
+
+@njit(cache=True, inline="always")
+def _emit_path(reversed_links, count, out_path_links, written):
+    """Append ``reversed_links[:count]`` in forward order at ``written``; the new end, or -1 if no room."""
+    if written + count > out_path_links.shape[0]:
+        return -1
+    for i in range(count):
+        out_path_links[written + i] = reversed_links[count - 1 - i]
+    return written + count
+
+
 @njit(cache=True)
 def td_fastest_paths(
     indptr,
@@ -212,15 +238,7 @@ def td_fastest_paths(
         depart = query_depart_s[q]
         if origin != last_origin or depart != last_depart:
             # this group's distinct destinations: the search may stop once they are all settled
-            targets = 0
-            end = q
-            while (
-                end < query_origin.shape[0] and query_origin[end] == origin and query_depart_s[end] == depart
-            ):
-                if target_stamp[query_destination[end]] != q:
-                    target_stamp[query_destination[end]] = q
-                    targets += 1
-                end += 1
+            targets = _mark_group_targets(q, query_origin, query_depart_s, query_destination, target_stamp)
             # one destination: A* towards it (no bound without coordinates)
             goal = query_destination[q] if targets == 1 and seconds_per_unit > 0.0 else -1
             td_shortest_path_tree(
@@ -264,11 +282,9 @@ def td_fastest_paths(
             reversed_links[count] = link
             count += 1
             node = link_from[link]
-        if written + count > out_path_links.shape[0]:
+        written = _emit_path(reversed_links, count, out_path_links, written)
+        if written < 0:
             return -1
-        for i in range(count):
-            out_path_links[written + i] = reversed_links[count - 1 - i]
-        written += count
         out_path_offset[q + 1] = written
     return written
 
@@ -355,15 +371,7 @@ def td_fastest_paths_turns(
         origin = query_origin[q]
         depart = query_depart_s[q]
         if origin != last_origin or depart != last_depart:
-            targets = 0
-            end = q
-            while (
-                end < query_origin.shape[0] and query_origin[end] == origin and query_depart_s[end] == depart
-            ):
-                if target_stamp[query_destination[end]] != q:
-                    target_stamp[query_destination[end]] = q
-                    targets += 1
-                end += 1
+            targets = _mark_group_targets(q, query_origin, query_depart_s, query_destination, target_stamp)
             goal = query_destination[q] if targets == 1 and seconds_per_unit > 0.0 else -1
             gx = node_x[goal] if goal >= 0 else 0.0
             gy = node_y[goal] if goal >= 0 else 0.0
@@ -434,10 +442,8 @@ def td_fastest_paths_turns(
             reversed_links[count] = link
             count += 1
             link = pred[link]
-        if written + count > out_path_links.shape[0]:
+        written = _emit_path(reversed_links, count, out_path_links, written)
+        if written < 0:
             return -1
-        for i in range(count):
-            out_path_links[written + i] = reversed_links[count - 1 - i]
-        written += count
         out_path_offset[q + 1] = written
     return written
