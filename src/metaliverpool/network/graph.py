@@ -324,6 +324,30 @@ class JunctionSplit:
     connector_to: npt.NDArray[np.int64]
 
 
+def banned_turn_pairs(
+    link_from: npt.NDArray[np.integer],
+    link_to: npt.NDArray[np.integer],
+    link_external_id: npt.NDArray[np.integer],
+    restrictions: pd.DataFrame,
+) -> set[tuple[int, int]]:
+    """The turns (entering link row, leaving link row) that ``restrictions`` forbid: a ``no`` restriction
+    its own turn, an ``only`` restriction every other turn out of its from-link. Restrictions naming links
+    absent from the arrays, or links that do not meet, are ignored."""
+    row_of = {int(external): row for row, external in enumerate(link_external_id)}
+    banned: set[tuple[int, int]] = set()
+    for kind, source, target in zip(
+        restrictions["kind"], restrictions["from_link_id"], restrictions["to_link_id"], strict=True
+    ):
+        a, b = row_of.get(int(source)), row_of.get(int(target))
+        if a is None or b is None or link_to[a] != link_from[b]:
+            continue
+        if kind == "no":
+            banned.add((a, b))
+        elif kind == "only":
+            banned.update((a, int(o)) for o in np.flatnonzero(link_from == link_to[a]) if o != b)
+    return banned
+
+
 def split_restricted_junctions(
     node_count: int,
     link_from: npt.NDArray[np.int64],
@@ -337,23 +361,14 @@ def split_restricted_junctions(
     A junction ``v`` with a restriction (``kind`` ``no``: that turn is banned; ``only``: every other turn
     out of its from-link is) is replaced by one new node per link entering it and one per link leaving it,
     joined by a connector for each allowed turn, so no path can make a banned turn. Junctions in ``keep``
-    (zone nodes, where trips start and end) are not split. Restrictions naming links absent from the
-    arrays are ignored.
+    (zone nodes, where trips start and end) are not split. The banned turns are
+    :func:`banned_turn_pairs`.
     """
-    row_of = {int(external): row for row, external in enumerate(link_external_id)}
     banned: dict[int, set[tuple[int, int]]] = {}
-    for kind, source, target in zip(
-        restrictions["kind"], restrictions["from_link_id"], restrictions["to_link_id"], strict=True
-    ):
-        a, b = row_of.get(int(source)), row_of.get(int(target))
-        if a is None or b is None or link_to[a] != link_from[b] or int(link_to[a]) in keep:
-            continue
+    for a, b in banned_turn_pairs(link_from, link_to, link_external_id, restrictions):
         node = int(link_to[a])
-        outs = np.flatnonzero(link_from == node)
-        turns = (
-            {(a, b)} if kind == "no" else {(a, int(o)) for o in outs if o != b} if kind == "only" else set()
-        )
-        banned.setdefault(node, set()).update(turns)
+        if node not in keep:
+            banned.setdefault(node, set()).add((a, b))
     new_from = link_from.copy()
     new_to = link_to.copy()
     connector_from: list[int] = []

@@ -108,6 +108,13 @@ class Routes:
         start = int(self.path_offset[path])
         return self.path_links[start : start + int(self.path_length[path])]
 
+    def path_sums(self, link_value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Per path, the sum of ``link_value`` (one value per link) over its links."""
+        running = np.concatenate(([0.0], np.cumsum(link_value[self.path_links])))
+        return np.asarray(
+            running[self.path_offset + self.path_length] - running[self.path_offset], dtype=np.float64
+        )
+
 
 def routes_from_paths(paths: list[tuple[int, ...]], veh_key: npt.ArrayLike) -> Routes:
     """Routes where vehicle ``v`` follows ``paths[veh_key[v]]`` (identical paths are stored once)."""

@@ -81,13 +81,6 @@ def _path_costs(
     return out
 
 
-def _path_sums(routes: Routes, link_value: np.ndarray) -> np.ndarray:
-    """Per vehicle, the sum of ``link_value`` over the links of its path."""
-    running = np.concatenate(([0.0], np.cumsum(link_value[routes.path_links])))
-    per_path = running[routes.path_offset + routes.path_length] - running[routes.path_offset]
-    return np.asarray(per_path[routes.veh_path], dtype=np.float64)
-
-
 def run_dta(
     network: SimNetwork,
     plan: SignalPlan,
@@ -137,7 +130,10 @@ def run_dta(
         table = result.link_travel_time_table()
         best_paths, _, best_cost = fastest_query_paths(network, queries, table, cfg.tt_bin_s, toll_s)
         depart = queries.depart_s[queries.veh_query]
-        own = _path_costs(routes, routes.veh_path, depart, table, cfg.tt_bin_s) + _path_sums(routes, toll_s)
+        own = (
+            _path_costs(routes, routes.veh_path, depart, table, cfg.tt_bin_s)
+            + routes.path_sums(toll_s)[routes.veh_path]
+        )
         best = best_cost[queries.veh_query]
         ok = reachable & np.isfinite(best)
         excess = np.where(ok, np.maximum(own - best, 0.0), 0.0)

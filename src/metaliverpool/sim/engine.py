@@ -159,9 +159,7 @@ class SimResult:
     def vehicle_km(self) -> float:
         """Kilometres driven on completed links plus the links of completed trips (approx.: full routes of
         completed vehicles and completed links of others)."""
-        running = np.concatenate(([0.0], np.cumsum(self.network.link_length_m[self.routes.path_links])))
-        offset, length = self.routes.path_offset, self.routes.path_length
-        path_km = (running[offset + length] - running[offset]) / 1000.0
+        path_km = self.routes.path_sums(self.network.link_length_m) / 1000.0
         return float(np.sum(path_km[self.routes.veh_path][self.completed]))
 
     def summary(self) -> dict[str, float | int]:

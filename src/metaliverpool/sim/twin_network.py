@@ -28,6 +28,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from metaliverpool.network.graph import banned_turn_pairs
 from metaliverpool.network.twin import Twin
 from metaliverpool.sim.demand import Demand, make_demand
 from metaliverpool.sim.network import SimNetwork, build_sim_network
@@ -90,23 +91,13 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
 
 
 def banned_turns(network: SimNetwork, restrictions: pd.DataFrame) -> np.ndarray:
-    """Per turn of ``network``: forbidden by a ``no`` restriction (that turn) or an ``only`` restriction
-    (every other turn out of its from-link). Restrictions naming links the car network lacks are ignored."""
+    """Per turn of ``network``: whether ``restrictions`` forbid it (:func:`banned_turn_pairs`)."""
     banned = np.zeros(network.turn_count, dtype=np.bool_)
-    row_of = {int(external): row for row, external in enumerate(network.link_external_id)}
-    for kind, source, target in zip(
-        restrictions["kind"], restrictions["from_link_id"], restrictions["to_link_id"], strict=True
-    ):
-        a, b = row_of.get(int(source)), row_of.get(int(target))
-        if a is None or b is None or network.link_to_node[a] != network.link_from_node[b]:
-            continue
-        node = int(network.link_to_node[a])
-        outs = network.node_out_links[network.node_out_indptr[node] : network.node_out_indptr[node + 1]]
-        offset = int(network.link_turn_offset[a])
-        if kind == "no":
-            banned[offset + int(np.flatnonzero(outs == b)[0])] = True
-        elif kind == "only":
-            banned[offset : offset + outs.size] |= outs != b
+    pairs = banned_turn_pairs(
+        network.link_from_node, network.link_to_node, network.link_external_id, restrictions
+    )
+    for a, b in pairs:
+        banned[network.turn_index(a, b)] = True
     return banned
 
 
