@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig
-from web.twin_fixture import write_grid_twin
+from web.twin_fixture import train_grid_forecast, write_grid_twin
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_ARGON2_MEMORY_KIB = 8192
@@ -31,6 +31,12 @@ TEST_ARGON2_MEMORY_KIB = 8192
 def twin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small grid twin, written once per session."""
     return write_grid_twin(tmp_path_factory.mktemp("twin") / "grid")
+
+
+@pytest.fixture(scope="session")
+def forecast_model(twin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LightGBM congestion model trained on the grid twin's simulated history, saved in the twin."""
+    return train_grid_forecast(twin_dir, tmp_path_factory.mktemp("history"))
 
 
 def make_config(

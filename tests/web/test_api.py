@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from metaliverpool.service.layers import decode_columns
 from metaliverpool.store.db import Database, DocUpdate, Scenario, User, Version
 from web.conftest import new_scenario, sign_up_in
 from web.protocol import change_over_socket, close_road, edit_entry, set_edit, token_of
-from web.twin_fixture import OSM_WAY_BASE
+from web.twin_fixture import FORECAST_MODEL, OSM_WAY_BASE
 
 
 def count(client: TestClient, model: type, **where: object) -> int:
@@ -43,6 +45,7 @@ def test_health_and_openapi_list_every_route(client: TestClient) -> None:
         "/api/scenarios/{scenario_id}/comments",
         "/api/scenarios/{scenario_id}/runs",
         "/api/runs/{run_id}/report",
+        "/api/twins/{twin_id}/forecasts/{name}/snapshot",
     ):
         assert path in paths
 
@@ -499,3 +502,71 @@ def test_bad_comments_are_refused_and_not_stored(client: TestClient, body: dict)
     assert response.json()["detail"]
     assert client.get(f"/api/scenarios/{scenario_id}/comments", headers=alice).json() == []
     assert count(client, DocUpdate, scenario_id=scenario_id) == 0
+
+
+# --- congestion forecasts -----------------------------------------------------------------------------
+
+
+def test_forecast_models_and_snapshot(client: TestClient, forecast_model: Path) -> None:
+    from metaliverpool.predict.model_io import load_model
+
+    headers = sign_up_in(client, "alice")
+    assert client.get("/api/twins/test-grid/forecasts").status_code == 401
+    (summary,) = client.get("/api/twins/test-grid/forecasts", headers=headers).json()
+    assert summary["usable"] and summary["name"] == FORECAST_MODEL and summary["model"] == "lgbm"
+    assert summary["horizons_min"] == [5.0, 10.0] and summary["sensors"] == 8
+    origins = summary["origins"]
+    assert len(origins["row"]) == len(origins["clock_s"]) > 0
+    # the grid twin's day window opens at 07:00; the first origin has three minutes of lookback behind it
+    assert origins["clock_s"][0] == 7 * 3600 + 2 * 60
+    row = origins["row"][3]
+    answer = client.get(
+        f"/api/twins/test-grid/forecasts/{FORECAST_MODEL}/snapshot",
+        params={"row": row, "horizon_min": 10},
+        headers=headers,
+    ).json()
+    saved = load_model(forecast_model)
+    assert answer["link_id"] == [int(s) for s in saved.metadata["sensor_ids"]]
+    assert answer["target_clock_s"] - answer["clock_s"] == 600
+    feed = saved.feed
+    assert feed is not None
+    np.testing.assert_allclose(answer["observed_now"], feed.values[row], atol=1e-3)
+    np.testing.assert_allclose(answer["observed_target"], feed.values[row + 10], atol=1e-3)
+    reference = np.asarray(saved.metadata["reference"])
+    expected_level = np.clip(1 - np.asarray(answer["forecast"]) / reference, 0, 1)
+    np.testing.assert_allclose(answer["level_forecast"], expected_level, atol=2e-3)
+    assert sum(answer["band_counts"].values()) == 8
+    error = np.abs(np.asarray(answer["forecast"]) - feed.values[row + 10]).mean()
+    assert answer["mae_vs_observed"] == pytest.approx(error, abs=2e-3)
+
+
+def test_forecast_refusals(client: TestClient, forecast_model: Path, tmp_path: Path) -> None:
+    headers = sign_up_in(client, "alice")
+    url = f"/api/twins/test-grid/forecasts/{FORECAST_MODEL}/snapshot"
+    row = client.get("/api/twins/test-grid/forecasts", headers=headers).json()[0]["origins"]["row"][0]
+    bad_horizon = client.get(url, params={"row": row, "horizon_min": 30}, headers=headers)
+    assert bad_horizon.status_code == 422 and "horizons" in bad_horizon.json()["detail"]
+    assert client.get(url, params={"row": 0}, headers=headers).status_code == 422
+    missing = client.get(
+        "/api/twins/test-grid/forecasts/nothing/snapshot", params={"row": row}, headers=headers
+    )
+    assert missing.status_code == 404
+    # a model whose sensors are not links of this twin is listed as unusable, and refused with the reason
+    foreign = forecast_model.parent / "foreign"
+    shutil.copytree(forecast_model, foreign)
+    try:
+        metadata = json.loads((foreign / "metadata.json").read_text())
+        metadata["sensor_ids"] = ["9999", *metadata["sensor_ids"][1:]]
+        (foreign / "metadata.json").write_text(json.dumps(metadata))
+        feed = np.load(foreign / "feed.npz")
+        arrays = {name: feed[name] for name in feed.files}
+        arrays["sensor_ids"] = np.asarray(metadata["sensor_ids"])
+        np.savez(foreign / "feed.npz", **arrays)
+        listed = {m["name"]: m for m in client.get("/api/twins/test-grid/forecasts", headers=headers).json()}
+        assert not listed["foreign"]["usable"] and "9999" in listed["foreign"]["reason"]
+        refused = client.get(
+            "/api/twins/test-grid/forecasts/foreign/snapshot", params={"row": row}, headers=headers
+        )
+        assert refused.status_code == 409 and "retrain" in refused.json()["detail"]
+    finally:
+        shutil.rmtree(foreign)

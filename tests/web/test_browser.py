@@ -336,3 +336,51 @@ def test_screenshot_shows_the_road_network_and_edits(browser: Browser, shared_se
         page.screenshot(path=str(server.state / "map.png"))
     finally:
         context.close()
+
+
+def test_congestion_forecast_layer_draws_the_server_forecast(
+    browser: Browser, shared_server: ProcessServer, forecast_model: Path
+) -> None:
+    server = shared_server
+    tokens = {"fay": account(server, "fay")}
+    scenario_id = shared_scenario(server, tokens, "fay", {})
+    context, page = open_as(browser, server, tokens["fay"], scenario_id)
+    try:
+        page.click("button[data-tab=Layers]")
+        page.wait_for_selector("#forecast-on", timeout=10_000)
+        assert page.input_value("#forecast-horizon") == "10"  # 30 min is not a horizon of this model
+        page.check("#forecast-on")
+        page.wait_for_function("() => window.metaliverpool.forecast !== null", timeout=10_000)
+        drawn = page.evaluate(
+            """() => {
+                const f = window.metaliverpool.forecast, links = window.metaliverpool.view.layers.links;
+                return { rows: f.rows, colours: f.colours, show: f.show, snapshot: f.snapshot,
+                         ways: f.rows.map((r) => links.columns.osm_way_id[r]) };
+            }"""
+        )
+        snapshot = drawn["snapshot"]
+        assert drawn["show"] == "forecast" and len(drawn["rows"]) == 8
+        # each colour is the band of the server's forecast level for that link
+        bands = [(0.25, (26, 150, 65)), (0.5, (240, 200, 0)), (0.75, (240, 110, 20)), (1.01, (190, 0, 0))]
+        for colour, level in zip(drawn["colours"], snapshot["level_forecast"], strict=True):
+            expected = next(rgb for bound, rgb in bands if level < bound)
+            assert tuple(colour[:3]) == expected, (colour, level)
+        clock = page.text_content("#forecast-clock") or ""
+        assert "now 07:" in clock and "→ 07:" in clock
+        # on the map: a sensor link whose way carries one colour shows that colour
+        by_way: dict[int, set[tuple[int, ...]]] = {}
+        for way, colour in zip(drawn["ways"], drawn["colours"], strict=True):
+            by_way.setdefault(int(way), set()).add(tuple(colour[:3]))
+        way, colours = next((w, c) for w, c in by_way.items() if len(c) == 1)
+        page.wait_for_timeout(300)
+        seen = pixel(page, *link_point(page, way, 0.3))
+        assert close_to(seen, next(iter(colours)), 40), (seen, colours)
+        # "then" shows what was observed 10 minutes later (a held-out day)
+        page.select_option("#forecast-show", "observed")
+        page.wait_for_function("() => window.metaliverpool.forecast.show === 'observed'", timeout=10_000)
+        observed = page.evaluate("() => window.metaliverpool.forecast.snapshot.level_observed_target")
+        assert observed is not None and len(observed) == 8
+        assert "mean error vs what happened" in (page.text_content("#forecast-summary") or "")
+        page.screenshot(path=str(server.state / "forecast.png"))
+    finally:
+        context.close()

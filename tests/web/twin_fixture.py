@@ -114,3 +114,22 @@ def grid_twin() -> Twin:
 def write_grid_twin(folder: Path) -> Path:
     """Write :func:`grid_twin` to ``folder`` and return it."""
     return write_twin(grid_twin(), folder)
+
+
+FORECAST_MODEL = "speed-lgbm"
+"""Name of the forecasting model :func:`train_grid_forecast` saves in the grid twin."""
+
+
+def train_grid_forecast(twin_dir: Path, work: Path) -> Path:
+    """Simulate 10 days of the grid twin at 1-minute rows and train LightGBM (5 and 10 minutes ahead)
+    into ``twin_dir/forecasts/speed-lgbm`` with the real commands; returns the model folder."""
+    from metaliverpool.cli.main import main
+
+    history = work / "history.npz"
+    model = twin_dir / "forecasts" / FORECAST_MODEL
+    main(["forecast", "history", "--twin", str(twin_dir), "--out", str(history), "--days", "10",
+          "--sensors", "8", "--demand-scale", "1.0", "--interval-min", "1"])  # fmt: skip
+    main(["forecast", "train", "--series", str(history), "--adjacency", str(history),
+          "--interval-min", "1", "--horizons", "5,10", "--lookback", "3", "--model", "lgbm",
+          "--out", str(model)])  # fmt: skip
+    return model

@@ -14,6 +14,20 @@ export interface RunInfo {
   message: string; kpis: Record<string, unknown>; outputs: string[]; created_at_s: number; finished_at_s: number | null;
 }
 
+export interface ForecastInfo {
+  name: string; usable: boolean; reason?: string; model: string; quantity: string; horizons_min: number[];
+  interval_s: number; sensors: number; train_time_s: number | null;
+  validation: Record<string, { mae: number; rmse: number; mape_pct: number }>;
+  origins: { row: number[]; day: number[]; day_of_week: number[]; clock_s: number[] };
+}
+export interface ForecastSnapshot {
+  name: string; row: number; horizon_min: number; clock_s: number; target_clock_s: number; day: number;
+  day_of_week: number; quantity: string; link_id: number[]; observed_now: (number | null)[]; forecast: (number | null)[];
+  observed_target: (number | null)[] | null; reference: (number | null)[]; events_target: (number | null)[];
+  level_now: (number | null)[]; level_forecast: (number | null)[]; level_observed_target: (number | null)[] | null;
+  band_counts: Record<string, number>; mae_vs_observed?: number | null;
+}
+
 export class ApiError extends Error {
   constructor(public status: number, message: string) { super(message); }
 }
@@ -58,6 +72,9 @@ export const api = {
   startRun: (id: number, versionId: number | null, engine: string, seeds: number[]) =>
     call<RunInfo>("POST", `/api/scenarios/${id}/runs`, { version_id: versionId, engine, seeds: seeds.length ? seeds : undefined }),
   run: (runId: number) => call<RunInfo>("GET", `/api/runs/${runId}`),
+  forecasts: (twinId: string) => call<ForecastInfo[]>("GET", `/api/twins/${twinId}/forecasts`),
+  forecastSnapshot: (twinId: string, name: string, row: number, horizonMin: number) =>
+    call<ForecastSnapshot>("GET", `/api/twins/${twinId}/forecasts/${encodeURIComponent(name)}/snapshot?row=${row}&horizon_min=${horizonMin}`),
   async layer(twinId: string, name: string): Promise<ArrayBuffer> {
     const response = await fetch(`/api/twins/${twinId}/layers/${name}`, { credentials: "same-origin" });
     if (!response.ok) throw new ApiError(response.status, `layer ${name}: ${response.statusText}`);

@@ -1,6 +1,7 @@
 // The map: MapLibre GL with no external tiles (a plain background) and deck.gl layers drawn from the
 // twin's own tables: roads by class, communities (LSOAs by IMD decile or population, optionally in 3D),
-// services, signals, edits, comments, a drawn polygon, a run's flow differences and animated vehicles.
+// services, signals, edits, comments, a drawn polygon, a run's flow differences, the congestion forecast
+// on sensor links and animated vehicles.
 
 import { Map as MapLibreMap, NavigationControl, setWorkerUrl, type IControl } from "maplibre-gl";
 import maplibreWorkerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
@@ -48,6 +49,8 @@ export interface MapView {
   /** vehicles of a run: flat lon/lat per path with a time (s after 07:00) per vertex */
   vehicles: { path: Float32Array; timestamps: Float32Array; colour: RGBA }[] | null;
   time_s: number;
+  /** congestion forecast: link rows drawn wide in their band colour */
+  forecast: { rows: number[]; colours: RGBA[] } | null;
 }
 
 export function createMap(container: HTMLElement, bounds: [number, number, number, number]) {
@@ -117,6 +120,29 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       updateTriggers: { getColor: view.linkVersion, getWidth: view.selectedLink },
     }),
   );
+  if (view.forecast) {
+    const forecast = view.forecast;
+    result.push(
+      new PathLayer<number>({
+        id: "forecast",
+        data: forecast.rows.map((_, k) => k),
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        getPath: (k) => pathOf(links, forecast.rows[k]) as any,
+        positionFormat: "XY",
+        _pathType: "open",
+        getColor: (k) => forecast.colours[k],
+        getWidth: 16,
+        widthUnits: "meters",
+        widthMinPixels: 5,
+        capRounded: true,
+        jointRounded: true,
+        pickable: true,
+        autoHighlight: true,
+        highlightColor: [31, 95, 191, 200],
+        updateTriggers: { getColor: forecast.colours },
+      }),
+    );
+  }
   if (view.areas.length) {
     result.push(
       new PolygonLayer<{ polygon: number[][]; colour: RGBA }>({

@@ -10,6 +10,7 @@ import { category, decodeLayer } from "./layers";
 import { buildLayers, createMap, type MapView, type TwinLayers } from "./map";
 import { describeEdit, editColour, editWays, editArea } from "./edits";
 import { equityRows, formatNumber, kpiRows } from "./kpis";
+import { BANDS, forecastDetails, forecastPanel, type ForecastLayer } from "./forecast";
 
 interface Presence {
   user?: { name: string; colour: string; role: string };
@@ -43,6 +44,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const statusDiv = el("div", { class: "status", id: "status" }, "connecting…");
   const toast = el("div", { class: "toast", id: "toast", style: "display:none" });
   const legend = el("div", { class: "legend" });
+  const forecastLegend = el("div", { id: "forecast-legend", style: "display:none" }, el("b", {}, "Forecast"), " congestion: ",
+    ...BANDS.flatMap((band, k) => [k ? ", " : "", el("span", { style: `color:rgb(${band.colour.slice(0, 3).join(",")})` }, band.name)]));
   const slider = el("div", { class: "slider", id: "time-slider", style: "display:none" });
   const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, toast, legend, slider);
   app.append(el("div", { class: "layout" }, side, mapWrap));
@@ -50,6 +53,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const { map, overlay } = createMap(mapDiv, twinInfo.bounds);
   const [links, zones, services, junctions] = (await layerBuffers).map(decodeLayer);
   const layers: TwinLayers = { links, zones, services, junctions };
+  const linkRow = new Map<number, number>();
+  const linkIds = links.columns.link_id as Int32Array;
+  for (let i = 0; i < links.count; i++) linkRow.set(linkIds[i], i);
   const wayLinks = new Map<number, number[]>();
   const osmWay = links.columns.osm_way_id as Float64Array;
   for (let i = 0; i < links.count; i++) {
@@ -66,8 +72,10 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   const view: MapView = {
     layers, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
-    showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0,
+    showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null,
   };
+  let forecast: ForecastLayer | null = null;
+  const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null };
   let linkColours = new Map<number, [number, number, number, number]>();
   let mode: "select" | "draw" | "comment" = "select";
   let pendingPin: [number, number] | null = null;
@@ -146,6 +154,14 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   }
 
   function layerPanel(): HTMLElement {
+    const forecastSlot = el("div", { id: "forecast-slot" });
+    void forecastPanel(scenario.twin_id, linkRow, (layer) => {
+      forecast = layer;
+      hooks.forecast = layer;
+      view.forecast = layer ? { rows: layer.rows, colours: layer.colours } : null;
+      forecastLegend.style.display = layer ? "block" : "none";
+      render();
+    }, (message) => showToast(message)).then((panel) => forecastSlot.append(panel));
     const pick = el("select", { id: "communities", onchange: (event) => {
       view.communities = (event.target as HTMLSelectElement).value as MapView["communities"]; render();
     } }, el("option", { value: "off" }, "off"), el("option", { value: "imd" }, "IMD decile (1 = most deprived)"), el("option", { value: "population" }, "population"));
@@ -157,7 +173,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
       el("label", { style: "display:block" }, el("input", { type: "checkbox", checked: true, onchange: (event) => {
         view.showServices = (event.target as HTMLInputElement).checked; render();
       } }), " Services (hospitals red, GPs green, schools blue)"),
-      el("p", { class: "hint" }, "This twin has no building footprints; 3D shows communities by population."));
+      el("p", { class: "hint" }, "This twin has no building footprints; 3D shows communities by population."),
+      forecastSlot);
   }
 
   // --- editing --------------------------------------------------------------------------------------
@@ -176,6 +193,12 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
       roadPanel(info.index);
     } else if (id === "signals" && info.index >= 0) {
       junctionPanel(info.object as number);
+    } else if (id === "forecast" && info.index >= 0 && forecast) {
+      const row = forecast.rows[info.index];
+      view.selectedLink = row;
+      selection.append(forecastDetails(forecast, forecast.snapshot.link_id.indexOf((links.columns.link_id as Int32Array)[row]), category(links, "name", row)));
+      roadPanel(row);
+      showTab("Edit");
     } else if (id === "communities" && info.index >= 0) {
       zonePanel(info.index);
     } else if (id === "comments" && info.object) {
@@ -425,9 +448,6 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   // --- runs and compare -------------------------------------------------------------------------------
   let polling: number | null = null;
   let difference: Map<number, [number, number, number, number]> | null = null;
-  const linkRow = new Map<number, number>();
-  const linkIds = links.columns.link_id as Int32Array;
-  for (let i = 0; i < links.count; i++) linkRow.set(linkIds[i], i);
   async function refreshRuns(): Promise<void> {
     const runs = await api.runs(scenarioId);
     clear(runsDiv);
@@ -537,10 +557,10 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   }
 
   // --- first paint and test hooks -------------------------------------------------------------------
+  legend.append(forecastLegend);
   legend.append(el("div", {}, el("b", {}, "Roads"), " by class; edits: ",
     el("span", { style: "color:#c00" }, "closed"), ", ", el("span", { style: "color:#80c" }, "bus"), ", ",
     el("span", { style: "color:#06c" }, "lanes"), ", ", el("span", { style: "color:#080" }, "speed")));
-  const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null };
   window.metaliverpool = hooks;
   overlay.setProps({
     onAfterRender: () => {

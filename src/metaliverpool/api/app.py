@@ -33,6 +33,7 @@ from metaliverpool.api.errors import install_error_handlers
 from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
+from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.runs import RunExecutor
 from metaliverpool.service.twins import TwinCatalog
@@ -45,11 +46,13 @@ def build_context(config: ServerConfig) -> ServerContext:
     db = Database(config.database_url)
     db.migrate()
     fanout: Fanout = RedisFanout(config.redis_url) if config.redis_url else InProcessFanout()
+    twins = TwinCatalog(list(config.twin_paths))
     return ServerContext(
         config=config,
         db=db,
         runs=RunStore(config.state_dir / "runstore"),
-        twins=TwinCatalog(list(config.twin_paths)),
+        twins=twins,
+        forecasts=ForecastCatalog(twins),
         rooms=RoomRegistry(db, fanout),
         fanout=fanout,
         executor=RunExecutor(),

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.fanout import Fanout
+from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.runs import RunExecutor
 from metaliverpool.service.twins import TwinCatalog
@@ -44,7 +45,8 @@ class ServerConfig:
 
 @dataclass
 class ServerContext:
-    """Everything the handlers use: database, run store, twins, rooms, run executor, password hasher."""
+    """Everything the handlers use: database, run store, twins and their forecasting models, rooms, run
+    executor, password hasher."""
 
     config: ServerConfig
     db: Database
@@ -53,4 +55,5 @@ class ServerContext:
     rooms: RoomRegistry
     fanout: Fanout
     executor: RunExecutor
+    forecasts: ForecastCatalog
     hasher: PasswordHasher = field(default_factory=make_hasher)

@@ -1,11 +1,12 @@
-"""Twins and their map layers (binary ``MLL1`` columns, see :mod:`metaliverpool.service.layers`)."""
+"""Twins, their map layers (binary ``MLL1`` columns, see :mod:`metaliverpool.service.layers`) and their
+congestion forecasts (:mod:`metaliverpool.service.forecasts`)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from metaliverpool.api.deps import AccountDep, ContextDep
@@ -42,3 +43,24 @@ async def get_layer(
         media_type="application/octet-stream",
         headers={"ETag": etag, "Cache-Control": "private, max-age=3600"},
     )
+
+
+@router.get("/{twin_id}/forecasts")
+async def list_forecasts(twin_id: str, context: ContextDep, account: AccountDep) -> list[dict[str, Any]]:
+    """The twin's trained forecasting models: what each is, its validation scores and the moments
+    (origins) its feed offers."""
+    return await run_in_threadpool(context.forecasts.summaries, twin_id)
+
+
+@router.get("/{twin_id}/forecasts/{name}/snapshot")
+async def forecast_snapshot(
+    twin_id: str,
+    name: str,
+    context: ContextDep,
+    account: AccountDep,
+    row: int = Query(..., description="Origin row of the feed ('now'), one of the model's origins."),
+    horizon_min: float = Query(30.0, description="Minutes ahead: one of the model's horizons."),
+) -> dict[str, Any]:
+    """Every sensor link's forecast from ``row``, ``horizon_min`` ahead, with its congestion level and,
+    when the feed holds it, what was observed then."""
+    return await run_in_threadpool(context.forecasts.snapshot, twin_id, name, row, horizon_min)

@@ -1,10 +1,13 @@
-"""``metaliverpool forecast evaluate`` and ``metaliverpool forecast train``.
+"""``metaliverpool forecast history``, ``forecast evaluate`` and ``forecast train``.
 
-``evaluate`` splits a sensor series chronologically (train/validation/test), fits each model and prints
-one JSON line last: per model and horizon the MAE, RMSE and MAPE on the test part, plus each model's
-training time. ``train`` fits one model on the training part, scores it on the validation part and saves
-it with its metadata (``metaliverpool.predict.model_io``); it prints one JSON line last with the path.
-Series layout: ``metaliverpool.predict.series``.
+``history`` simulates many days on a twin (``metaliverpool.predict.twin_history``) and writes the link
+speed series, with its events and sensor adjacency, as one ``.npz``. ``evaluate`` splits a sensor series
+chronologically (train/validation/test), fits each model and prints one JSON line last: per model and
+horizon the MAE, RMSE and MAPE on the test part, plus each model's training time. ``train`` fits one
+model on the training part, scores it on the validation part and saves it with its metadata, its
+free-flow references and the held-out test days as its replay feed (``metaliverpool.predict.model_io``);
+saved into ``TWIN/forecasts/NAME`` it is what the server's map shows as "congestion in 30 minutes". It
+prints one JSON line last with the path. Series layout: ``metaliverpool.predict.series``.
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ from metaliverpool.predict.evaluate import (
 from metaliverpool.predict.model_io import save_model
 from metaliverpool.predict.registry import MODEL_NAMES, make_forecaster, parse_model_names
 from metaliverpool.predict.scoring import score_forecast
-from metaliverpool.predict.series import load_adjacency, load_series
+from metaliverpool.predict.series import load_adjacency, load_series, save_series_npz
+from metaliverpool.predict.snapshot import held_out_feed, reference_values
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``forecast`` command group to ``app``."""
     group = typer.Typer(
         help="Congestion forecasting: evaluate models on a sensor series, train and save one."
+    )
+    group.command(name="history", help="Simulate days on a twin; write its link-speed series (.npz).")(
+        history_command
     )
     group.command(name="evaluate", help="Score every model per horizon on the test part (JSON line last).")(
         evaluate_command
@@ -149,8 +156,12 @@ def train_command(
         "train_time_s": round(train_time_s, 3),
         "validation": validation,
         "adjacency": adjacency is not None,
+        "reference": [round(float(v), 4) for v in reference_values(data, bounds.train_end)],
+        "reference_rule": "95th percentile of the training rows per sensor (free-flow value)",
     }
-    path = save_model(out, forecaster, metadata, problem.neighbour_weights)
+    path = save_model(
+        out, forecaster, metadata, problem.neighbour_weights, held_out_feed(data, bounds.val_end)
+    )
     print(
         json.dumps(
             {
@@ -160,5 +171,59 @@ def train_command(
                 "validation": validation,
             },
             default=_finite,
+        )
+    )
+
+
+def history_command(
+    twin: Path = typer.Option(..., "--twin", help="Twin bundle folder."),
+    out: Path = typer.Option(..., "--out", help=".npz to write (data, sensor_ids, events, adjacency)."),
+    days: int = typer.Option(28, "--days", help="Simulated days (the first is a Monday)."),
+    sensors: int = typer.Option(40, "--sensors", help="Sensor links: the ones with most routed vehicles."),
+    demand_scale: float = typer.Option(0.22, "--demand-scale", help="Share of the twin's trips per day."),
+    interval_min: float = typer.Option(5.0, "--interval-min", help="Minutes between rows."),
+    seed: int = typer.Option(0, "--seed", help="Seed of demand variation, incidents and roadworks."),
+) -> None:
+    """Simulate, write the .npz, print one JSON line."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from metaliverpool.predict.twin_history import TwinHistoryConfig, simulate_twin_history
+    from metaliverpool.store.bundle import read_twin
+
+    if days < 2 or sensors < 1:
+        raise InputError("--days/--sensors", f"need at least 2 days and 1 sensor, got {days} and {sensors}")
+    if out.suffix.lower() != ".npz":
+        raise InputError(out, "the history is written as .npz; give a file name ending in .npz")
+    bundle = read_twin(twin)
+    config = TwinHistoryConfig(
+        n_days=days,
+        demand_scale=demand_scale,
+        n_sensors=sensors,
+        interval_s=interval_min * 60.0,
+        seed=seed,
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("simulating days", total=days)
+        history = simulate_twin_history(bundle, config, lambda done: progress.update(task, completed=done))
+    save_series_npz(history.speed, out, history.adjacency)
+    speed = history.speed
+    print(
+        json.dumps(
+            {
+                "path": str(out),
+                "days": days,
+                "sensors": speed.n_sensors,
+                "steps": speed.n_steps,
+                "interval_min": interval_min,
+                "quantity": "speed_mps",
+                "roadwork_rows": int(np.count_nonzero(speed.event_values().any(axis=1))),
+            }
         )
     )

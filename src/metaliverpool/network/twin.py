@@ -25,6 +25,9 @@ from typing import Any
 
 import pandas as pd
 
+DAY_START_CLOCK_S = 7 * 3600
+"""Twin times are seconds after 07:00: this is 07:00 as seconds after midnight."""
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "nodes": ("node_id", "osm_node_id", "lon", "lat", "kind", "junction_id", "geometry"),
     "links": (

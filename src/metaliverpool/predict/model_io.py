@@ -8,7 +8,11 @@ A saved model is a folder written atomically:
   ``seed``, ``train_time_s``, ``validation`` scores, ``adjacency`` (whether a neighbourhood was used),
   ``created_utc`` and library versions;
 - ``arrays.npz``: the model's named arrays (plus ``neighbour_weights``);
-- one file per byte blob (LightGBM model text, torch state dict).
+- one file per byte blob (LightGBM model text, torch state dict);
+- ``feed.npz`` (optional): a sensor feed in the series layout (:mod:`metaliverpool.predict.series`) that
+  a server forecasts from (:mod:`metaliverpool.predict.snapshot`). ``forecast train`` writes the held-out
+  test days of the training series there, so the map replays forecasts on data the model never saw; a
+  deployment replaces it with live detector rows in the same layout.
 """
 
 from __future__ import annotations
@@ -26,24 +30,33 @@ from metaliverpool.atomic import atomic_directory
 from metaliverpool.errors import InputError
 from metaliverpool.predict.forecaster import Forecaster
 from metaliverpool.predict.registry import forecaster_from_state
+from metaliverpool.predict.series import SensorSeries, load_series, save_series_npz
 
 FORMAT = "metaliverpool-forecast"
 FORMAT_VERSION = 1
+FEED_NAME = "feed.npz"
 
 
 @dataclass
 class SavedModel:
-    """A loaded model: the fitted forecaster, its metadata and the neighbourhood it was trained with."""
+    """A loaded model: the fitted forecaster, its metadata, the neighbourhood it was trained with and its
+    feed (None when the folder has none)."""
 
     forecaster: Forecaster
     metadata: dict[str, Any]
     neighbour_weights: np.ndarray
+    feed: SensorSeries | None = None
 
 
 def save_model(
-    path: Path, forecaster: Forecaster, metadata: dict[str, Any], neighbour_weights: np.ndarray
+    path: Path,
+    forecaster: Forecaster,
+    metadata: dict[str, Any],
+    neighbour_weights: np.ndarray,
+    feed: SensorSeries | None = None,
 ) -> Path:
-    """Write ``forecaster`` and ``metadata`` to the folder ``path`` (replaced atomically)."""
+    """Write ``forecaster``, ``metadata`` and the optional ``feed`` to the folder ``path`` (replaced
+    atomically)."""
     import lightgbm
     import torch
 
@@ -65,6 +78,8 @@ def save_model(
         (staging / "arrays.npz").write_bytes(buffer.getvalue())
         for name, data in blobs.items():
             (staging / name).write_bytes(data)
+        if feed is not None:
+            save_series_npz(feed, staging / FEED_NAME)
     return Path(path)
 
 
@@ -85,4 +100,10 @@ def load_model(path: Path) -> SavedModel:
     neighbour_weights = arrays.pop("neighbour_weights")
     blobs = {name: (path / name).read_bytes() for name in metadata.get("blobs", [])}
     forecaster = forecaster_from_state(metadata["model"], metadata["settings"], arrays, blobs)
-    return SavedModel(forecaster=forecaster, metadata=metadata, neighbour_weights=neighbour_weights)
+    feed_path = path / FEED_NAME
+    feed = load_series(feed_path, float(metadata["interval_s"]) / 60.0) if feed_path.is_file() else None
+    if feed is not None and feed.sensor_ids != tuple(metadata["sensor_ids"]):
+        raise InputError(feed_path, "the feed's sensor ids differ from the model's", where="sensor_ids")
+    return SavedModel(
+        forecaster=forecaster, metadata=metadata, neighbour_weights=neighbour_weights, feed=feed
+    )

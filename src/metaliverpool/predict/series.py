@@ -232,8 +232,10 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
     )
 
 
-def save_series_npz(series: SensorSeries, path: Path) -> None:
-    """Write a series as ``.npz`` (``data``, ``sensor_ids``, ``events`` if any, ``start_time_s``)."""
+def save_series_npz(series: SensorSeries, path: Path, adjacency: np.ndarray | None = None) -> None:
+    """Write a series as ``.npz`` (``data``, ``sensor_ids``, ``events`` if any, ``start_time_s``,
+    ``day_window_s``), with its sensor ``adjacency`` when given (so the file also serves as
+    ``--adjacency``)."""
     import io
 
     from metaliverpool.atomic import write_bytes_atomic
@@ -246,6 +248,8 @@ def save_series_npz(series: SensorSeries, path: Path) -> None:
     }
     if series.events is not None:
         arrays["events"] = series.events
+    if adjacency is not None:
+        arrays["adjacency"] = adjacency
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     write_bytes_atomic(Path(path), buffer.getvalue())

@@ -14,17 +14,19 @@ Routes are the free-flow routes of the trips; signals run the Webster plans of t
 junctions timed for the base demand. Sensors are the ``n_sensors`` links with the most routed vehicles.
 A sensor's speed in an interval is the mean speed of the vehicles that left the link in it; with no
 vehicle leaving it is 0 when vehicles are on the link (blocked) and the free speed when it is empty. The
-series covers the demand window of each day (``SensorSeries.day_window_s``); its days start on a Monday.
+series covers the demand window of each day (``SensorSeries.day_window_s``, from 07:00); its days start
+on a Monday.
 Sensor ``i`` neighbours sensor ``j`` when ``j`` lies within ``neighbour_hops`` links downstream of ``i``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from metaliverpool.network.twin import Twin
+from metaliverpool.network.twin import DAY_START_CLOCK_S, Twin
 from metaliverpool.predict.series import SECONDS_PER_DAY, SensorSeries
 from metaliverpool.predict.synthetic import SyntheticHistory
 from metaliverpool.sim.demand import Routes
@@ -75,8 +77,13 @@ def _downstream_within(network: SimNetwork, sensors: np.ndarray, hops: int) -> n
     return adjacency
 
 
-def simulate_twin_history(twin: Twin, config: TwinHistoryConfig | None = None) -> SyntheticHistory:
-    """Simulate ``config.n_days`` days on the twin and return sensor speed and flow series."""
+def simulate_twin_history(
+    twin: Twin,
+    config: TwinHistoryConfig | None = None,
+    on_day: Callable[[int], None] | None = None,
+) -> SyntheticHistory:
+    """Simulate ``config.n_days`` days on the twin and return sensor speed and flow series; ``on_day`` is
+    called with the number of days done after each day (progress)."""
     cfg = config or TwinHistoryConfig()
     rng = np.random.default_rng(cfg.seed)
     network = sim_network_from_twin(twin)
@@ -127,13 +134,14 @@ def simulate_twin_history(twin: Twin, config: TwinHistoryConfig | None = None) -
         speed[day, :rows] = np.where(exits > 0, moving, np.where(occupied, 0.0, free_speed[None, :]))
         speed[day, rows:] = free_speed[None, :]
         flow[day, :rows] = exits * 3600.0 / cfg.interval_s
+        if on_day is not None:
+            on_day(day + 1)
     events = np.repeat(roadworks, steps, axis=0)
     sensor_ids = tuple(str(int(network.link_external_id[s])) for s in sensors)
-    start_s = 0.0
     common = {
         "sensor_ids": sensor_ids,
         "interval_s": cfg.interval_s,
-        "start_time_s": start_s,
+        "start_time_s": float(DAY_START_CLOCK_S),
         "day_window_s": window_s,
     }
     assert window_s <= SECONDS_PER_DAY
