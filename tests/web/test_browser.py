@@ -384,3 +384,54 @@ def test_congestion_forecast_layer_draws_the_server_forecast(
         page.screenshot(path=str(server.state / "forecast.png"))
     finally:
         context.close()
+
+
+def test_ai_loop_edit_run_and_junction_layer(browser: Browser, shared_server: ProcessServer) -> None:
+    server = shared_server
+    tokens = {"gus": account(server, "gus")}
+    scenario_id = shared_scenario(server, tokens, "gus", {})
+    context, page = open_as(browser, server, tokens["gus"], scenario_id)
+    try:
+        # the signalised junction in the middle of the grid (node 4, OSM node 504): hand it to the loop
+        page.mouse.click(*lonlat_point(page, -2.993, 53.407))
+        page.wait_for_selector("#junction-panel")
+        page.fill("#ai-threshold", "0.05")
+        page.fill("#ai-horizon", "5")
+        page.click("#ai-loop-here")
+        page.wait_for_function("() => window.metaliverpool.room.edits.size === 1", timeout=5_000)
+        (entry,) = page.evaluate("() => Array.from(window.metaliverpool.room.edits.values())")
+        edit = entry["edit"]
+        assert edit["kind"] == "ai_signal_control" and edit["osm_node_ids"] == [504]
+        assert edit["risk_threshold"] == 0.05 and edit["horizon_min"] == 5
+        assert "AI signal loop at node 504" in (page.text_content("#edits") or "")
+        # the grid's 40 trips never load the junction enough: triple them, and sample every minute (the
+        # editor keeps the 5-minute default; the morning here lasts 20 minutes)
+        page.evaluate(
+            """() => {
+                const edits = window.metaliverpool.room.edits;
+                const [id, entry] = Array.from(edits.entries())[0];
+                edits.set(id, { ...entry, edit: { ...entry.edit, sample_interval_s: 60 } });
+                edits.set("more", { edit: { kind: "demand_change", percent: 200, id: "more" },
+                                    author: "gus", created_at_s: Date.now() / 1000 });
+            }"""
+        )
+        page.click("button[data-tab=Runs]")
+        page.select_option("#run-engine", "dynamic")
+        page.fill("#run-seeds", "1")
+        page.click("#start-run")
+        page.wait_for_selector("li[data-status=done] button.compare", timeout=240_000)
+        page.click("li[data-status=done] button.compare")
+        page.wait_for_selector("#ai-loop", timeout=10_000)
+        junctions = page.evaluate("() => window.metaliverpool.aiJunctions")
+        assert [j["osm_node_id"] for j in junctions] == [504]
+        assert "1 of 1 signalised junctions" in (page.text_content("#ai-loop") or "")
+        # the purple ring is drawn around the junction
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(300)
+        x, y = lonlat_point(page, -2.993, 53.407)
+        image = decode_png(page.screenshot(clip={"x": x - 30, "y": y - 30, "width": 61, "height": 61}))
+        purple = np.all(np.abs(image[..., :3].astype(int) - np.array([128, 0, 160])) <= 40, axis=-1)
+        assert purple.sum() >= 20, purple.sum()
+        page.screenshot(path=str(server.state / "ai-loop.png"))
+    finally:
+        context.close()

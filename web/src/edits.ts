@@ -41,6 +41,11 @@ export function describeEdit(edit: Record<string, unknown>, wayName: (way: numbe
     case "new_development": return `${edit.homes} homes, ${edit.jobs} jobs in ${edit.lsoa_code}`;
     case "turn_ban": return `Turn ban at node ${edit.via_osm_node_id}`;
     case "demand_change": return `Demand ${edit.percent}%`;
+    case "ai_signal_control": {
+      const nodes = edit.osm_node_ids as number[] | undefined;
+      const where = nodes ? `at node${nodes.length > 1 ? "s" : ""} ${nodes.join(", ")}` : "on every signal";
+      return edit.enabled === false ? `AI signal loop off ${where}` : `AI signal loop ${where} (${edit.horizon_min ?? 30} min ahead, risk ≥ ${edit.risk_threshold ?? 0.5})`;
+    }
     default: return String(edit.kind);
   }
 }

@@ -14,6 +14,8 @@ export const BANDS: { below: number; name: string; colour: RGBA }[] = [
   { below: 0.75, name: "congested", colour: [240, 110, 20, 255] },
   { below: 1.01, name: "severe", colour: [190, 0, 0, 255] },
 ];
+/** Twin times are seconds after 07:00: this is 07:00 as seconds after midnight. */
+export const TWIN_DAY_START_S = 7 * 3600;
 const UNKNOWN: RGBA = [150, 150, 150, 255];
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 

@@ -1,7 +1,7 @@
 // The map: MapLibre GL with no external tiles (a plain background) and deck.gl layers drawn from the
 // twin's own tables: roads by class, communities (LSOAs by IMD decile or population, optionally in 3D),
-// services, signals, edits, comments, a drawn polygon, a run's flow differences, the congestion forecast
-// on sensor links and animated vehicles.
+// services, signals, edits, comments, a drawn polygon, a run's flow differences and AI-loop junctions, the
+// congestion forecast on sensor links and animated vehicles.
 
 import { Map as MapLibreMap, NavigationControl, setWorkerUrl, type IControl } from "maplibre-gl";
 import maplibreWorkerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
@@ -51,6 +51,8 @@ export interface MapView {
   time_s: number;
   /** congestion forecast: link rows drawn wide in their band colour */
   forecast: { rows: number[]; colours: RGBA[] } | null;
+  /** junctions a run's AI signal loop took over */
+  aiJunctions: { lon: number; lat: number; seeds_flagged: number }[] | null;
 }
 
 export function createMap(container: HTMLElement, bounds: [number, number, number, number]) {
@@ -192,6 +194,23 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       pickable: true,
     }),
   );
+  if (view.aiJunctions?.length) {
+    result.push(
+      new ScatterplotLayer<{ lon: number; lat: number; seeds_flagged: number }>({
+        id: "ai-junctions",
+        data: view.aiJunctions,
+        getPosition: (d) => [d.lon, d.lat],
+        getFillColor: [128, 0, 160, 60],
+        getLineColor: [128, 0, 160, 255],
+        stroked: true,
+        getRadius: (d) => 18 + 6 * d.seeds_flagged,
+        radiusUnits: "meters",
+        radiusMinPixels: 8,
+        lineWidthMinPixels: 3,
+        pickable: false,
+      }),
+    );
+  }
   if (view.vehicles) {
     result.push(
       new TripsLayer<{ path: Float32Array; timestamps: Float32Array; colour: RGBA }>({

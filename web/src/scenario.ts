@@ -10,7 +10,12 @@ import { category, decodeLayer } from "./layers";
 import { buildLayers, createMap, type MapView, type TwinLayers } from "./map";
 import { describeEdit, editColour, editWays, editArea } from "./edits";
 import { equityRows, formatNumber, kpiRows } from "./kpis";
-import { BANDS, forecastDetails, forecastPanel, type ForecastLayer } from "./forecast";
+import { BANDS, clock, forecastDetails, forecastPanel, TWIN_DAY_START_S, type ForecastLayer } from "./forecast";
+
+interface AiLoop {
+  seeds: number; eligible_signals: number; horizon_s: number; risk_threshold: number;
+  junctions: { osm_node_id: number; lon: number; lat: number; seeds_flagged: number; first_flag_s: number; max_forecast: number }[];
+}
 
 interface Presence {
   user?: { name: string; colour: string; role: string };
@@ -44,6 +49,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const statusDiv = el("div", { class: "status", id: "status" }, "connecting…");
   const toast = el("div", { class: "toast", id: "toast", style: "display:none" });
   const legend = el("div", { class: "legend" });
+  const aiLegend = el("div", { id: "ai-legend", style: "display:none" }, el("span", { style: "color:#8000a0" }, "◯ "), "junctions the AI loop took over");
   const forecastLegend = el("div", { id: "forecast-legend", style: "display:none" }, el("b", {}, "Forecast"), " congestion: ",
     ...BANDS.flatMap((band, k) => [k ? ", " : "", el("span", { style: `color:rgb(${band.colour.slice(0, 3).join(",")})` }, band.name)]));
   const slider = el("div", { class: "slider", id: "time-slider", style: "display:none" });
@@ -72,7 +78,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   const view: MapView = {
     layers, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
-    showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null,
+    showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
   };
   let forecast: ForecastLayer | null = null;
   const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null };
@@ -236,7 +242,20 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     selection.append(el("div", { class: "panel", id: "junction-panel" }, el("h3", {}, `Signals at OSM node ${node}`),
       el("div", { class: "form" }, "Cycle (s) ", cycle,
         el("button", { disabled: !canEdit, onclick: () => addEdit({ kind: "signal_plan", osm_node_id: node, cycle_s: Number(cycle.value) }) }, "Set plan"),
-        el("button", { disabled: !canEdit, onclick: () => addEdit({ kind: "signal_plan", osm_node_id: node, optimise: true }) }, "Let the engine optimise"))));
+        el("button", { disabled: !canEdit, onclick: () => addEdit({ kind: "signal_plan", osm_node_id: node, optimise: true }) }, "Let the engine optimise")),
+      aiLoopForm([node])));
+  }
+
+  /** The AI signal loop edit for `nodes` (null = every signalised junction); dynamic runs honour it. */
+  function aiLoopForm(nodes: number[] | null): HTMLElement {
+    const threshold = el("input", { type: "number", id: "ai-threshold", min: 0.05, max: 1, step: 0.05, value: 0.5, style: "width:5em" }) as HTMLInputElement;
+    const horizon = el("input", { type: "number", id: "ai-horizon", min: 5, max: 120, step: 5, value: 30, style: "width:5em" }) as HTMLInputElement;
+    const add = (osm: number[] | null) => addEdit({ kind: "ai_signal_control", ...(osm ? { osm_node_ids: osm } : {}),
+      horizon_min: Number(horizon.value), risk_threshold: Number(threshold.value) });
+    return el("div", { class: "form" }, el("span", { class: "hint" }, "AI loop: forecast blocking risk ", horizon, " min ahead; take over at risk ≥ ", threshold),
+      el("button", { id: "ai-loop-here", disabled: !canEdit, onclick: () => add(nodes) }, "AI loop here"),
+      el("button", { id: "ai-loop-all", disabled: !canEdit, onclick: () => add(null) }, "AI loop on every signal"),
+      el("span", { class: "hint" }, "Run it with the dynamic engine: the baseline is the same scenario without the loop."));
   }
 
   function zonePanel(i: number): void {
@@ -494,7 +513,23 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
         ...equity.map((e) => el("tr", {}, el("td", {}, String(e.imd_decile)), el("td", {}, formatNumber(e.population)),
           el("td", {}, `${formatNumber(e.mean)} [${formatNumber(e.lower)}, ${formatNumber(e.upper)}]`),
           el("td", {}, el("span", { style: `display:inline-block;height:8px;width:${Math.round(60 * Math.abs(e.mean) / maxEquity)}px;background:${e.mean > 0 ? "#c00" : "#06c"}` }))))),
+      aiLoopSection(run),
       el("p", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Open the full report"))));
+  }
+  function aiLoopSection(run: RunInfo): HTMLElement | null {
+    const loop = run.kpis.ai_loop as AiLoop | undefined;
+    view.aiJunctions = loop ? loop.junctions.filter((j) => Number.isFinite(j.lon) && Number.isFinite(j.lat)) : null;
+    hooks.aiJunctions = view.aiJunctions;
+    aiLegend.style.display = view.aiJunctions?.length ? "block" : "none";
+    render();
+    if (!loop) return null;
+    return el("div", { id: "ai-loop" }, el("h3", { style: "margin-top:8px" }, "AI signal loop"),
+      el("p", { class: "hint" }, `${loop.junctions.length} of ${loop.eligible_signals} signalised junctions were taken over in ${loop.seeds} seed(s): ` +
+        `their blocking risk, forecast ${Math.round(loop.horizon_s / 60)} min ahead, reached ${loop.risk_threshold}. They are ringed in purple on the map; the baseline is the same scenario without the loop.`),
+      el("table", { class: "kpis", id: "ai-junctions" }, el("tr", {}, el("th", {}, "junction (OSM node)"), el("th", {}, "first at"), el("th", {}, "seeds"), el("th", {}, "max risk")),
+        ...loop.junctions.slice(0, 12).map((j) => el("tr", {}, el("td", {}, el("a", { href: "#", onclick: (event: Event) => { event.preventDefault(); map.flyTo({ center: [j.lon, j.lat], zoom: 17 }); } }, String(j.osm_node_id))),
+          el("td", {}, clock(TWIN_DAY_START_S + j.first_flag_s)), el("td", {}, String(j.seeds_flagged)), el("td", {}, j.max_forecast.toFixed(2))))),
+      loop.junctions.length > 12 ? el("p", { class: "hint" }, `and ${loop.junctions.length - 12} more (full list in the report)`) : null);
   }
   let playing: number | null = null;
   async function showVehicles(runId: number): Promise<void> {
@@ -557,7 +592,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   }
 
   // --- first paint and test hooks -------------------------------------------------------------------
-  legend.append(forecastLegend);
+  legend.append(forecastLegend, aiLegend);
   legend.append(el("div", {}, el("b", {}, "Roads"), " by class; edits: ",
     el("span", { style: "color:#c00" }, "closed"), ", ", el("span", { style: "color:#80c" }, "bus"), ", ",
     el("span", { style: "color:#06c" }, "lanes"), ", ", el("span", { style: "color:#080" }, "speed")));
