@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metaliverpool.control.closed_loop import TrendRiskForecaster, junction_blocking_risk
+from metaliverpool.control.closed_loop import (
+    TrendRiskForecaster,
+    junction_blocking_risk,
+    risk_forecast_scores,
+)
 from metaliverpool.edits import parse_scenario
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.scenario.dynamic import baseline_turn_flows, run_dynamic
@@ -44,12 +48,13 @@ def test_blocking_risk_counts_only_exits_that_waiting_vehicles_want() -> None:
     assert junction_blocking_risk(observation) == pytest.approx([0.5, 0.9])
 
 
-def _scenario(threshold: float) -> object:
+def _scenario(threshold: float, forecast: str = "trend") -> object:
+    edit = {"kind": "ai_signal_control", "risk_threshold": threshold, "sample_interval_s": 120}
     return parse_scenario(
         {
             "schema_version": 2,
             "name": "ai loop",
-            "edits": [{"kind": "ai_signal_control", "risk_threshold": threshold, "sample_interval_s": 120}],
+            "edits": [{**edit, "forecast": forecast}],
             "run": {"engine": "dynamic", "dta_iterations": 1, "seeds": [1]},
         },
         "ai.yaml",
@@ -71,6 +76,36 @@ def test_the_pair_is_the_loop_against_its_counterfactual() -> None:
     # a low threshold: the junction's busy exit is forecast at risk and the loop takes it over
     assert len(loop["flagged"]) == 1 and loop["flagged"][0]["osm_node_id"] == 1002
     assert loop["flagged"][0]["forecast"] >= 0.05
+    # the counterfactual measured the risk all along: its forecasts can be scored against what followed
+    assert counterfactual["risk_forecast"]["n"] > 0 and loop["forecast"] == "trend"
+
+
+def test_reactive_loop_flags_on_the_risk_now() -> None:
+    twin = two_route_twin(trips_per_hour=1800)
+    _, edited = prepare_twins(_scenario(threshold=0.05, forecast="reactive"), twin)  # type: ignore[arg-type]
+    summary = run_dynamic(
+        edited, RunSettings(engine="dynamic", dta_iterations=1), 1, baseline_turn_flows(twin)
+    ).summary["ai_loop"]
+    assert summary["forecast"] == "reactive" and len(summary["flagged"]) == 1
+    flag = summary["flagged"][0]
+    assert flag["forecast"] == flag["risk"] >= 0.05
+
+
+def test_risk_forecast_scores_count_errors_hits_and_misses() -> None:
+    risk = [np.array([0.0, 0.2, 0.9]), np.array([0.0, 0.4, 0.8]), np.array([0.0, 0.6, 0.0])]
+    trend = [np.array([0.0, 0.6, 0.7]), np.array([0.0, 0.8, 0.7]), np.array([0.0, 0.8, 0.0])]
+    scores = risk_forecast_scores(risk, trend, steps=1, threshold=0.5)
+    # pairs (t, t+1) with traffic: junctions 1 and 2 at t=0 and t=1 (junction 0 idle throughout)
+    assert scores["n"] == 4
+    assert scores["abs_error_trend"] == pytest.approx(0.2 + 0.1 + 0.2 + 0.7)
+    assert scores["abs_error_persistence"] == pytest.approx(0.2 + 0.1 + 0.2 + 0.8)
+    # events "later >= 0.5": (t=0, j=2) and (t=1, j=1)
+    assert (scores["hits_trend"], scores["false_alarms_trend"], scores["misses_trend"]) == (2, 2, 0)
+    assert (
+        scores["hits_persistence"],
+        scores["false_alarms_persistence"],
+        scores["misses_persistence"],
+    ) == (1, 1, 1)
 
 
 def test_a_junction_never_near_blocking_is_left_on_its_plan() -> None:

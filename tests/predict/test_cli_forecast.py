@@ -59,3 +59,28 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as caught:
         main(["forecast", "evaluate", "--series", str(bad), "--interval-min", "5", "--models", "magic"])
     assert caught.value.code == 2
+
+
+def test_history_writes_the_twin_series_with_events_and_adjacency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metaliverpool.predict.series import load_adjacency, load_series
+    from web.twin_fixture import write_grid_twin
+
+    twin = write_grid_twin(tmp_path / "grid")
+    out = tmp_path / "flows.npz"
+    main(["forecast", "history", "--twin", str(twin), "--out", str(out), "--days", "3", "--sensors", "4",
+          "--interval-min", "1", "--quantity", "flow_vph"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    series = load_series(out, 1.0)
+    assert summary["quantity"] == "flow_vph" and series.n_sensors == 4
+    assert series.n_steps == summary["steps"] == 3 * series.steps_per_day and series.windowed
+    assert series.start_time_s == 7 * 3600  # Monday 07:00: the twin's morning
+    assert np.all(series.values >= 0) and series.values.sum() > 0
+    links = set(range(24))  # the grid twin's link ids
+    assert all(int(s) in links for s in series.sensor_ids)
+    assert load_adjacency(out, series.sensor_ids).shape == (4, 4)
+    for bad in (["--out", str(tmp_path / "h.csv")], ["--out", str(out), "--quantity", "queue"]):
+        with pytest.raises(SystemExit) as caught:
+            main(["forecast", "history", "--twin", str(twin), *bad])
+        assert caught.value.code == 2

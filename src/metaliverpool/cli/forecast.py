@@ -1,13 +1,14 @@
 """``metaliverpool forecast history``, ``forecast evaluate`` and ``forecast train``.
 
 ``history`` simulates many days on a twin (``metaliverpool.predict.twin_history``) and writes the link
-speed series, with its events and sensor adjacency, as one ``.npz``. ``evaluate`` splits a sensor series
-chronologically (train/validation/test), fits each model and prints one JSON line last: per model and
-horizon the MAE, RMSE and MAPE on the test part, plus each model's training time. ``train`` fits one
-model on the training part, scores it on the validation part and saves it with its metadata, its
-free-flow references and the held-out test days as its replay feed (``metaliverpool.predict.model_io``);
-saved into ``TWIN/forecasts/NAME`` it is what the server's map shows as "congestion in 30 minutes". It
-prints one JSON line last with the path. Series layout: ``metaliverpool.predict.series``.
+speed (or flow) series, with its events and sensor adjacency, as one ``.npz``. ``evaluate`` splits a
+sensor series chronologically (train/validation/test), fits each model and prints one JSON line last:
+per model and horizon the MAE, RMSE and MAPE on the test part, plus each model's training time.
+``train`` fits one model on the training part, scores it on the validation part and saves it with its
+metadata, its free-flow references and the held-out test days as its replay feed
+(``metaliverpool.predict.model_io``); saved into ``TWIN/forecasts/NAME`` it is what the server's map
+shows as "congestion in 30 minutes". It prints one JSON line last with the path. Series layout:
+``metaliverpool.predict.series``.
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ def history_command(
     demand_scale: float = typer.Option(0.22, "--demand-scale", help="Share of the twin's trips per day."),
     interval_min: float = typer.Option(5.0, "--interval-min", help="Minutes between rows."),
     seed: int = typer.Option(0, "--seed", help="Seed of demand variation, incidents and roadworks."),
+    quantity: str = typer.Option("speed_mps", "--quantity", help="speed_mps (m/s) or flow_vph (veh/h)."),
 ) -> None:
     """Simulate, write the .npz, print one JSON line."""
     from rich.console import Console
@@ -193,6 +195,8 @@ def history_command(
 
     if days < 2 or sensors < 1:
         raise InputError("--days/--sensors", f"need at least 2 days and 1 sensor, got {days} and {sensors}")
+    if quantity not in ("speed_mps", "flow_vph"):
+        raise InputError("--quantity", f"expected speed_mps or flow_vph, got {quantity!r}")
     if out.suffix.lower() != ".npz":
         raise InputError(out, "the history is written as .npz; give a file name ending in .npz")
     bundle = read_twin(twin)
@@ -212,18 +216,18 @@ def history_command(
     ) as progress:
         task = progress.add_task("simulating days", total=days)
         history = simulate_twin_history(bundle, config, lambda done: progress.update(task, completed=done))
-    save_series_npz(history.speed, out, history.adjacency)
-    speed = history.speed
+    series = history.speed if quantity == "speed_mps" else history.flow
+    save_series_npz(series, out, history.adjacency)
     print(
         json.dumps(
             {
                 "path": str(out),
                 "days": days,
-                "sensors": speed.n_sensors,
-                "steps": speed.n_steps,
+                "sensors": series.n_sensors,
+                "steps": series.n_steps,
                 "interval_min": interval_min,
-                "quantity": "speed_mps",
-                "roadwork_rows": int(np.count_nonzero(speed.event_values().any(axis=1))),
+                "quantity": quantity,
+                "roadwork_rows": int(np.count_nonzero(series.event_values().any(axis=1))),
             }
         )
     )

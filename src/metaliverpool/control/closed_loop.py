@@ -8,8 +8,13 @@ slope, extrapolated and clipped to 0..1). From the ``warm_up_samples``-th sample
 forecast reaches ``risk_threshold`` is flagged and, from then on, run by the adaptive controller (ours:
 :class:`LookAheadController`, which ends a phase whose exits are full and serves movable queues); every
 other junction keeps its fixed Webster plan. A flag is kept for the rest of the run (no flapping between
-plans). ``flag_log`` records each flag: time,
-junction row, risk now and forecast.
+plans). ``flag_log`` records each flag: time, junction row, risk now and forecast. With
+``forecast="reactive"`` the loop does not forecast: a junction is flagged when its current risk reaches
+the threshold (the baseline a forecast has to beat).
+
+Every sample's risk and trend forecast are kept (``risk_samples``, ``trend_samples``), so
+:func:`risk_forecast_scores` can say how well the trend foresaw the risk ``horizon_s`` later, against
+persistence (the risk now), on a run the loop did not steer (the counterfactual).
 
 The counterfactual is the same run without the loop (every junction on its fixed plan); the scenario
 pipeline runs it as the baseline of an ``ai_signal_control`` scenario.
@@ -88,9 +93,14 @@ class ClosedLoopController:
     sample_interval_s: float = 300.0
     warm_up_samples: int = 3
     decision_interval_s: float = 1.0
+    forecast: str = "trend"
     flag_log: list[FlagEvent] = field(default_factory=list)
+    risk_samples: list[FloatArray] = field(default_factory=list)
+    trend_samples: list[FloatArray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.forecast not in ("trend", "reactive"):
+            raise ValueError(f"forecast must be 'trend' or 'reactive', got {self.forecast!r}")
         self.fixed = WebsterFixedTimeController(self.network, self.turn_flow_vph, self.safety)
         self.adaptive = LookAheadController(self.network, self.safety)
         self.forecaster = TrendRiskForecaster()
@@ -116,7 +126,10 @@ class ClosedLoopController:
         assert self.flagged is not None
         risk = junction_blocking_risk(observation)
         self.forecaster.update(risk)
-        ahead = self.forecaster.forecast(self.horizon_s / self.sample_interval_s)
+        trend = self.forecaster.forecast(self.horizon_s / self.sample_interval_s)
+        self.risk_samples.append(risk)
+        self.trend_samples.append(trend)
+        ahead = trend if self.forecast == "trend" else risk
         self.samples += 1
         if self.samples < self.warm_up_samples:
             return  # a trend needs a few samples: no flag in the first minutes
@@ -138,3 +151,30 @@ def junction_blocking_risk(observation: SignalObservation) -> FloatArray:
     rows = np.repeat(np.arange(observation.junction_count), counts)
     np.maximum.at(risk, rows, occupancy)
     return risk
+
+
+def risk_forecast_scores(
+    risk_samples: list[FloatArray], trend_samples: list[FloatArray], steps: int, threshold: float
+) -> dict[str, float | int]:
+    """How well each forecast foresaw the risk ``steps`` samples later, summed over junctions and samples.
+
+    Pairs where the risk is 0 both now and later (idle junctions) are left out. Returns the pair count
+    ``n``, the absolute errors ``abs_error_trend`` / ``abs_error_persistence`` (sums; divide by ``n`` for
+    the MAE) and, for the event "risk later >= ``threshold``", the hits, false alarms and misses of each
+    forecast (``hits_trend``, ``false_alarms_trend``, ``misses_trend`` and the same for persistence).
+    """
+    out: dict[str, float | int] = {"n": 0, "abs_error_trend": 0.0, "abs_error_persistence": 0.0}
+    for name in ("trend", "persistence"):
+        out |= {f"hits_{name}": 0, f"false_alarms_{name}": 0, f"misses_{name}": 0}
+    for t in range(len(risk_samples) - steps):
+        now, later, trend = risk_samples[t], risk_samples[t + steps], trend_samples[t]
+        active = (now > 0) | (later > 0)
+        out["n"] += int(active.sum())
+        out["abs_error_trend"] += float(np.abs(trend - later)[active].sum())
+        out["abs_error_persistence"] += float(np.abs(now - later)[active].sum())
+        event = later >= threshold
+        for name, guess in (("trend", trend >= threshold), ("persistence", now >= threshold)):
+            out[f"hits_{name}"] += int((guess & event).sum())
+            out[f"false_alarms_{name}"] += int((guess & ~event).sum())
+            out[f"misses_{name}"] += int((~guess & event).sum())
+    return out

@@ -14,9 +14,9 @@ What each edit does to the twin tables (units as in ``docs/twin-format.md``):
 - ``turn_ban``: rows added to ``turn_restrictions`` (``kind = "no"``, ``osm_relation_id = -1``).
 - ``signal_plan``: ``junctions`` columns ``plan_cycle_s``, ``plan_green_splits``, ``plan_offset_s`` and
   ``plan_optimise`` set for the junction (engines read them; NaN / empty / False mean "engine default").
-- ``ai_signal_control``: ``junctions`` columns ``ai_horizon_s``, ``ai_risk_threshold`` and
-  ``ai_sample_interval_s`` set for the junctions the AI loop covers and ``ai_control`` (whether it may take
-  them over: ``enabled``); the dynamic engine reads them.
+- ``ai_signal_control``: ``junctions`` columns ``ai_horizon_s``, ``ai_risk_threshold``,
+  ``ai_sample_interval_s`` and ``ai_forecast`` set for the junctions the AI loop covers and
+  ``ai_control`` (whether it may take them over: ``enabled``); the dynamic engine reads them.
 - ``cordon_charge``: ``toll_gbp`` raised on the links crossing the polygon's boundary.
 - ``new_development``, ``demand_change``: the ``trips`` table (:mod:`metaliverpool.edits.trips`).
 
@@ -370,6 +370,7 @@ def _ai_signal_control(state: _State, edit: AiSignalControl, where: str) -> dict
     _assign(junctions, "ai_horizon_s", rows, 60.0 * edit.horizon_min)
     _assign(junctions, "ai_risk_threshold", rows, edit.risk_threshold)
     _assign(junctions, "ai_sample_interval_s", rows, edit.sample_interval_s)
+    _assign(junctions, "ai_forecast", rows, edit.forecast)
     return {"junctions_eligible": int(rows.size) if edit.enabled else 0}
 
 
@@ -477,6 +478,7 @@ def _prepare_junctions(junctions: pd.DataFrame) -> pd.DataFrame:
         "ai_horizon_s": np.nan,
         "ai_risk_threshold": np.nan,
         "ai_sample_interval_s": np.nan,
+        "ai_forecast": "",
     }
     for column, value in defaults.items():
         if column not in junctions.columns:

@@ -122,8 +122,10 @@ class FeedForecaster:
         self.saved = saved
         self.quantity = str(meta.get("quantity", "speed_mps"))
         self.horizons_min = tuple(float(m) for m in meta["horizons_min"])
-        self.reference = np.asarray(meta.get("reference") or np.ones(len(meta["sensor_ids"])), dtype=float)
         feed = saved.feed
+        # models saved before references were kept: the feed's own 95th percentiles
+        reference = meta.get("reference") or reference_values(feed, feed.n_steps)
+        self.reference = np.asarray(reference, dtype=float)
         steps = horizon_steps_of(self.horizons_min, feed.interval_s)
         self.padding = 0 if feed.windowed else max(steps)
         if self.padding:

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from metaliverpool.control.closed_loop import ClosedLoopController
+from metaliverpool.control.closed_loop import ClosedLoopController, risk_forecast_scores
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.errors import InputError
 from metaliverpool.network.twin import Twin
@@ -169,6 +169,7 @@ def ai_loop_factory(
             horizon_s=float(first["ai_horizon_s"]),
             risk_threshold=float(first["ai_risk_threshold"]),
             sample_interval_s=float(first["ai_sample_interval_s"]),
+            forecast=str(first.get("ai_forecast") or "trend"),
         )
         made.append(controller)
         return controller
@@ -180,10 +181,15 @@ def _ai_loop_summary(twin: Twin, plan: SignalPlan, loop: ClosedLoopController) -
     """What the AI loop did in the final simulation: junctions eligible and flagged (when, risk, forecast)."""
     nodes = twin.nodes.set_index("node_id")["osm_node_id"]
     eligible = loop.eligible if loop.eligible is not None else np.ones(plan.signal_count, dtype=np.bool_)
+    steps = round(loop.horizon_s / loop.sample_interval_s)
     return {
         "eligible_signals": int(np.sum(eligible)),
         "horizon_s": loop.horizon_s,
         "risk_threshold": loop.risk_threshold,
+        "forecast": loop.forecast,
+        "risk_forecast": risk_forecast_scores(
+            loop.risk_samples, loop.trend_samples, steps, loop.risk_threshold
+        ),
         "flagged": [
             {
                 "time_s": event.time_s,

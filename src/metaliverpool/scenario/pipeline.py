@@ -59,6 +59,8 @@ class PairResult:
     seconds: float = 0.0
     ai_loop: list[dict[str, Any]] = field(default_factory=list)
     """Per scenario seed, what the AI signal loop did (``ai_loop`` of the run summaries); empty without."""
+    ai_loop_baseline: list[dict[str, Any]] = field(default_factory=list)
+    """Per baseline seed, the same record of the counterfactual (the loop measured but never steered)."""
 
 
 def prepare_twins(scenario: Scenario, twin: Twin) -> tuple[Twin, Twin]:
@@ -199,7 +201,9 @@ def run_pair(
     if progress is not None:
         progress(0.95, "impacts computed")
     loops = [run.summary["ai_loop"] for run in scenario_runs if "ai_loop" in run.summary]
-    return PairResult(scenario, base, edited, impacts, records, time.perf_counter() - started, loops)
+    unsteered = [run.summary["ai_loop"] for run in baseline if "ai_loop" in run.summary]
+    seconds = time.perf_counter() - started
+    return PairResult(scenario, base, edited, impacts, records, seconds, loops, unsteered)
 
 
 def _clean(value: Any) -> Any:
@@ -228,9 +232,35 @@ def engine_notes(scenario: Scenario) -> list[str]:
     return notes
 
 
-def ai_loop_block(loops: list[dict[str, Any]], twin: Twin) -> dict[str, Any]:
-    """The ``ai_loop`` block of ``kpis.json``: the loop's settings and, per junction it took over, in how
-    many seeds, when first (s after 07:00), and the largest risk forecast that triggered it."""
+def _risk_forecast_block(unsteered: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Pooled over the counterfactual's seeds: how well the trend and persistence foresaw the blocking risk
+    ``horizon_s`` later (MAE over active junction samples; hits, false alarms, misses, precision and recall
+    of "risk later >= threshold")."""
+    scores = [loop["risk_forecast"] for loop in unsteered if "risk_forecast" in loop]
+    if not scores:
+        return None
+    total = {key: sum(score[key] for score in scores) for key in scores[0]}
+    pairs = int(total["n"])
+    block: dict[str, Any] = {"source": "baseline runs (the loop measured, never steered)", "pairs": pairs}
+    for name in ("trend", "persistence"):
+        hits, alarms, misses = (total[f"{k}_{name}"] for k in ("hits", "false_alarms", "misses"))
+        block[name] = {
+            "mae": total[f"abs_error_{name}"] / pairs if pairs else None,
+            "hits": hits,
+            "false_alarms": alarms,
+            "misses": misses,
+            "precision": hits / (hits + alarms) if hits + alarms else None,
+            "recall": hits / (hits + misses) if hits + misses else None,
+        }
+    return block
+
+
+def ai_loop_block(
+    loops: list[dict[str, Any]], twin: Twin, unsteered: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The ``ai_loop`` block of ``kpis.json``: the loop's settings, how well its forecast foresaw the risk
+    on the counterfactual (``risk_forecast``) and, per junction it took over, in how many seeds, when
+    first (s after 07:00), and the largest risk forecast that triggered it."""
     nodes = twin.nodes.set_index("osm_node_id")
     junctions: dict[int, dict[str, Any]] = {}
     for loop in loops:
@@ -256,6 +286,8 @@ def ai_loop_block(loops: list[dict[str, Any]], twin: Twin) -> dict[str, Any]:
         "eligible_signals": first["eligible_signals"],
         "horizon_s": first["horizon_s"],
         "risk_threshold": first["risk_threshold"],
+        "forecast": first.get("forecast", "trend"),
+        "risk_forecast": _risk_forecast_block(unsteered or []),
         "junctions": sorted(junctions.values(), key=lambda j: (j["first_flag_s"], j["osm_node_id"])),
     }
 
@@ -276,7 +308,11 @@ def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
             "run": scenario.run.model_dump(mode="json"),
             "notes": engine_notes(scenario),
             **result.impacts.kpis,
-            **({"ai_loop": ai_loop_block(result.ai_loop, result.base_twin)} if result.ai_loop else {}),
+            **(
+                {"ai_loop": ai_loop_block(result.ai_loop, result.base_twin, result.ai_loop_baseline)}
+                if result.ai_loop
+                else {}
+            ),
             "runs": [record.__dict__ for record in result.records],
             "seconds_total": result.seconds,
         }

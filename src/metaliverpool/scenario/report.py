@@ -185,13 +185,47 @@ def _ai_loop_section(doc: dict[str, Any]) -> str:
         if rows
         else "<p>No junction was forecast at risk: every junction kept its fixed plan.</p>"
     )
+    if loop.get("forecast", "trend") == "reactive":
+        how = (
+            "Every few minutes the loop measured each of the "
+            f"{loop['eligible_signals']} signalised junctions' blocking risk (how full the exits its waiting "
+            "traffic wants are), without forecasting (reactive); a junction at or above "
+        )
+    else:
+        how = (
+            "Every few minutes the loop forecast each of the "
+            f"{loop['eligible_signals']} signalised junctions' blocking risk (how full the exits its waiting "
+            f"traffic wants are) {loop['horizon_s'] / 60:.0f} minutes ahead (Holt's trend); a junction "
+            "forecast at or above "
+        )
     return (
-        "<h2>AI signal loop</h2><p>Every few minutes the loop forecast each of the "
-        f"{loop['eligible_signals']} signalised junctions' blocking risk (how full the exits its waiting "
-        f"traffic wants are) {loop['horizon_s'] / 60:.0f} minutes ahead; a junction forecast at or above "
+        f"<h2>AI signal loop</h2><p>{how}"
         f"{loop['risk_threshold']:.2f} was handed from its fixed plan to the adaptive look-ahead controller. "
         "The baseline is the same scenario without the loop, so every change on this page is the loop's. "
-        "The junctions it took over are marked on the flow map.</p>" + table
+        "The junctions it took over are marked on the flow map.</p>" + table + _risk_forecast_table(loop)
+    )
+
+
+def _risk_forecast_table(loop: dict[str, Any]) -> str:
+    """How well the trend and persistence foresaw the risk on the baseline runs (empty without samples)."""
+    scores = loop.get("risk_forecast")
+    if not scores or not scores["pairs"]:
+        return ""
+
+    def cell(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{cell(scores[key]['mae'])}</td><td>{cell(scores[key]['precision'])}</td>"
+        f"<td>{cell(scores[key]['recall'])}</td><td>{scores[key]['hits']}</td></tr>"
+        for key, label in (("trend", "trend (Holt)"), ("persistence", "persistence (risk now)"))
+    )
+    return (
+        f"<p>How well the risk {loop['horizon_s'] / 60:.0f} minutes later was foreseen on the baseline runs "
+        f"(the loop measured but did not steer; {scores['pairs']} junction samples with traffic): MAE of the "
+        f"risk, and precision and recall of 'risk later at or above {loop['risk_threshold']:.2f}'.</p>"
+        "<table class='kpis' id='ai-risk-forecast'><thead><tr><th>forecast</th><th>MAE</th>"
+        "<th>precision</th><th>recall</th><th>hits</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
 
 
