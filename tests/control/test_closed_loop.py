@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,9 +14,18 @@ from metaliverpool.control.closed_loop import (
 )
 from metaliverpool.edits import parse_scenario
 from metaliverpool.edits.schema import RunSettings
+from metaliverpool.errors import InputError
 from metaliverpool.scenario.dynamic import baseline_turn_flows, run_dynamic
-from metaliverpool.scenario.pipeline import prepare_twins
+from metaliverpool.scenario.pipeline import prepare_twins, read_scenario_twin
+from metaliverpool.scenario.risk_profile import (
+    RiskProfile,
+    attach_risk_profile,
+    load_risk_profile,
+    save_risk_profile,
+    simulate_risk_profile,
+)
 from metaliverpool.sim.control_api import SignalObservation
+from metaliverpool.store.bundle import write_twin
 from small_twins import two_route_twin
 
 
@@ -94,7 +105,7 @@ def test_reactive_loop_flags_on_the_risk_now() -> None:
 def test_risk_forecast_scores_count_errors_hits_and_misses() -> None:
     risk = [np.array([0.0, 0.2, 0.9]), np.array([0.0, 0.4, 0.8]), np.array([0.0, 0.6, 0.0])]
     trend = [np.array([0.0, 0.6, 0.7]), np.array([0.0, 0.8, 0.7]), np.array([0.0, 0.8, 0.0])]
-    scores = risk_forecast_scores(risk, trend, steps=1, threshold=0.5)
+    scores = risk_forecast_scores(risk, {"trend": trend}, steps=1, threshold=0.5)
     # pairs (t, t+1) with traffic: junctions 1 and 2 at t=0 and t=1 (junction 0 idle throughout)
     assert scores["n"] == 4
     assert scores["abs_error_trend"] == pytest.approx(0.2 + 0.1 + 0.2 + 0.7)
@@ -115,3 +126,37 @@ def test_a_junction_never_near_blocking_is_left_on_its_plan() -> None:
         edited, RunSettings(engine="dynamic", dta_iterations=1), 1, baseline_turn_flows(twin)
     )
     assert summary.summary["ai_loop"]["flagged"] == []
+
+
+def test_history_loop_flags_on_the_junction_history_of_earlier_mornings(tmp_path: Path) -> None:
+    twin = two_route_twin(trips_per_hour=1800)
+    settings = RunSettings(engine="dynamic", dta_iterations=1)
+    profile, scores = simulate_risk_profile(twin, settings, mornings=2, first_seed=50, sample_interval_s=120)
+    assert list(profile.osm_node_ids) == [1002] and profile.profile.shape[1] == 1
+    assert scores["pairs"] > 0 and set(scores) >= {"history", "trend", "persistence"}
+    path = tmp_path / "junction-risk.npz"
+    save_risk_profile(profile, path)
+    loaded = load_risk_profile(path)
+    np.testing.assert_allclose(loaded.profile, profile.profile)
+
+    scenario = _scenario(threshold=0.05, forecast="history")
+    with_history = attach_risk_profile(twin, loaded, scenario, path)  # type: ignore[arg-type]
+    base, edited = prepare_twins(scenario, with_history)  # type: ignore[arg-type]
+    summary = run_dynamic(edited, settings, 1, baseline_turn_flows(base)).summary["ai_loop"]
+    assert summary["forecast"] == "history" and len(summary["flagged"]) == 1
+    flag = summary["flagged"][0]
+    # the forecast that flagged it is the history at the target slot (sample k at (k + 1) x 120 s)
+    k = round(flag["time_s"] / 120) - 1
+    target = min(k + round(1800 / 120), profile.profile.shape[0] - 1)
+    assert flag["forecast"] == pytest.approx(round(profile.profile[target, 0], 4), abs=1e-3)
+    assert summary["risk_forecast"]["abs_error_history"] >= 0.0  # the history is scored with the others
+
+
+def test_history_forecast_needs_a_profile_sampled_like_the_edit(tmp_path: Path) -> None:
+    scenario = _scenario(threshold=0.5, forecast="history")
+    twin_dir = write_twin(two_route_twin(), tmp_path / "twin")
+    with pytest.raises(InputError, match="train-risk"):
+        read_scenario_twin(scenario, twin_dir)  # type: ignore[arg-type]
+    profile = RiskProfile(np.array([1002]), np.zeros((10, 1)), 300.0, 2, 0)
+    with pytest.raises(InputError, match="sample-interval-s 120"):
+        attach_risk_profile(two_route_twin(), profile, scenario, tmp_path / "p.npz")  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 
 from metaliverpool.cli.main import main
 from metaliverpool.edits import load_scenario
+from metaliverpool.scenario.risk_profile import PROFILE_PATH, needs_risk_profile
 
 pytestmark = pytest.mark.slow
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
@@ -56,6 +57,12 @@ def test_example_runs_end_to_end(
     ]
     if scenario.run.engine == "dynamic":
         args += ["--seeds", "1"]  # the simulator needs about a minute per seed and side here
+    if needs_risk_profile(scenario) and not (bundle / PROFILE_PATH).is_file():
+        # the AI loop's history forecast: learn it first, as a user would (two mornings here, five in docs)
+        trained = run(["signals", "train-risk", "--twin", str(bundle), "--mornings", "2"], capsys)
+        scores = trained["leave_one_morning_out"]
+        assert trained["signals"] > 200 and (bundle / PROFILE_PATH).is_file()  # type: ignore[operator]
+        assert scores["history"]["mae"] < scores["persistence"]["mae"], scores  # type: ignore[index]
     summary = run(args, capsys)
     kpis = json.loads((tmp_path / "out" / "kpis.json").read_text())
     assert summary["runs"] == 2 * len(kpis["run"]["seeds"])

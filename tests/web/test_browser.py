@@ -402,7 +402,7 @@ def test_ai_loop_edit_run_and_junction_layer(browser: Browser, shared_server: Pr
         (entry,) = page.evaluate("() => Array.from(window.metaliverpool.room.edits.values())")
         edit = entry["edit"]
         assert edit["kind"] == "ai_signal_control" and edit["osm_node_ids"] == [504]
-        assert edit["risk_threshold"] == 0.05 and edit["horizon_min"] == 5
+        assert edit["risk_threshold"] == 0.05 and edit["horizon_min"] == 5 and edit["forecast"] == "trend"
         assert "AI signal loop at node 504" in (page.text_content("#edits") or "")
         # the grid's 40 trips never load the junction enough: triple them, and sample every minute (the
         # editor keeps the 5-minute default; the morning here lasts 20 minutes)

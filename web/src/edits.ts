@@ -44,7 +44,8 @@ export function describeEdit(edit: Record<string, unknown>, wayName: (way: numbe
     case "ai_signal_control": {
       const nodes = edit.osm_node_ids as number[] | undefined;
       const where = nodes ? `at node${nodes.length > 1 ? "s" : ""} ${nodes.join(", ")}` : "on every signal";
-      return edit.enabled === false ? `AI signal loop off ${where}` : `AI signal loop ${where} (${edit.horizon_min ?? 30} min ahead, risk ≥ ${edit.risk_threshold ?? 0.5})`;
+      const how = edit.forecast === "reactive" ? "no forecast" : `${edit.forecast ?? "trend"} forecast ${edit.horizon_min ?? 30} min ahead`;
+      return edit.enabled === false ? `AI signal loop off ${where}` : `AI signal loop ${where} (${how}, risk ≥ ${edit.risk_threshold ?? 0.5})`;
     }
     default: return String(edit.kind);
   }

@@ -250,9 +250,11 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   function aiLoopForm(nodes: number[] | null): HTMLElement {
     const threshold = el("input", { type: "number", id: "ai-threshold", min: 0.05, max: 1, step: 0.05, value: 0.5, style: "width:5em" }) as HTMLInputElement;
     const horizon = el("input", { type: "number", id: "ai-horizon", min: 5, max: 120, step: 5, value: 30, style: "width:5em" }) as HTMLInputElement;
+    const forecast = el("select", { id: "ai-forecast" }, el("option", { value: "trend" }, "trend"),
+      el("option", { value: "history" }, "history of earlier mornings (signals train-risk)"), el("option", { value: "reactive" }, "none (reactive)")) as HTMLSelectElement;
     const add = (osm: number[] | null) => addEdit({ kind: "ai_signal_control", ...(osm ? { osm_node_ids: osm } : {}),
-      horizon_min: Number(horizon.value), risk_threshold: Number(threshold.value) });
-    return el("div", { class: "form" }, el("span", { class: "hint" }, "AI loop: forecast blocking risk ", horizon, " min ahead; take over at risk ≥ ", threshold),
+      horizon_min: Number(horizon.value), risk_threshold: Number(threshold.value), forecast: forecast.value });
+    return el("div", { class: "form" }, el("span", { class: "hint" }, "AI loop: forecast blocking risk ", horizon, " min ahead by ", forecast, "; take over at risk ≥ ", threshold),
       el("button", { id: "ai-loop-here", disabled: !canEdit, onclick: () => add(nodes) }, "AI loop here"),
       el("button", { id: "ai-loop-all", disabled: !canEdit, onclick: () => add(null) }, "AI loop on every signal"),
       el("span", { class: "hint" }, "Run it with the dynamic engine: the baseline is the same scenario without the loop."));

@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
     group.command(name="evaluate", help="Run every controller, print the KPI table as one JSON line last.")(
         evaluate_command
     )
+    group.command(
+        name="train-risk",
+        help="Learn the junctions' blocking-risk history for the AI loop's 'history' forecast (JSON last).",
+    )(train_risk_command)
     app.add_typer(group, name="signals")
 
 
@@ -112,3 +116,55 @@ def evaluate_command(
         case = load_twin_case(twin, scenario, horizon_s)
     table = evaluate_controllers(case, names, scales, seeds)
     print(json.dumps(table))
+
+
+def train_risk_command(
+    twin: Path = typer.Option(..., "--twin", help="Twin bundle folder (the history is saved inside it)."),
+    mornings: int = typer.Option(5, "--mornings", help="Simulated mornings (at least 2)."),
+    first_seed: int = typer.Option(1000, "--seed", help="Seed of the first morning (then +1, +2, ...)."),
+    sample_interval_s: float = typer.Option(300.0, "--sample-interval-s", help="The loop's sampling (s)."),
+    horizon_min: float = typer.Option(30.0, "--horizon-min", help="Horizon of the printed scores (min)."),
+    dta_iterations: int = typer.Option(2, "--dta-iterations", help="DTA iterations per morning."),
+) -> None:
+    """Simulate the mornings, save ``TWIN/forecasts/junction-risk.npz``, print one JSON line."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from metaliverpool.edits.schema import RunSettings
+    from metaliverpool.scenario.risk_profile import PROFILE_PATH, save_risk_profile, simulate_risk_profile
+    from metaliverpool.store.bundle import read_twin
+
+    bundle = read_twin(twin)
+    settings = RunSettings(engine="dynamic", dta_iterations=dta_iterations)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("simulating mornings", total=mornings)
+        profile, scores = simulate_risk_profile(
+            bundle,
+            settings,
+            mornings=mornings,
+            first_seed=first_seed,
+            sample_interval_s=sample_interval_s,
+            horizon_min=horizon_min,
+            on_morning=lambda done: progress.update(task, completed=done),
+        )
+    path = twin / PROFILE_PATH
+    save_risk_profile(profile, path)
+    summary = {
+        "path": str(path),
+        "mornings": mornings,
+        "seeds": [first_seed, first_seed + mornings - 1],
+        "signals": int(profile.profile.shape[1]),
+        "slots": int(profile.profile.shape[0]),
+        "seconds": round(time.perf_counter() - started, 1),
+        "leave_one_morning_out": scores,
+    }
+    print(json.dumps(summary))

@@ -8,12 +8,15 @@ slope, extrapolated and clipped to 0..1). From the ``warm_up_samples``-th sample
 forecast reaches ``risk_threshold`` is flagged and, from then on, run by the adaptive controller (ours:
 :class:`LookAheadController`, which ends a phase whose exits are full and serves movable queues); every
 other junction keeps its fixed Webster plan. A flag is kept for the rest of the run (no flapping between
-plans). ``flag_log`` records each flag: time, junction row, risk now and forecast. With
-``forecast="reactive"`` the loop does not forecast: a junction is flagged when its current risk reaches
-the threshold (the baseline a forecast has to beat).
+plans). ``flag_log`` records each flag: time, junction row, risk now and forecast.
 
-Every sample's risk and trend forecast are kept (``risk_samples``, ``trend_samples``), so
-:func:`risk_forecast_scores` can say how well the trend foresaw the risk ``horizon_s`` later, against
+``forecast`` chooses what flags a junction: ``trend`` (above); ``history``, the junction's mean risk at
+the target time on earlier mornings the loop measured without steering (``risk_profile``, one row per
+sample slot: sample ``k`` is taken at ``(k + 1) * sample_interval_s``; junctions without history fall
+back to the trend); or ``reactive``, no forecast: the risk now (the baseline a forecast has to beat).
+
+Every sample's risk and every available forecast are kept (``risk_samples``, ``forecast_samples``), so
+:func:`risk_forecast_scores` can say how well each foresaw the risk ``horizon_s`` later, against
 persistence (the risk now), on a run the loop did not steer (the counterfactual).
 
 The counterfactual is the same run without the loop (every junction on its fixed plan); the scenario
@@ -33,6 +36,9 @@ from metaliverpool.sim.control_api import SignalObservation, SignalSafetyConfig
 from metaliverpool.sim.network import SimNetwork
 
 FloatArray = npt.NDArray[np.float64]
+
+FORECASTS = ("trend", "history", "reactive")
+"""What may flag a junction (module docstring)."""
 
 
 @dataclass
@@ -94,13 +100,16 @@ class ClosedLoopController:
     warm_up_samples: int = 3
     decision_interval_s: float = 1.0
     forecast: str = "trend"
+    risk_profile: FloatArray | None = None
     flag_log: list[FlagEvent] = field(default_factory=list)
     risk_samples: list[FloatArray] = field(default_factory=list)
-    trend_samples: list[FloatArray] = field(default_factory=list)
+    forecast_samples: dict[str, list[FloatArray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.forecast not in ("trend", "reactive"):
-            raise ValueError(f"forecast must be 'trend' or 'reactive', got {self.forecast!r}")
+        if self.forecast not in FORECASTS:
+            raise ValueError(f"forecast must be one of {FORECASTS}, got {self.forecast!r}")
+        if self.forecast == "history" and self.risk_profile is None:
+            raise ValueError("the history forecast needs a risk profile")
         self.fixed = WebsterFixedTimeController(self.network, self.turn_flow_vph, self.safety)
         self.adaptive = LookAheadController(self.network, self.safety)
         self.forecaster = TrendRiskForecaster()
@@ -126,10 +135,16 @@ class ClosedLoopController:
         assert self.flagged is not None
         risk = junction_blocking_risk(observation)
         self.forecaster.update(risk)
-        trend = self.forecaster.forecast(self.horizon_s / self.sample_interval_s)
+        steps = self.horizon_s / self.sample_interval_s
+        forecasts = {"trend": self.forecaster.forecast(steps)}
+        if self.risk_profile is not None:
+            row = min(self.samples + round(steps), self.risk_profile.shape[0] - 1)
+            known = self.risk_profile[row]
+            forecasts["history"] = np.where(np.isfinite(known), known, forecasts["trend"])
         self.risk_samples.append(risk)
-        self.trend_samples.append(trend)
-        ahead = trend if self.forecast == "trend" else risk
+        for name, values in forecasts.items():
+            self.forecast_samples.setdefault(name, []).append(values)
+        ahead = risk if self.forecast == "reactive" else forecasts[self.forecast]
         self.samples += 1
         if self.samples < self.warm_up_samples:
             return  # a trend needs a few samples: no flag in the first minutes
@@ -154,27 +169,29 @@ def junction_blocking_risk(observation: SignalObservation) -> FloatArray:
 
 
 def risk_forecast_scores(
-    risk_samples: list[FloatArray], trend_samples: list[FloatArray], steps: int, threshold: float
+    risk_samples: list[FloatArray], forecasts: dict[str, list[FloatArray]], steps: int, threshold: float
 ) -> dict[str, float | int]:
-    """How well each forecast foresaw the risk ``steps`` samples later, summed over junctions and samples.
+    """How well each forecast (and persistence, the risk now) foresaw the risk ``steps`` samples later,
+    summed over junctions and samples.
 
-    Pairs where the risk is 0 both now and later (idle junctions) are left out. Returns the pair count
-    ``n``, the absolute errors ``abs_error_trend`` / ``abs_error_persistence`` (sums; divide by ``n`` for
-    the MAE) and, for the event "risk later >= ``threshold``", the hits, false alarms and misses of each
-    forecast (``hits_trend``, ``false_alarms_trend``, ``misses_trend`` and the same for persistence).
+    Pairs where the risk is 0 both now and later (idle junctions) are left out of the errors. Returns the
+    pair count ``n`` and per forecast name (``persistence`` and each key of ``forecasts``): the absolute
+    error sum ``abs_error_NAME`` (divide by ``n`` for the MAE) and, for the event "risk later >=
+    ``threshold``", ``hits_NAME``, ``false_alarms_NAME`` and ``misses_NAME``.
     """
-    out: dict[str, float | int] = {"n": 0, "abs_error_trend": 0.0, "abs_error_persistence": 0.0}
-    for name in ("trend", "persistence"):
-        out |= {f"hits_{name}": 0, f"false_alarms_{name}": 0, f"misses_{name}": 0}
+    named = {"persistence": risk_samples, **forecasts}
+    out: dict[str, float | int] = {"n": 0}
+    for name in named:
+        out |= {f"abs_error_{name}": 0.0, f"hits_{name}": 0, f"false_alarms_{name}": 0, f"misses_{name}": 0}
     for t in range(len(risk_samples) - steps):
-        now, later, trend = risk_samples[t], risk_samples[t + steps], trend_samples[t]
+        now, later = risk_samples[t], risk_samples[t + steps]
         active = (now > 0) | (later > 0)
         out["n"] += int(active.sum())
-        out["abs_error_trend"] += float(np.abs(trend - later)[active].sum())
-        out["abs_error_persistence"] += float(np.abs(now - later)[active].sum())
         event = later >= threshold
-        for name, guess in (("trend", trend >= threshold), ("persistence", now >= threshold)):
-            out[f"hits_{name}"] += int((guess & event).sum())
-            out[f"false_alarms_{name}"] += int((guess & ~event).sum())
-            out[f"misses_{name}"] += int((~guess & event).sum())
+        for name, values in named.items():
+            guess = values[t]
+            out[f"abs_error_{name}"] += float(np.abs(guess - later)[active].sum())
+            out[f"hits_{name}"] += int(((guess >= threshold) & event).sum())
+            out[f"false_alarms_{name}"] += int(((guess >= threshold) & ~event).sum())
+            out[f"misses_{name}"] += int(((guess < threshold) & event).sum())
     return out

@@ -194,9 +194,10 @@ class AiSignalControl(_EditBase):
     (:mod:`metaliverpool.control.closed_loop`). ``osm_node_ids``: the junctions the loop may take over
     (the signalised junctions containing those nodes); all signalised junctions when omitted.
 
-    ``forecast``: ``trend`` (Holt's linear trend of the risk, the default) or ``reactive`` (no forecast: a
-    junction is taken over when its current risk reaches the threshold), the baseline the forecast has to
-    beat.
+    ``forecast``: ``trend`` (Holt's linear trend of the risk, the default), ``history`` (each junction's
+    mean risk at that time on earlier simulated mornings, from ``metaliverpool signals train-risk``) or
+    ``reactive`` (no forecast: a junction is taken over when its current risk reaches the threshold), the
+    baseline a forecast has to beat.
 
     The pair's baseline is the counterfactual: the same scenario with ``enabled: false`` (the same
     controller framework, every junction kept on its fixed plan), so the pair shows what the loop changes.
@@ -208,7 +209,7 @@ class AiSignalControl(_EditBase):
     horizon_min: float = Field(default=30.0, gt=0, le=120)
     risk_threshold: float = Field(default=0.5, gt=0, le=1)
     sample_interval_s: float = Field(default=300.0, ge=60, le=1800)
-    forecast: Literal["trend", "reactive"] = "trend"
+    forecast: Literal["trend", "history", "reactive"] = "trend"
 
 
 class CordonCharge(_EditBase):

@@ -160,6 +160,7 @@ def ai_loop_factory(
     keys = _turn_keys(network, _base_ids(twin, network))
     flows = np.array([base_flows.get(key, 0.0) for key in keys], dtype=np.float64)
     first = covered.iloc[0]
+    profile = _risk_profile(twin, plan)
 
     def make() -> ClosedLoopController:
         controller = ClosedLoopController(
@@ -170,11 +171,31 @@ def ai_loop_factory(
             risk_threshold=float(first["ai_risk_threshold"]),
             sample_interval_s=float(first["ai_sample_interval_s"]),
             forecast=str(first.get("ai_forecast") or "trend"),
+            risk_profile=profile,
         )
         made.append(controller)
         return controller
 
     return make
+
+
+def _risk_profile(twin: Twin, plan: SignalPlan) -> np.ndarray | None:
+    """The junctions' risk history (``ai_risk_profile`` lists, see ``scenario.risk_profile``) as an array
+    (sample slots, plan signals), NaN where a signal has none; None when the twin carries none."""
+    junctions = twin.junctions
+    if "ai_risk_profile" not in junctions.columns:
+        return None
+    lists = dict(zip(junctions["junction_id"].tolist(), junctions["ai_risk_profile"].tolist(), strict=True))
+    junction_of_node = twin.nodes.set_index("node_id")["junction_id"]
+    rows = [lists.get(int(junction_of_node.get(int(node), -1))) for node in plan.signal_node]
+    slots = max((len(r) for r in rows if r is not None and len(r)), default=0)
+    if slots == 0:
+        return None
+    profile = np.full((slots, plan.signal_count), np.nan)
+    for signal, values in enumerate(rows):
+        if values is not None and len(values):
+            profile[: len(values), signal] = values
+    return profile
 
 
 def _ai_loop_summary(twin: Twin, plan: SignalPlan, loop: ClosedLoopController) -> dict[str, Any]:
@@ -188,7 +209,7 @@ def _ai_loop_summary(twin: Twin, plan: SignalPlan, loop: ClosedLoopController) -
         "risk_threshold": loop.risk_threshold,
         "forecast": loop.forecast,
         "risk_forecast": risk_forecast_scores(
-            loop.risk_samples, loop.trend_samples, steps, loop.risk_threshold
+            loop.risk_samples, loop.forecast_samples, steps, loop.risk_threshold
         ),
         "flagged": [
             {
@@ -203,15 +224,20 @@ def _ai_loop_summary(twin: Twin, plan: SignalPlan, loop: ClosedLoopController) -
 
 
 def run_dynamic(
-    twin: Twin, settings: RunSettings, seed: int, base_flows: dict[tuple[int, int], float] | None = None
+    twin: Twin,
+    settings: RunSettings,
+    seed: int,
+    base_flows: dict[tuple[int, int], float] | None = None,
+    loops: list[ClosedLoopController] | None = None,
 ) -> RunOutputs:
-    """Simulate ``twin`` (see the module docstring); ``base_flows`` default to the twin's own."""
+    """Simulate ``twin`` (see the module docstring); ``base_flows`` default to the twin's own. The AI
+    loop's controllers, one per simulation, are appended to ``loops`` when given."""
     started = time.perf_counter()
     network = sim_network_from_twin(twin)
     demand = demand_from_twin(twin)
     flows = base_flows if base_flows is not None else baseline_turn_flows(twin)
     plan = signal_plan_for(twin, network, flows)
-    loops: list[ClosedLoopController] = []
+    loops = [] if loops is None else loops
     loop_factory = ai_loop_factory(twin, network, plan, flows, loops)
     last_departure = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
     config = SimConfig(

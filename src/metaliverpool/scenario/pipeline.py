@@ -30,6 +30,12 @@ from metaliverpool.scenario.cache import RunCache, run_key, twin_digest
 from metaliverpool.scenario.engines import RunOutputs, run_engine
 from metaliverpool.scenario.impacts import Impacts, compute_impacts
 from metaliverpool.scenario.report import render_report
+from metaliverpool.scenario.risk_profile import (
+    PROFILE_PATH,
+    attach_risk_profile,
+    load_risk_profile,
+    needs_risk_profile,
+)
 from metaliverpool.store.bundle import read_twin
 
 KPIS_SCHEMA = "metaliverpool.kpis/1"
@@ -242,7 +248,8 @@ def _risk_forecast_block(unsteered: list[dict[str, Any]]) -> dict[str, Any] | No
     total = {key: sum(score[key] for score in scores) for key in scores[0]}
     pairs = int(total["n"])
     block: dict[str, Any] = {"source": "baseline runs (the loop measured, never steered)", "pairs": pairs}
-    for name in ("trend", "persistence"):
+    names = [key.removeprefix("abs_error_") for key in total if key.startswith("abs_error_")]
+    for name in names:
         hits, alarms, misses = (total[f"{k}_{name}"] for k in ("hits", "false_alarms", "misses"))
         block[name] = {
             "mae": total[f"abs_error_{name}"] / pairs if pairs else None,
@@ -344,9 +351,19 @@ def run_scenario_file(
     """Load a scenario file, run it against its base twin (or ``twin_dir``) and write the outputs."""
     scenario = load_scenario(path)
     twin_path = resolve_base_twin(scenario, twin_dir)
-    twin = read_twin(twin_path)
+    twin = read_scenario_twin(scenario, twin_path)
     result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir, workers=workers)
     return write_outputs(result, out_dir, twin_path)
+
+
+def read_scenario_twin(scenario: Scenario, twin_path: Path) -> Twin:
+    """The base twin of a run, with the junction-risk history attached when the scenario's AI loop
+    forecasts from it (``scenario.risk_profile``)."""
+    twin = read_twin(twin_path)
+    if not needs_risk_profile(scenario):
+        return twin
+    profile_path = Path(twin_path) / PROFILE_PATH
+    return attach_risk_profile(twin, load_risk_profile(profile_path), scenario, profile_path)
 
 
 def run_for_web(
@@ -358,7 +375,8 @@ def run_for_web(
 ) -> dict[str, Any]:
     """The web server's entry (``metaliverpool.service.runs``): run a parsed scenario on the twin at
     ``twin_path`` and write the outputs into ``out_dir``; returns the ``kpis.json`` document."""
-    result = run_pair(scenario, read_twin(twin_path), cache_dir=cache_dir, progress=progress)
+    twin = read_scenario_twin(scenario, twin_path)
+    result = run_pair(scenario, twin, cache_dir=cache_dir, progress=progress)
     document = write_outputs(result, out_dir, twin_path)
     if progress is not None:
         progress(1.0, "report written")

@@ -185,7 +185,8 @@ def _ai_loop_section(doc: dict[str, Any]) -> str:
         if rows
         else "<p>No junction was forecast at risk: every junction kept its fixed plan.</p>"
     )
-    if loop.get("forecast", "trend") == "reactive":
+    forecast = loop.get("forecast", "trend")
+    if forecast == "reactive":
         how = (
             "Every few minutes the loop measured each of the "
             f"{loop['eligible_signals']} signalised junctions' blocking risk (how full the exits its waiting "
@@ -195,8 +196,9 @@ def _ai_loop_section(doc: dict[str, Any]) -> str:
         how = (
             "Every few minutes the loop forecast each of the "
             f"{loop['eligible_signals']} signalised junctions' blocking risk (how full the exits its waiting "
-            f"traffic wants are) {loop['horizon_s'] / 60:.0f} minutes ahead (Holt's trend); a junction "
-            "forecast at or above "
+            f"traffic wants are) {loop['horizon_s'] / 60:.0f} minutes ahead ("
+            + ("Holt's trend" if forecast == "trend" else "its mean on earlier simulated mornings")
+            + "); a junction forecast at or above "
         )
     return (
         f"<h2>AI signal loop</h2><p>{how}"
@@ -218,7 +220,12 @@ def _risk_forecast_table(loop: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{label}</td><td>{cell(scores[key]['mae'])}</td><td>{cell(scores[key]['precision'])}</td>"
         f"<td>{cell(scores[key]['recall'])}</td><td>{scores[key]['hits']}</td></tr>"
-        for key, label in (("trend", "trend (Holt)"), ("persistence", "persistence (risk now)"))
+        for key, label in (
+            ("trend", "trend (Holt)"),
+            ("history", "history (earlier mornings)"),
+            ("persistence", "persistence (risk now)"),
+        )
+        if key in scores
     )
     return (
         f"<p>How well the risk {loop['horizon_s'] / 60:.0f} minutes later was foreseen on the baseline runs "

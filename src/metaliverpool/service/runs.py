@@ -160,11 +160,13 @@ def add_vehicles(scenario: Any, twin_path: Path, folder: Path) -> str:
     Returns a note for the run's message: empty when it worked; the animation is optional, so a failure is
     reported there and does not fail the run.
     """
+    from metaliverpool.scenario.pipeline import read_scenario_twin
     from metaliverpool.service.vehicles import simulate_vehicles
-    from metaliverpool.store.bundle import read_twin
 
     try:
-        data = simulate_vehicles(scenario, read_twin(twin_path), seed=scenario.run.seeds[0])
+        data = simulate_vehicles(
+            scenario, read_scenario_twin(scenario, twin_path), seed=scenario.run.seeds[0]
+        )
     except Exception as error:
         log.exception("vehicle animation failed")
         return f"no vehicle animation ({type(error).__name__}: {error})"
