@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from metaliverpool.cli.progress import progress_bar
 from metaliverpool.config import data_dir
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
@@ -60,14 +59,7 @@ def register(app: typer.Typer) -> None:
         from metaliverpool.demand.model import DemandConfig
 
         config = BuildConfig(region=region, osm_path=osm, demand=DemandConfig(seed=seed))
-        console = Console(stderr=True)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar() as progress:
             task = progress.add_task("building", total=len(BUILD_STEPS) + 1)
 
             def on_step(name: str) -> None:

@@ -187,9 +187,7 @@ def history_command(
     quantity: str = typer.Option("speed_mps", "--quantity", help="speed_mps (m/s) or flow_vph (veh/h)."),
 ) -> None:
     """Simulate, write the .npz, print one JSON line."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from metaliverpool.cli.progress import progress_bar
     from metaliverpool.predict.twin_history import TwinHistoryConfig, simulate_twin_history
     from metaliverpool.store.bundle import read_twin
 
@@ -207,13 +205,7 @@ def history_command(
         interval_s=interval_min * 60.0,
         seed=seed,
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("simulating days", total=days)
         history = simulate_twin_history(bundle, config, lambda done: progress.update(task, completed=done))
     series = history.speed if quantity == "speed_mps" else history.flow

@@ -129,9 +129,7 @@ def train_risk_command(
     """Simulate the mornings, save ``TWIN/forecasts/junction-risk.npz``, print one JSON line."""
     import time
 
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from metaliverpool.cli.progress import progress_bar
     from metaliverpool.edits.schema import RunSettings
     from metaliverpool.scenario.risk_profile import PROFILE_PATH, save_risk_profile, simulate_risk_profile
     from metaliverpool.store.bundle import read_twin
@@ -139,13 +137,7 @@ def train_risk_command(
     bundle = read_twin(twin)
     settings = RunSettings(engine="dynamic", dta_iterations=dta_iterations)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("simulating mornings", total=mornings)
         profile, scores = simulate_risk_profile(
             bundle,
