@@ -570,3 +570,28 @@ def test_forecast_refusals(client: TestClient, forecast_model: Path, tmp_path: P
         assert refused.status_code == 409 and "retrain" in refused.json()["detail"]
     finally:
         shutil.rmtree(foreign)
+
+
+def test_a_retrained_model_is_served_without_a_restart(client: TestClient, forecast_model: Path) -> None:
+    from metaliverpool.predict.baselines import PersistenceForecaster
+    from metaliverpool.predict.model_io import load_model, save_model
+
+    headers = sign_up_in(client, "alice")
+    swap = forecast_model.parent / "swap"
+    shutil.copytree(forecast_model, swap)
+    try:
+        listed = {m["name"]: m for m in client.get("/api/twins/test-grid/forecasts", headers=headers).json()}
+        assert listed["swap"]["model"] == "lgbm"
+        saved = load_model(swap)
+        save_model(swap, PersistenceForecaster(), saved.metadata, saved.neighbour_weights, saved.feed)
+        listed = {m["name"]: m for m in client.get("/api/twins/test-grid/forecasts", headers=headers).json()}
+        assert listed["swap"]["model"] == "persistence"
+        row = listed["swap"]["origins"]["row"][0]
+        answer = client.get(
+            "/api/twins/test-grid/forecasts/swap/snapshot",
+            params={"row": row, "horizon_min": 5},
+            headers=headers,
+        ).json()
+        assert answer["forecast"] == answer["observed_now"]  # persistence: the value now
+    finally:
+        shutil.rmtree(swap)

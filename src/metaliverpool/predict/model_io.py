@@ -62,6 +62,7 @@ def save_model(
 
     settings, arrays, blobs = forecaster.state()
     full = {
+        **metadata,  # what the model is about; what it is and how it is stored are set here
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "model": forecaster.name,
@@ -69,7 +70,6 @@ def save_model(
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": {"numpy": np.__version__, "lightgbm": lightgbm.__version__, "torch": torch.__version__},
         "blobs": sorted(blobs),
-        **metadata,
     }
     with atomic_directory(Path(path)) as staging:
         (staging / "metadata.json").write_text(json.dumps(full, indent=2, sort_keys=True), encoding="utf-8")

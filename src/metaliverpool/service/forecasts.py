@@ -35,11 +35,12 @@ def _floats(values: np.ndarray | None, digits: int = 3) -> list[float | None] | 
 
 
 class ForecastCatalog:
-    """Trained forecasting models per twin, each loaded on first use."""
+    """Trained forecasting models per twin, each loaded on first use and again when its folder is
+    replaced (a model retrained while the server runs is served from its next request on)."""
 
     def __init__(self, twins: TwinCatalog) -> None:
         self.twins = twins
-        self._loaded: dict[tuple[str, str], FeedForecaster] = {}
+        self._loaded: dict[tuple[str, str], tuple[int, FeedForecaster]] = {}
         self._lock = threading.Lock()
 
     def _folder(self, twin_id: str) -> Path:
@@ -59,10 +60,11 @@ class ForecastCatalog:
         if name not in self.names(twin_id):
             raise NotFound(f"twin {twin_id!r} has no forecasting model {name!r}")
         key = (twin_id, name)
+        stamp = (self._folder(twin_id) / name / "metadata.json").stat().st_mtime_ns
         with self._lock:
-            if key not in self._loaded:
-                self._loaded[key] = self._load(twin_id, name)
-            return self._loaded[key]
+            if key not in self._loaded or self._loaded[key][0] != stamp:
+                self._loaded[key] = (stamp, self._load(twin_id, name))
+            return self._loaded[key][1]
 
     def _load(self, twin_id: str, name: str) -> FeedForecaster:
         path = self._folder(twin_id) / name
