@@ -17,7 +17,8 @@ back to the trend); or ``reactive``, no forecast: the risk now (the baseline a f
 
 Every sample's risk and every available forecast are kept (``risk_samples``, ``forecast_samples``), so
 :func:`risk_forecast_scores` can say how well each foresaw the risk ``horizon_s`` later, against
-persistence (the risk now), on a run the loop did not steer (the counterfactual).
+persistence (the risk now), on a run the loop did not steer (the counterfactual);
+:func:`pool_risk_scores` pools such scores over runs into MAE, precision and recall.
 
 The counterfactual is the same run without the loop (every junction on its fixed plan); the scenario
 pipeline runs it as the baseline of an ``ai_signal_control`` scenario.
@@ -26,6 +27,7 @@ pipeline runs it as the baseline of an ``ai_signal_control`` scenario.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -195,3 +197,22 @@ def risk_forecast_scores(
             out[f"false_alarms_{name}"] += int(((guess >= threshold) & ~event).sum())
             out[f"misses_{name}"] += int(((guess < threshold) & event).sum())
     return out
+
+
+def pool_risk_scores(scores: list[dict[str, float | int]]) -> dict[str, Any]:
+    """Sum :func:`risk_forecast_scores` of several runs; per forecast name the MAE, hits, false alarms,
+    misses, precision and recall (None where undefined), and the pooled pair count ``pairs``."""
+    total = {key: sum(score[key] for score in scores) for key in scores[0]}
+    pairs = int(total["n"])
+    pooled: dict[str, Any] = {"pairs": pairs}
+    for name in (key.removeprefix("abs_error_") for key in total if key.startswith("abs_error_")):
+        hits, alarms, misses = (total[f"{k}_{name}"] for k in ("hits", "false_alarms", "misses"))
+        pooled[name] = {
+            "mae": total[f"abs_error_{name}"] / pairs if pairs else None,
+            "hits": hits,
+            "false_alarms": alarms,
+            "misses": misses,
+            "precision": hits / (hits + alarms) if hits + alarms else None,
+            "recall": hits / (hits + misses) if hits + misses else None,
+        }
+    return pooled

@@ -55,12 +55,17 @@ def held_out_feed(series: SensorSeries, start: int) -> SensorSeries:
     return series.slice_steps(start, series.n_steps)
 
 
+def check_quantity(quantity: str) -> None:
+    """Raise unless congestion can be read from ``quantity`` (a speed or a congestion level)."""
+    if quantity != "congestion_level" and not quantity.startswith("speed"):
+        raise InputError("quantity", f"congestion needs a speed or congestion_level model, not {quantity!r}")
+
+
 def congestion_level(values: np.ndarray, reference: np.ndarray, quantity: str) -> np.ndarray:
     """Congestion level 0..1 of ``values`` (module docstring); NaN stays NaN."""
+    check_quantity(quantity)
     if quantity == "congestion_level":
         return np.clip(values, 0.0, 1.0)
-    if not quantity.startswith("speed"):
-        raise InputError("quantity", f"congestion needs a speed or congestion_level model, not {quantity!r}")
     ratio = np.divide(values, reference, out=np.full_like(values, np.nan), where=reference > 0)
     return np.clip(1.0 - ratio, 0.0, 1.0)
 
@@ -111,8 +116,8 @@ class FeedForecaster:
     """A saved model and its feed, ready to answer snapshots (the problem is prepared once).
 
     ``feed`` is the saved feed, followed (when it is not windowed) by ``padding`` missing rows so that
-    its last observed row can be an origin, as it is live; ``observed_rows`` counts the feed's own rows
-    and ``origins`` lists the rows a snapshot may start from.
+    its last observed row can be an origin, as it is live; ``observed_rows`` counts the feed's own rows;
+    ``origins`` lists the rows a snapshot may start from and ``clock`` their calendar.
     """
 
     def __init__(self, saved: SavedModel) -> None:
@@ -121,6 +126,7 @@ class FeedForecaster:
         meta = saved.metadata
         self.saved = saved
         self.quantity = str(meta.get("quantity", "speed_mps"))
+        check_quantity(self.quantity)
         self.horizons_min = tuple(float(m) for m in meta["horizons_min"])
         feed = saved.feed
         # models saved before references were kept: the feed's own 95th percentiles
@@ -142,9 +148,9 @@ class FeedForecaster:
         self.problem: ForecastProblem = replace(problem, neighbour_weights=saved.neighbour_weights)
         origins = self.problem.origins_between(0, feed.n_steps)
         self.origins = origins[origins < self.observed_rows]
-        congestion_level(np.zeros(1), np.ones(1), self.quantity)  # refuse a flow model early
+        self.clock = self._calendar()
 
-    def clock(self) -> FeedClock:
+    def _calendar(self) -> FeedClock:
         """The origins on offer with their calendar."""
         rows = self.origins
         feed = self.feed
@@ -168,15 +174,15 @@ class FeedForecaster:
             raise InputError(
                 "horizon_min", f"{horizon_min:g} is not one of the model's horizons {self.horizons_min}"
             )
-        if row not in set(self.origins.tolist()):
+        position = int(np.searchsorted(self.origins, row))
+        if position == self.origins.size or self.origins[position] != row:
             raise InputError("row", f"row {row} is not an origin of this feed (see the model's clock)")
         k = self.horizons_min.index(horizon_min)
         step = self.problem.horizon_steps[k]
         predicted = self.saved.forecaster.predict(self.problem, np.asarray([row], dtype=np.int64))[0, k]
         target = row + step
         observed = self.feed.values[target] if target < self.observed_rows else None
-        calendar = self.clock()
-        position = int(np.searchsorted(calendar.rows, row))
+        calendar = self.clock
         clock_s = float(calendar.clock_s[position])
         now = self.feed.values[row]
         return Snapshot(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from metaliverpool.atomic import atomic_directory
+from metaliverpool.control.closed_loop import pool_risk_scores
 from metaliverpool.edits.apply import apply_demand_settings, apply_edits
 from metaliverpool.edits.io import dump_scenario, load_scenario, resolve_base_twin
 from metaliverpool.edits.schema import RunSettings, Scenario
@@ -239,27 +240,12 @@ def engine_notes(scenario: Scenario) -> list[str]:
 
 
 def _risk_forecast_block(unsteered: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Pooled over the counterfactual's seeds: how well the trend and persistence foresaw the blocking risk
-    ``horizon_s`` later (MAE over active junction samples; hits, false alarms, misses, precision and recall
-    of "risk later >= threshold")."""
+    """Pooled over the counterfactual's seeds: how well each forecast and persistence foresaw the blocking
+    risk ``horizon_s`` later (``control.closed_loop.pool_risk_scores``)."""
     scores = [loop["risk_forecast"] for loop in unsteered if "risk_forecast" in loop]
     if not scores:
         return None
-    total = {key: sum(score[key] for score in scores) for key in scores[0]}
-    pairs = int(total["n"])
-    block: dict[str, Any] = {"source": "baseline runs (the loop measured, never steered)", "pairs": pairs}
-    names = [key.removeprefix("abs_error_") for key in total if key.startswith("abs_error_")]
-    for name in names:
-        hits, alarms, misses = (total[f"{k}_{name}"] for k in ("hits", "false_alarms", "misses"))
-        block[name] = {
-            "mae": total[f"abs_error_{name}"] / pairs if pairs else None,
-            "hits": hits,
-            "false_alarms": alarms,
-            "misses": misses,
-            "precision": hits / (hits + alarms) if hits + alarms else None,
-            "recall": hits / (hits + misses) if hits + misses else None,
-        }
-    return block
+    return {"source": "baseline runs (the loop measured, never steered)", **pool_risk_scores(scores)}
 
 
 def ai_loop_block(

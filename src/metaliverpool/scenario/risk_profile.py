@@ -25,11 +25,7 @@ from typing import Any
 import numpy as np
 
 from metaliverpool.atomic import write_bytes_atomic
-from metaliverpool.control.closed_loop import (
-    ClosedLoopController,
-    TrendRiskForecaster,
-    risk_forecast_scores,
-)
+from metaliverpool.control.closed_loop import ClosedLoopController, pool_risk_scores, risk_forecast_scores
 from metaliverpool.edits import apply_edits, parse_scenario
 from metaliverpool.edits.schema import RunSettings, Scenario
 from metaliverpool.errors import InputError
@@ -52,9 +48,15 @@ class RiskProfile:
     first_seed: int
 
 
-def _measuring_twin(twin: Twin, sample_interval_s: float) -> Twin:
-    """The twin with the AI loop on every signal, disabled: it measures and never steers."""
-    edit = {"kind": "ai_signal_control", "enabled": False, "sample_interval_s": sample_interval_s}
+def _measuring_twin(twin: Twin, sample_interval_s: float, horizon_min: float) -> Twin:
+    """The twin with the AI loop on every signal, disabled: it measures (and forecasts ``horizon_min``
+    ahead by its trend) and never steers."""
+    edit = {
+        "kind": "ai_signal_control",
+        "enabled": False,
+        "sample_interval_s": sample_interval_s,
+        "horizon_min": horizon_min,
+    }
     scenario = parse_scenario({"schema_version": 2, "name": "risk history", "edits": [edit]}, "risk history")
     return apply_edits(twin, scenario)
 
@@ -72,55 +74,31 @@ def simulate_risk_profile(
     """Simulate the mornings and return the profile and its leave-one-morning-out scores."""
     if mornings < 2:
         raise InputError("--mornings", f"need at least 2 mornings (one is left out to score), got {mornings}")
-    measuring = _measuring_twin(twin, sample_interval_s)
+    measuring = _measuring_twin(twin, sample_interval_s, horizon_min)
     flows = baseline_turn_flows(measuring)
     plan = signal_plan_for(measuring, sim_network_from_twin(measuring), flows)
     node_osm = measuring.nodes.set_index("node_id")["osm_node_id"]
     osm_ids = node_osm.reindex(plan.signal_node).to_numpy(dtype=np.int64)  # the loop's junction columns
-    samples: list[np.ndarray] = []
+    risks: list[np.ndarray] = []
+    trends: list[np.ndarray] = []
     for k in range(mornings):
         loops: list[ClosedLoopController] = []
         run_dynamic(measuring, settings, first_seed + k, flows, loops)
-        loop = loops[-1]
-        samples.append(np.asarray(loop.risk_samples))
+        risks.append(np.asarray(loops[-1].risk_samples))
+        trends.append(np.asarray(loops[-1].forecast_samples["trend"]))
         if on_morning is not None:
             on_morning(k + 1)
-    slots = min(len(s) for s in samples)
-    stack = np.stack([s[:slots] for s in samples])
+    slots = min(len(r) for r in risks)
+    stack = np.stack([r[:slots] for r in risks])
     steps = round(horizon_min * 60.0 / sample_interval_s)
-    totals: dict[str, float] = {}
+    scores = []
     for k in range(mornings):
         others = np.delete(stack, k, axis=0).mean(axis=0)
         history = [others[min(t + steps, slots - 1)] for t in range(slots)]
-        trend = _trend_forecasts(stack[k], steps)
-        scores = risk_forecast_scores(list(stack[k]), {"trend": trend, "history": history}, steps, threshold)
-        for key, value in scores.items():
-            totals[key] = totals.get(key, 0) + value
+        forecasts = {"trend": list(trends[k][:slots]), "history": history}
+        scores.append(risk_forecast_scores(list(stack[k]), forecasts, steps, threshold))
     profile = RiskProfile(osm_ids, stack.mean(axis=0), sample_interval_s, mornings, first_seed)
-    return profile, _summarise(totals, horizon_min, threshold)
-
-
-def _trend_forecasts(risk: np.ndarray, steps: int) -> list[np.ndarray]:
-    """The loop's Holt trend forecasts of a recorded risk series (one per sample)."""
-    forecaster = TrendRiskForecaster()
-    out = []
-    for sample in risk:
-        forecaster.update(sample)
-        out.append(forecaster.forecast(steps))
-    return out
-
-
-def _summarise(totals: dict[str, float], horizon_min: float, threshold: float) -> dict[str, Any]:
-    pairs = int(totals["n"])
-    summary: dict[str, Any] = {"horizon_min": horizon_min, "threshold": threshold, "pairs": pairs}
-    for name in ("history", "trend", "persistence"):
-        hits, alarms, misses = (totals[f"{k}_{name}"] for k in ("hits", "false_alarms", "misses"))
-        summary[name] = {
-            "mae": round(totals[f"abs_error_{name}"] / pairs, 4) if pairs else None,
-            "precision": round(hits / (hits + alarms), 4) if hits + alarms else None,
-            "recall": round(hits / (hits + misses), 4) if hits + misses else None,
-        }
-    return summary
+    return profile, {"horizon_min": horizon_min, "threshold": threshold, **pool_risk_scores(scores)}
 
 
 def save_risk_profile(profile: RiskProfile, path: Path) -> None:

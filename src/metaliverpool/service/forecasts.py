@@ -93,7 +93,7 @@ class ForecastCatalog:
         except Conflict as error:
             return {"name": name, "usable": False, "reason": str(error)}
         meta = forecaster.saved.metadata
-        clock = forecaster.clock()
+        clock = forecaster.clock
         return {
             "name": name,
             "usable": True,
