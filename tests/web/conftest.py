@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +18,19 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig
+from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 from web.twin_fixture import train_grid_forecast, write_grid_twin
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_ARGON2_MEMORY_KIB = 8192
 """The tests hash passwords with argon2id at 8 MiB and one pass (deployments: 64 MiB, three passes)."""
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TEST_RUN_SLOTS = 4
+"""The servers' default run slots: the tests' local Ray instance has one logical CPU more, as theirs."""
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +43,37 @@ def twin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def forecast_model(twin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A LightGBM congestion model trained on the grid twin's simulated history, saved in the twin."""
     return train_grid_forecast(twin_dir, tmp_path_factory.mktemp("history"))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (created in the server at 127.0.0.1:5432, dropped afterwards)."""
+    name = f"ml_web_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # the server is not reachable here
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[RayCluster]:
+    """One local Ray instance for the session, its worker processes started: the servers of the run tests
+    find it connected and use it (instead of each starting and stopping its own, about 5 s each)."""
+    cluster = RayCluster(RaySettings(local_cpus=TEST_RUN_SLOTS + 1))
+    ray = cluster.connect()
+
+    def occupy_a_worker(seconds: float) -> None:
+        time.sleep(seconds)
+
+    ray.get([ray.remote(occupy_a_worker).remote(1.0) for _ in range(TEST_RUN_SLOTS + 1)])
+    yield cluster
+    cluster.close()
 
 
 def make_config(

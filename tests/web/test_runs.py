@@ -16,7 +16,7 @@ from web.conftest import make_config, new_scenario, sign_up_in
 from web.protocol import change_over_socket, close_road, edit_entry, set_edit, token_of
 from web.twin_fixture import grid_twin
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
 GRID_TRIP_KM = 40 * 4 * 0.140
 """The grid twin's 40 trips each cross the grid corner to corner: four 140 m links (km)."""

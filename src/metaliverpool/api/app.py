@@ -30,12 +30,14 @@ from metaliverpool.api import (
 )
 from metaliverpool.api.context import ServerConfig, ServerContext
 from metaliverpool.api.errors import install_error_handlers
+from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.rooms import RoomRegistry
-from metaliverpool.service.runs import RunExecutor
+from metaliverpool.service.run_queue import QueueLimits
+from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -47,17 +49,31 @@ def build_context(config: ServerConfig) -> ServerContext:
     db.migrate()
     fanout: Fanout = RedisFanout(config.redis_url) if config.redis_url else InProcessFanout()
     twins = TwinCatalog(list(config.twin_paths))
+    store = RunStore(config.state_dir / "runstore")
     return ServerContext(
         config=config,
         db=db,
-        runs=RunStore(config.state_dir / "runstore"),
+        runs=store,
         twins=twins,
         forecasts=ForecastCatalog(twins),
         rooms=RoomRegistry(db, fanout),
         fanout=fanout,
-        executor=RunExecutor(),
+        executor=run_scheduler(config, db, store),
         hasher=make_hasher(config.argon2_memory_kib, config.argon2_time_cost),
     )
+
+
+def run_scheduler(config: ServerConfig, db: Database, store: RunStore) -> RunScheduler:
+    """The run scheduler of this process: the config's queue limits, on its Ray cluster (or a local one)."""
+    limits = QueueLimits(
+        slots=config.run_slots,
+        running_per_user=config.runs_per_user,
+        queued_per_user=config.queued_runs_per_user,
+    )
+    # a local instance gets one logical CPU more than the slots: a spare worker process stays warm, so a
+    # slot whose worker was stopped (preemption) restarts at once instead of waiting for a new process
+    cluster = RayCluster(RaySettings(address=config.ray_address, local_cpus=config.run_slots + 1))
+    return RunScheduler(db, store, cluster, limits, cache_dir=config.state_dir / "runcache")
 
 
 def seed(context: ServerContext) -> None:
@@ -79,11 +95,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         context = await run_in_threadpool(build_context, config)
         app.state.context = context
         await run_in_threadpool(seed, context)
-        context.executor.resume(context)
+        context.executor.start()
         try:
             yield
         finally:
-            context.executor.shutdown()
+            await run_in_threadpool(context.executor.stop)
             await context.rooms.close()
             await context.fanout.close()
             context.db.dispose()
@@ -136,6 +152,10 @@ def config_from_json(text: str) -> ServerConfig:
         argon2_memory_kib=int(data.get("argon2_memory_kib", 65536)),
         argon2_time_cost=int(data.get("argon2_time_cost", 3)),
         examples=tuple(Path(path) for path in data.get("examples", [])),
+        ray_address=data.get("ray_address"),
+        run_slots=int(data.get("run_slots", 4)),
+        runs_per_user=int(data.get("runs_per_user", 2)),
+        queued_runs_per_user=int(data.get("queued_runs_per_user", 20)),
     )
 
 

@@ -14,7 +14,7 @@ from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.rooms import RoomRegistry
-from metaliverpool.service.runs import RunExecutor
+from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -30,6 +30,11 @@ class ServerConfig:
     (``index.html`` and assets), or None to serve the API only. ``argon2_*``: password hashing cost
     (argon2id; the tests lower it to stay fast, deployments keep the defaults). ``examples``: scenario
     files imported at start-up for the ``demo`` account, each with a version and a queued run.
+
+    Runs: ``ray_address`` is an existing Ray cluster, or None for a local Ray instance started on the first
+    run with ``run_slots`` logical CPUs; ``run_slots`` runs of this process execute at once, at most
+    ``runs_per_user`` of one user (across every process on the database), and a user may have at most
+    ``queued_runs_per_user`` waiting.
     """
 
     twin_paths: tuple[Path, ...]
@@ -41,12 +46,16 @@ class ServerConfig:
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
     examples: tuple[Path, ...] = ()
+    ray_address: str | None = None
+    run_slots: int = 4
+    runs_per_user: int = 2
+    queued_runs_per_user: int = 20
 
 
 @dataclass
 class ServerContext:
     """Everything the handlers use: database, run store, twins and their forecasting models, rooms, run
-    executor, password hasher."""
+    scheduler (``executor``), password hasher."""
 
     config: ServerConfig
     db: Database
@@ -54,6 +63,6 @@ class ServerContext:
     twins: TwinCatalog
     rooms: RoomRegistry
     fanout: Fanout
-    executor: RunExecutor
+    executor: RunScheduler
     forecasts: ForecastCatalog
     hasher: PasswordHasher = field(default_factory=make_hasher)

@@ -20,14 +20,23 @@ router = APIRouter(prefix="/api", tags=["runs"])
 def start(
     scenario_id: int, body: RunCreate, context: ContextDep, session: SessionDep, account: AccountDep
 ) -> dict[str, Any]:
-    """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid."""
+    """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid, 409 if the
+    user already has as many runs queued as the server allows."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     base_twin = context.twins.get(scenario.twin_id).path
     settings = body.model_dump(exclude_none=True, include={"seeds", "engine"})
-    run = runs.start_run(session, account, scenario_id, base_twin, body.version_id, settings)
+    run = runs.start_run(
+        session, account, scenario_id, base_twin, body.version_id, settings, context.executor.limits
+    )
     session.commit()
-    context.executor.submit(context, run.run_id)
+    context.executor.wake()
     return runs.describe_run(run)
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+    """Cancel a queued or running run (editor); 409 if it has already ended."""
+    return runs.describe_run(runs.cancel_run(session, account, run_id))
 
 
 @router.get("/scenarios/{scenario_id}/runs")

@@ -49,6 +49,20 @@ def register(app: typer.Typer) -> None:
             list[Path] | None,
             typer.Option("--example", help="Scenario file to import for the 'demo' account (repeatable)."),
         ] = None,
+        # runs: the queue's limits and where the runs execute (docs/web.md, "Run queue and Ray")
+        ray: Annotated[
+            str | None,
+            typer.Option("--ray", help="Ray cluster address for runs (default: a local Ray instance)."),
+        ] = None,
+        run_slots: Annotated[
+            int, typer.Option("--run-slots", min=1, max=4096, help="Runs this server executes at once.")
+        ] = 4,
+        runs_per_user: Annotated[
+            int, typer.Option("--runs-per-user", min=1, help="Running runs per user (all processes).")
+        ] = 2,
+        queued_runs_per_user: Annotated[
+            int, typer.Option("--queued-runs-per-user", min=1, help="Waiting runs per user.")
+        ] = 20,
     ) -> None:
         """Serve the map, the API and live collaboration on http://HOST:PORT."""
         import uvicorn
@@ -73,6 +87,10 @@ def register(app: typer.Typer) -> None:
             "redis_url": redis,
             "web_dir": None if web_dir is None else str(web_dir.resolve()),
             "examples": examples,
+            "ray_address": ray,
+            "run_slots": run_slots,
+            "runs_per_user": runs_per_user,
+            "queued_runs_per_user": queued_runs_per_user,
         }
         # The entry points do not import each other: the API reads its config from the environment.
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)

@@ -1,11 +1,13 @@
-"""Runs of scenarios from the web: queue, execute in a worker thread, store outputs, report progress.
+"""Runs of scenarios from the web: queue them, execute them on workers, store outputs, report progress.
 
 A run freezes the scenario's edits (the current document, or a saved version) into a scenario document of
-:mod:`metaliverpool.edits` and hands it to the scenario pipeline (:mod:`metaliverpool.scenario`), which
-runs baseline and scenario with the same seeds. Its outputs (``kpis.json``, ``report.html``, Parquet
-tables) go into the content-addressed :class:`~metaliverpool.store.runstore.RunStore`; the run's row keeps
-their digests, its KPIs, its status and its progress (0..1). Runs left queued or running by a server that
-was killed are queued again when the next server starts (a run is a pure function of its inputs).
+:mod:`metaliverpool.edits` and waits in the run queue (:mod:`metaliverpool.service.run_queue`, per-user
+limits and fair order); a scheduler (:mod:`metaliverpool.service.run_scheduler`) hands it to a Ray worker
+(:mod:`metaliverpool.service.run_worker`), which runs the scenario pipeline (:mod:`metaliverpool.scenario`:
+baseline and scenario with the same seeds) through :func:`execute_document`. Its outputs (``kpis.json``,
+``report.html``, Parquet tables) go into the content-addressed :class:`~metaliverpool.store.runstore.RunStore`
+once the run is complete; the run's row keeps their digests, its KPIs, its status and its progress (0..1).
+A run is a pure function of its inputs, so a run whose worker or server died is simply run again.
 """
 
 from __future__ import annotations
@@ -13,32 +15,22 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metaliverpool.edits import SCHEMA_VERSION, parse_scenario
-from metaliverpool.errors import InputError, MetaLiverpoolError
-from metaliverpool.service.access import NotFound, require_scenario
+from metaliverpool.service.access import Conflict, NotFound, require_scenario
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
-from metaliverpool.store.db import Database, Run, Scenario, Version, now_s
+from metaliverpool.service.run_queue import QueueLimits, check_queue_room
+from metaliverpool.store.db import Run, Scenario, Version, now_s
 from metaliverpool.store.runstore import RunStore
 
 log = logging.getLogger(__name__)
-
-
-class RunContext(Protocol):
-    """What a run needs from the server: the database, the run store and the twins' folders."""
-
-    db: Database
-    runs: RunStore
-
-    @property
-    def twins(self) -> Any: ...
 
 
 def describe_run(run: Run) -> dict[str, Any]:
@@ -53,7 +45,9 @@ def describe_run(run: Run) -> dict[str, Any]:
         "config": json.loads(run.config_json),
         "kpis": json.loads(run.kpis_json),
         "outputs": sorted(json.loads(run.outputs_json)),
+        "attempts": run.attempts,
         "created_at_s": run.created_at_s,
+        "started_at_s": run.started_at_s,
         "finished_at_s": run.finished_at_s,
     }
 
@@ -85,9 +79,11 @@ def start_run(
     base_twin: Path,
     version_id: int | None,
     settings: dict[str, Any] | None = None,
+    limits: QueueLimits | None = None,
 ) -> Run:
     """Queue a run (editor) with run ``settings`` (fields of the scenario format's ``run``: ``seeds``,
-    ``engine``, ...); the scenario document is checked now, so a bad edit fails the request."""
+    ``engine``, ...); the scenario document is checked now, so a bad edit fails the request. With
+    ``limits``, a user whose queue is full gets :class:`Conflict` (409) and nothing is stored."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     document = scenario_document(session, scenario, version_id, base_twin)
     if settings:
@@ -107,6 +103,23 @@ def start_run(
     )
     session.add(run)
     session.flush()
+    if limits is not None:
+        check_queue_room(session, account.user_id, limits)
+    return run
+
+
+def cancel_run(session: Session, account: Account, run_id: int) -> Run:
+    """Cancel a queued or running run (editor of its scenario); a worker running it is stopped by the
+    server process holding it. 409 if the run has already ended."""
+    run = get_run(session, account, run_id)
+    require_scenario(session, run.scenario_id, account.user_id, "editor")
+    if run.status not in ("queued", "running"):
+        raise Conflict(f"run {run_id} is {run.status}; only a queued or running run can be cancelled")
+    run.status = "cancelled"
+    run.message = f"cancelled by {account.name}"
+    run.finished_at_s = now_s()
+    run.holder = None
+    run.lease_until_s = None
     return run
 
 
@@ -137,21 +150,9 @@ def output_digest(run: Run, name: str) -> str:
     return outputs[name]
 
 
-def _set(db: Database, run_id: int, **values: Any) -> None:
-    with db.session() as session:
-        run = session.get(Run, run_id)
-        if run is not None:
-            for key, value in values.items():
-                setattr(run, key, value)
-
-
-def store_outputs(store: RunStore, folder: Path) -> dict[str, str]:
-    """Every file of ``folder`` (recursively) put into the run store: relative name -> digest."""
-    outputs = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            outputs[path.relative_to(folder).as_posix()] = store.put_bytes(path.read_bytes())
-    return outputs
+def store_outputs(store: RunStore, outputs: dict[str, bytes]) -> dict[str, str]:
+    """Put a run's output files (relative name -> bytes) into the run store: name -> digest."""
+    return {name: store.put_bytes(data) for name, data in sorted(outputs.items())}
 
 
 def add_vehicles(scenario: Any, twin_path: Path, folder: Path) -> str:
@@ -174,76 +175,29 @@ def add_vehicles(scenario: Any, twin_path: Path, folder: Path) -> str:
     return ""
 
 
-def execute_run(context: RunContext, run_id: int) -> None:
-    """Run ``run_id`` to the end: pipeline, outputs into the store, KPIs and status into the database."""
-    with context.db.session() as session:
-        run = session.get(Run, run_id)
-        if run is None or run.status not in ("queued", "running"):
-            return
-        document = json.loads(run.config_json)
-        run.status = "running"
-        run.progress = 0.0
-    try:
-        from metaliverpool.scenario.pipeline import run_for_web  # heavy (engines): loaded on first run
-
-        with tempfile.TemporaryDirectory(prefix="ml-run-") as folder:
-            scenario = parse_scenario(document, source=f"run {run_id}")
-
-            def progress(fraction: float, message: str = "") -> None:
-                _set(context.db, run_id, progress=max(0.0, min(1.0, float(fraction))), message=message)
-
-            run_for_web(
-                scenario,
-                Path(document["base_twin"]),
-                Path(folder),
-                progress,
-                cache_dir=context.runs.root.parent / "runcache",
-            )
-            vehicles_note = add_vehicles(scenario, Path(document["base_twin"]), Path(folder))
-            outputs = store_outputs(context.runs, Path(folder))
-            kpis_path = Path(folder) / "kpis.json"
-            kpis = json.loads(kpis_path.read_text()) if kpis_path.is_file() else {}
-        _set(
-            context.db,
-            run_id,
-            status="done",
-            progress=1.0,
-            message=vehicles_note,
-            kpis_json=json.dumps(kpis),
-            outputs_json=json.dumps(outputs),
-            finished_at_s=now_s(),
-        )
-    except MetaLiverpoolError as error:
-        message = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
-        _set(context.db, run_id, status="failed", message=message, finished_at_s=now_s())
-    except Exception as error:
-        log.exception("run %s failed", run_id)
-        _set(
-            context.db,
-            run_id,
-            status="failed",
-            message=f"{type(error).__name__}: {error}",
-            finished_at_s=now_s(),
-        )
+RunResult = dict[str, Any]
+"""What a worker hands back for a finished run: ``outputs`` (relative name -> bytes), ``kpis`` (the
+``kpis.json`` document) and ``note`` (for the run's message; empty when all went well)."""
 
 
-class RunExecutor:
-    """Runs queued runs one at a time in a worker thread (the machine's cores go to the engines)."""
+def execute_document(
+    document: dict[str, Any], cache_dir: Path, progress: Callable[[float, str], None]
+) -> RunResult:
+    """Run a frozen scenario ``document`` to the end in a temporary folder and return its outputs.
 
-    def __init__(self, workers: int = 1) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ml-run")
+    Raises :class:`~metaliverpool.errors.MetaLiverpoolError` for a run that cannot be done (bad input).
+    """
+    from metaliverpool.scenario.pipeline import run_for_web  # heavy (engines): loaded on first run
 
-    def submit(self, context: RunContext, run_id: int) -> None:
-        """Queue ``run_id``."""
-        self._pool.submit(execute_run, context, run_id)
-
-    def resume(self, context: RunContext) -> None:
-        """Queue again every run a previous server left queued or running."""
-        with context.db.session() as session:
-            pending = session.scalars(select(Run.run_id).where(Run.status.in_(("queued", "running")))).all()
-        for run_id in pending:
-            self.submit(context, run_id)
-
-    def shutdown(self) -> None:
-        """Stop taking runs; a running one finishes in the background thread."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    with tempfile.TemporaryDirectory(prefix="ml-run-") as name:
+        folder = Path(name)
+        scenario = parse_scenario(document, source="run")
+        run_for_web(scenario, Path(document["base_twin"]), folder, progress, cache_dir=cache_dir)
+        note = add_vehicles(scenario, Path(document["base_twin"]), folder)
+        outputs = {
+            path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file()
+        }
+    kpis = json.loads(outputs["kpis.json"]) if "kpis.json" in outputs else {}
+    return {"outputs": outputs, "kpis": kpis, "note": note}

@@ -42,7 +42,10 @@ ROLES = ("owner", "editor", "viewer")
 VISIBILITIES = ("private", "shared")
 """``private``: members only. ``shared``: every signed-in user may read (members keep their roles)."""
 
-RUN_STATUSES = ("queued", "running", "done", "failed")
+RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+"""A run waits (``queued``), is held by one server process (``running``), and ends ``done``, ``failed`` or
+``cancelled``; a running run goes back to ``queued`` when it is preempted, retried or its server is lost
+(:mod:`metaliverpool.service.run_queue`)."""
 
 
 def now_s() -> float:
@@ -151,6 +154,19 @@ class Run(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.user_id"), nullable=False)
     created_at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
     finished_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    """Claims of the run that count against its retry limit (a preempted claim, or one whose server was
+    lost, is not counted)."""
+    started_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """When a worker began executing the current attempt (None while queued or waiting for a worker)."""
+    holder: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    """The server process (``host:pid:random``) that claimed the run while it is running."""
+    lease_until_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """The holder renews this while it lives; a running run whose lease passed is queued again."""
+    executor: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    """The worker process executing the current attempt (``host:pid``)."""
+
+    __table_args__ = (Index("ix_runs_status_user", "status", "created_by"),)
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
