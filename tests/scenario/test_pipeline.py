@@ -82,6 +82,28 @@ def test_run_writes_kpis_and_report_and_uses_the_cache(
         assert second[key] == kpis[key], f"{key} differs between identical runs"
 
 
+def test_seeds_spread_over_ray_give_the_same_kpis(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_scenario(
+        bundle.parent,
+        "close-dynamic",
+        [{"id": "south", "kind": "close_road", "osm_way_ids": [CLOSED_WAY]}],
+        run={"engine": "dynamic", "seeds": [1]},
+    )
+    kpis = {}
+    for name, extra in (("here", []), ("ray", ["--ray", "local", "--jobs", "2"])):
+        out = tmp_path / name
+        command = ["scenario", "run", str(scenario), "--out", str(out), "--seeds", "3", "--no-cache"]
+        code, stdout, stderr = run_cli([*command, *extra], capsys)
+        assert code == 0, stderr
+        summary = json.loads(stdout.strip().splitlines()[-1])
+        assert summary["runs"] == 6 and summary["cached_runs"] == 0
+        kpis[name] = json.loads((out / "kpis.json").read_text())
+    for key in ("network", "emissions", "journeys", "diversion"):
+        assert kpis["ray"][key] == kpis["here"][key], f"{key} differs between local and Ray runs"
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [

@@ -4,7 +4,9 @@
 same seeds (``--seeds N`` uses seeds 1..N), caches each run by content hash (``--cache``, default
 ``$METALIVERPOOL_CACHE`` or ``~/.cache/metaliverpool/runs``; ``--no-cache`` to bypass) and writes
 ``kpis.json``, ``report.html``, ``links.parquet``, ``zones.parquet`` and ``scenario.yaml`` to ``--out``.
-``--jobs N`` computes the uncached engine runs in N local processes.
+``--jobs N`` computes the uncached engine runs in N local processes; ``--ray ADDRESS`` spreads them as one Ray
+task each over a Ray cluster (``local``: a local instance with ``--jobs`` logical CPUs; see ``docs/web.md``,
+"Run queue and Ray", for addresses).
 It prints one JSON line last: ``{"out", "seconds", "runs", "cached_runs", "vehicle_hours_change", ...}``.
 
 ``diff A B`` compares two scenario files (edits added, removed, changed; settings) or two run folders
@@ -24,6 +26,7 @@ from metaliverpool.edits.io import load_scenario
 from metaliverpool.errors import InputError
 from metaliverpool.scenario.diff import diff_kpis, diff_scenarios
 from metaliverpool.scenario.pipeline import run_scenario_file
+from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 
 CACHE_ENV = "METALIVERPOOL_CACHE"
 
@@ -67,13 +70,24 @@ def register(app: typer.Typer) -> None:
         jobs: Annotated[
             int, typer.Option("--jobs", min=1, max=64, help="Engine runs in parallel local processes.")
         ] = 1,
+        ray: Annotated[
+            str | None,
+            typer.Option("--ray", help="Ray cluster address for the engine runs ('local': start one here)."),
+        ] = None,
     ) -> None:
         """Run FILE's scenario and its baseline with the same seeds; write the KPIs and the report."""
         cache_dir = None if no_cache else (cache or default_cache_dir())
         seed_list = list(range(1, seeds + 1)) if seeds is not None else None
-        document = run_scenario_file(
-            file, out, twin_dir=twin, seeds=seed_list, cache_dir=cache_dir, workers=jobs
-        )
+        cluster = None
+        if ray is not None:
+            cluster = RayCluster(RaySettings(address=None if ray == "local" else ray, local_cpus=jobs))
+        try:
+            document = run_scenario_file(
+                file, out, twin_dir=twin, seeds=seed_list, cache_dir=cache_dir, workers=jobs, ray=cluster
+            )
+        finally:
+            if cluster is not None:
+                cluster.close()
         runs = document.get("runs", [])
         change = document.get("network", {}).get("vehicle_hours", {}).get("change", {})
         summary = {

@@ -30,6 +30,7 @@ from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.cache import RunCache, run_key, twin_digest
 from metaliverpool.scenario.engines import RunOutputs, run_engine
 from metaliverpool.scenario.impacts import Impacts, compute_impacts
+from metaliverpool.scenario.ray_cluster import RayCluster
 from metaliverpool.scenario.report import render_report
 from metaliverpool.scenario.risk_profile import (
     PROFILE_PATH,
@@ -113,8 +114,10 @@ def _run_all(
     cache: RunCache,
     workers: int,
     progress: Callable[[float, str], None] | None,
+    ray: RayCluster | None = None,
 ) -> tuple[dict[str, RunOutputs], list[RunRecord]]:
-    """Fetch cached runs, compute the others (``workers`` > 1: in a local process pool), store them.
+    """Fetch cached runs, compute the others (on ``ray`` as one task each; else with ``workers`` > 1 in a
+    local process pool), store them.
 
     Jobs with the same key (the static engine's seeds) are computed once. Returns the outputs by key and one
     record per job, in job order.
@@ -149,7 +152,15 @@ def _run_all(
         if progress is not None:
             progress(0.05 + 0.85 * len(run_s) / len(todo), f"{todo[key].side} seed {todo[key].seed} done")
 
-    if workers > 1 and len(todo) > 1:
+    if ray is not None and todo:
+        module = ray.connect()
+        task = module.remote(_execute).options(num_cpus=1, max_retries=1)
+        keys = {task.remote(job.twin, settings, job.seed, flows): key for key, job in todo.items()}
+        pending = list(keys)
+        while pending:
+            ready, pending = module.wait(pending, num_returns=1)
+            finished(keys[ready[0]], *module.get(ready[0]))
+    elif workers > 1 and len(todo) > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
             futures = {
@@ -179,11 +190,13 @@ def run_pair(
     cache_dir: Path | None = None,
     progress: Callable[[float, str], None] | None = None,
     workers: int = 1,
+    ray: RayCluster | None = None,
 ) -> PairResult:
     """Apply the scenario to ``twin``, run baseline and scenario for every seed (cached), compute impacts.
 
-    ``progress(fraction, message)`` is called as the work advances (0..1). ``workers`` > 1 runs the engine
-    runs that are not cached in that many local processes (each run is single-threaded).
+    ``progress(fraction, message)`` is called as the work advances (0..1). The engine runs that are not
+    cached run as one Ray task each on ``ray`` (a local instance or a cluster), else with ``workers`` > 1 in
+    that many local processes (each run is single-threaded).
     """
     started = time.perf_counter()
     if seeds is not None:
@@ -201,7 +214,7 @@ def run_pair(
         for side, side_twin, digest in (("baseline", base, base_hash), ("scenario", edited, scenario_hash))
         for seed in settings.seeds
     ]
-    outputs, records = _run_all(jobs, settings, base, RunCache(cache_dir), workers, progress)
+    outputs, records = _run_all(jobs, settings, base, RunCache(cache_dir), workers, progress, ray)
     baseline = [outputs[job.key] for job in jobs if job.side == "baseline"]
     scenario_runs = [outputs[job.key] for job in jobs if job.side == "scenario"]
     impacts = compute_impacts(base, edited, baseline, scenario_runs, load_emission_curves())
@@ -333,12 +346,13 @@ def run_scenario_file(
     seeds: list[int] | None = None,
     cache_dir: Path | None = None,
     workers: int = 1,
+    ray: RayCluster | None = None,
 ) -> dict[str, Any]:
     """Load a scenario file, run it against its base twin (or ``twin_dir``) and write the outputs."""
     scenario = load_scenario(path)
     twin_path = resolve_base_twin(scenario, twin_dir)
     twin = read_scenario_twin(scenario, twin_path)
-    result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir, workers=workers)
+    result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir, workers=workers, ray=ray)
     return write_outputs(result, out_dir, twin_path)
 
 
