@@ -122,6 +122,7 @@ class Room:
         self.client_ids: dict[str, set[int]] = {}
         self.lock = asyncio.Lock()
         self._subscription: Subscription | None = None
+        self._arrived: list[bytes] | None = None
 
     @property
     def channel(self) -> str:
@@ -260,12 +261,12 @@ class Room:
             try:
                 await anyio.to_thread.run_sync(store)
             except Revoked:
-                self.doc = await anyio.to_thread.run_sync(self._reload)
+                await self._rebuild()
                 raise
             except Exception:
                 # The change is in memory but not stored: rebuild the cache from the database.
                 log.exception("storing an update of scenario %s failed", self.scenario_id)
-                self.doc = await anyio.to_thread.run_sync(self._reload)
+                await self._rebuild()
                 raise
             skip = "" if refused else connection_id
             await self.fanout.publish(self.channel, Envelope("update", self.process_id, skip, update))
@@ -301,6 +302,18 @@ class Room:
             if connection.last_sent_s <= idle_since_s:
                 connection.send(HEARTBEAT_MESSAGE)
 
+    async def _rebuild(self) -> None:
+        """Replace the cached document by the stored one; updates from other processes that arrive while
+        it loads are applied to it too (they may have been stored after the load read the database)."""
+        self._arrived = []
+        try:
+            doc = await anyio.to_thread.run_sync(self._reload)
+            for update in self._arrived:
+                doc.apply_update(update)
+            self.doc = doc
+        finally:
+            self._arrived = None
+
     def _reload(self) -> Doc:
         with self.db.session() as session:
             return load_doc(session, self.scenario_id)
@@ -329,6 +342,8 @@ class Room:
         if envelope.kind == "update":
             if envelope.process_id != self.process_id:
                 self.doc.apply_update(envelope.payload)
+                if self._arrived is not None:
+                    self._arrived.append(envelope.payload)
             message = create_update_message(envelope.payload)
         elif envelope.kind == "awareness":
             for entry in decode_awareness(envelope.payload):
