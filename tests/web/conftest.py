@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
-from metaliverpool.api.context import ServerConfig
+from metaliverpool.api.context import ServerConfig, ServerContext
 from web.twin_fixture import train_grid_forecast, write_grid_twin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,9 +152,10 @@ class ThreadServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.port = free_port()
+        self.app = create_app(config)
         self.server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                self.app,
                 host="127.0.0.1",
                 port=self.port,
                 log_level="warning",
@@ -166,6 +167,12 @@ class ThreadServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def context(self) -> ServerContext:
+        """The running app's context (its database, rooms, ...), set when the server has started."""
+        context: ServerContext = self.app.state.context
+        return context
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from pycrdt import Map
+from pycrdt import Doc, Map
 from sqlalchemy import delete, update
 
 from metaliverpool.api.live_client import LiveClient
 from metaliverpool.service.live_access import CLOSE_NOT_FOUND, CLOSE_ROLE_CHANGED, CLOSE_SIGNED_OUT
 from metaliverpool.store.db import AuthToken, Database, Membership
 from web.conftest import ThreadServer, make_config, new_scenario, sign_up_in
-from web.protocol import close_road, edit_entry, token_of
+from web.protocol import close_road, edit_entry, set_edit, token_of
 
 
 @dataclass
@@ -61,14 +61,15 @@ def pair(request: pytest.FixtureRequest, twin_dir: Path, tmp_path: Path) -> Iter
         yield Pair(first, second)
 
 
-def set_edit(key: str, author: str, way: int) -> object:
-    return lambda doc: doc.get("edits", type=Map).__setitem__(key, edit_entry(close_road(way), author))
+def close_edit(key: str, author: str, way: int) -> Callable[[Doc], None]:
+    """A change that sets edit ``key``: ``author`` closes OSM way ``way``."""
+    return set_edit(key, edit_entry(close_road(way), author))
 
 
 async def try_edit(client: LiveClient, key: str, author: str, way: int) -> None:
     """Send an edit; a socket the server already closed refuses to send, which is fine."""
     with contextlib.suppress(websockets.ConnectionClosed):
-        await client.transact(set_edit(key, author, way))  # type: ignore[arg-type]
+        await client.transact(close_edit(key, author, way))
 
 
 def edits_of(client: LiveClient) -> dict:
@@ -80,7 +81,7 @@ async def went_nowhere(
 ) -> None:
     """``key`` is neither stored nor received by ``witness`` (checked once a later edit has arrived)."""
     marker = f"after-{key}"
-    await writer.transact(set_edit(marker, "alice", 9999))  # type: ignore[arg-type]
+    await writer.transact(close_edit(marker, "alice", 9999))
     await witness.wait_for(lambda: marker in edits_of(witness))
     assert key not in edits_of(witness)
     stored = http.get(f"/api/scenarios/{scenario_id}/edits", headers=headers).json()["edits"]
@@ -98,7 +99,7 @@ def test_removed_member_and_lowered_role(pair: Pair) -> None:
             writer = await pair.live(pair.victim, scenario_id, alice).connect()
             witness = await pair.live(pair.rest, scenario_id, carol).connect()
             victim = await pair.live(pair.victim, scenario_id, bob).connect()
-            await victim.transact(set_edit("before", "bob", 1001))  # type: ignore[arg-type]
+            await victim.transact(close_edit("before", "bob", 1001))
             await witness.wait_for(lambda: "before" in edits_of(witness))
 
             # editor -> viewer: the socket takes the new role at once, and its next edit is refused
@@ -109,7 +110,7 @@ def test_removed_member_and_lowered_role(pair: Pair) -> None:
             await victim.wait_for(
                 lambda: {"type": "info", "messages": ["your role is now viewer"]} in victim.notices
             )
-            await victim.transact(set_edit("as-viewer", "bob", 1002))  # type: ignore[arg-type]
+            await victim.transact(close_edit("as-viewer", "bob", 1002))
             await victim.wait_for(lambda: any(notice["type"] == "refused" for notice in victim.notices))
             await went_nowhere("as-viewer", writer, witness, http, scenario_id, alice)
             assert "as-viewer" not in edits_of(victim)  # rolled back in its own copy too
@@ -154,7 +155,7 @@ def test_sign_out_closes_that_tokens_sockets_in_every_room(pair: Pair) -> None:
             await try_edit(signed_out[0], "signed-out", "bob", 1001)
             await went_nowhere("signed-out", writer, witness, http, first, alice)
 
-            await still_in.transact(set_edit("other-token", "bob", 1002))  # type: ignore[arg-type]
+            await still_in.transact(close_edit("other-token", "bob", 1002))
             await witness.wait_for(lambda: "other-token" in edits_of(witness))
             assert still_in.close_code is None
             for client in (writer, witness, still_in):
@@ -173,7 +174,7 @@ def test_made_private_then_deleted(pair: Pair) -> None:
             writer = await pair.live(pair.rest, scenario_id, alice).connect()
             member = await pair.live(pair.victim, scenario_id, bob).connect()
             outsider = await pair.live(pair.victim, scenario_id, erin).connect()  # a viewer of a shared one
-            await writer.transact(set_edit("public", "alice", 1001))  # type: ignore[arg-type]
+            await writer.transact(close_edit("public", "alice", 1001))
             await outsider.wait_for(lambda: "public" in edits_of(outsider))
 
             private = http.patch(
@@ -182,7 +183,7 @@ def test_made_private_then_deleted(pair: Pair) -> None:
             assert private.status_code == 200
             await outsider.wait_for(lambda: outsider.close_code is not None)
             assert outsider.close_code == CLOSE_NOT_FOUND
-            await writer.transact(set_edit("private", "alice", 1002))  # type: ignore[arg-type]
+            await writer.transact(close_edit("private", "alice", 1002))
             await member.wait_for(lambda: "private" in edits_of(member))  # members keep receiving
             assert "private" not in edits_of(outsider)  # the outsider does not
 
@@ -197,7 +198,7 @@ def test_made_private_then_deleted(pair: Pair) -> None:
 def test_update_is_checked_against_the_database_without_any_event(live_server: ThreadServer) -> None:
     """Rights changed in the database directly (no access event): the next update is refused and its
     socket closed with the code of what changed; nothing of it is stored."""
-    db: Database = live_server.server.config.app.state.context.db
+    db: Database = live_server.context.db
     with httpx.Client(base_url=live_server.url) as http:
         alice, bob, carol, dave = (sign_up_in(http, name) for name in ("alice", "bob", "carol", "dave"))
         scenario_id = new_scenario(http, alice)["scenario_id"]
@@ -233,7 +234,7 @@ def test_update_is_checked_against_the_database_without_any_event(live_server: T
                 ("dave", CLOSE_SIGNED_OUT),
             ):
                 client = clients[name]
-                await client.transact(set_edit(f"by-{name}", name, 1001))  # type: ignore[arg-type]
+                await client.transact(close_edit(f"by-{name}", name, 1001))
                 await client.wait_for(lambda client=client: client.close_code is not None)
                 assert client.close_code == code, name
 

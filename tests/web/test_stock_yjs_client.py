@@ -108,7 +108,7 @@ def test_stock_y_websocket_client_edits_stays_connected_and_reconnects(
             alice, bob = sign_up_in(http, "alice"), sign_up_in(http, "bob")
             scenario_id = new_scenario(http, alice)["scenario_id"]
             http.put(f"/api/scenarios/{scenario_id}/members/bob", json={"role": "editor"}, headers=alice)
-        rooms = server.server.config.app.state.context.rooms
+        rooms = server.context.rooms
 
         async def play() -> None:
             node = await StockClient.start(
