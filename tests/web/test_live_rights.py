@@ -176,6 +176,8 @@ def test_made_private_then_deleted(pair: Pair) -> None:
             outsider = await pair.live(pair.victim, scenario_id, erin).connect()  # a viewer of a shared one
             await writer.transact(close_edit("public", "alice", 1001))
             await outsider.wait_for(lambda: "public" in edits_of(outsider))
+            await outsider.set_presence({"cursor": {"lon": -2.98, "lat": 53.4}})
+            await writer.wait_for(lambda: outsider.client_id in writer.presence)
 
             private = http.patch(
                 f"/api/scenarios/{scenario_id}", json={"visibility": "private"}, headers=alice
@@ -183,6 +185,7 @@ def test_made_private_then_deleted(pair: Pair) -> None:
             assert private.status_code == 200
             await outsider.wait_for(lambda: outsider.close_code is not None)
             assert outsider.close_code == CLOSE_NOT_FOUND
+            await writer.wait_for(lambda: outsider.client_id not in writer.presence)  # its cursor is gone
             await writer.transact(close_edit("private", "alice", 1002))
             await member.wait_for(lambda: "private" in edits_of(member))  # members keep receiving
             assert "private" not in edits_of(outsider)  # the outsider does not
