@@ -1,4 +1,5 @@
-"""Fixtures for the web tests: a small twin, an app on SQLite, live servers in a thread or a process."""
+"""Fixtures for the web tests: a small twin, an app on SQLite, live servers in a thread or a process, and
+fresh PostgreSQL databases and Redis (the real servers here; skipped, with the reason, if absent)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
-from metaliverpool.api.context import ServerConfig
+from metaliverpool.api.context import ServerConfig, ServerContext
 from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 from web.twin_fixture import train_grid_forecast, write_grid_twin
 
@@ -29,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_ARGON2_MEMORY_KIB = 8192
 """The tests hash passwords with argon2id at 8 MiB and one pass (deployments: 64 MiB, three passes)."""
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 TEST_RUN_SLOTS = 4
 """The servers' default run slots: the tests' local Ray instance has one logical CPU more, as theirs."""
 
@@ -74,6 +76,17 @@ def local_ray() -> Iterator[RayCluster]:
     ray.get([ray.remote(occupy_a_worker).remote(1.0) for _ in range(TEST_RUN_SLOTS + 1)])
     yield cluster
     cluster.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except Exception as error:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
+    return REDIS_URL
 
 
 def make_config(
@@ -155,9 +168,10 @@ class ThreadServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.port = free_port()
+        self.app = create_app(config)
         self.server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config),
+                self.app,
                 host="127.0.0.1",
                 port=self.port,
                 log_level="warning",
@@ -169,6 +183,12 @@ class ThreadServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def context(self) -> ServerContext:
+        """The running app's context (its database, rooms, ...), set when the server has started."""
+        context: ServerContext = self.app.state.context
+        return context
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()

@@ -5,6 +5,7 @@ stored one, with no refused edit anywhere."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import load_doc, new_doc, read_comments, read_edits
 from metaliverpool.service.fanout import InProcessFanout
 from metaliverpool.service.rooms import MESSAGE_NOTICE, Room
-from metaliverpool.store.db import Database, Scenario, User
+from metaliverpool.store.db import AuthToken, Database, Membership, Scenario, User
 
 EDIT_IDS = ("a", "b", "c", "d")
 COMMENT_IDS = ("x", "y")
@@ -37,6 +38,7 @@ class SimClient:
     to_server: list[bytes] = field(default_factory=list)
     from_server: list[bytes] = field(default_factory=list)
     notices: list[Any] = field(default_factory=list)
+    last_sent_s: float = 0.0
 
     @property
     def connection_id(self) -> str:
@@ -46,11 +48,18 @@ class SimClient:
     def account(self) -> Account:
         return Account(self.index + 1, self.name, "#000000")
 
+    @property
+    def token(self) -> str:  # the room re-checks it, with the role, before storing an update
+        return f"token-{self.name}"
+
     def send(self, message: bytes) -> None:  # the room's Connection.send
         self.from_server.append(message)
 
     async def deliver(self, message: bytes) -> None:  # the room's Connection.deliver
         self.from_server.append(message)
+
+    def end(self, code: int, reason: str) -> None:  # the room's Connection.end: nobody loses rights here
+        raise AssertionError(f"{self.name}'s connection was closed: {code} {reason}")
 
     def change(self, mutate: Any) -> None:
         state = self.doc.get_state()
@@ -108,6 +117,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Database:
             session.add(
                 User(user_id=index + 1, name=name, password_hash="-", colour="#000000", created_at_s=0.0)
             )
+        session.flush()
+        for index, name in enumerate(("ann", "ben", "cat", "vic")):
+            digest = hashlib.sha256(f"token-{name}".encode()).hexdigest()
+            session.add(AuthToken(token_sha256=digest, user_id=index + 1, expires_at_s=1e12))
     return db
 
 
@@ -119,14 +132,17 @@ async def play(database: Database, operations: list[tuple[Any, ...]]) -> tuple[R
         session.add(scenario)
         session.flush()
         scenario_id = scenario.scenario_id
-    room = Room(scenario_id, database, InProcessFanout(), "process")
-    await room.open()
     clients = [
         SimClient(0, "ann", "owner"),
         SimClient(1, "ben", "editor"),
         SimClient(2, "cat", "editor"),
         SimClient(3, "vic", "viewer"),
     ]
+    with database.session() as session:
+        for client in clients:
+            session.add(Membership(scenario_id=scenario_id, user_id=client.index + 1, role=client.role))
+    room = Room(scenario_id, database, InProcessFanout(), "process")
+    await room.open()
     for client in clients:
         await room.join(client)
 

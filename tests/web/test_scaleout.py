@@ -19,19 +19,6 @@ from metaliverpool.service.fanout import Envelope, RedisFanout
 from web.conftest import ThreadServer, make_config, new_scenario, sign_up_in
 from web.protocol import close_road, edit_entry, token_of
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as error:
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
-    return REDIS_URL
-
 
 @pytest.mark.redis
 def test_redis_fanout_delivers_in_order_to_every_subscriber(redis_url: str) -> None:

@@ -2,14 +2,18 @@
 
 ``/api/scenarios/{id}/live`` authenticates with the ``ml_token`` cookie (browsers) or a ``token`` query
 parameter (other clients), checks the Origin against the Host (no cross-site sockets), and hands the
-connection to the scenario's :class:`~metaliverpool.service.rooms.Room`. Close codes: 4401 not signed in,
-4404 no such scenario (or private to others), 4408 the client fell too far behind.
+connection to the scenario's :class:`~metaliverpool.service.rooms.Room`. The room re-checks the rights on
+every update and closes the socket when they are withdrawn. Close codes (the table is in
+:mod:`metaliverpool.service.live_access`): 4401 not signed in or signed out, 4403 another site's page,
+4404 no such scenario (or private to this user, or deleted), all final; 4508 too far behind, 4509 role
+changed while editing, 1012 server restarting, after which clients reconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -18,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from metaliverpool.api.context import ServerContext
 from metaliverpool.api.deps import TOKEN_COOKIE
-from metaliverpool.service.access import AuthRequired, NotFound, require_scenario
-from metaliverpool.service.accounts import Account, resolve_token
+from metaliverpool.service.accounts import Account
+from metaliverpool.service.live_access import CLOSE_BEHIND, CLOSE_NOT_ALLOWED, Revoked, live_role
 
 router = APIRouter(tags=["live"])
 
@@ -30,36 +34,46 @@ MAX_QUEUED_MESSAGES = 20_000
 class SocketConnection:
     """A room connection over a WebSocket: messages queue and one task writes them in order."""
 
-    def __init__(self, socket: WebSocket, account: Account, role: str) -> None:
+    def __init__(self, socket: WebSocket, account: Account, token: str, role: str) -> None:
         self.connection_id = uuid.uuid4().hex
         self.account = account
+        self.token = token
         self.role = role
         self.socket = socket
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(MAX_QUEUED_MESSAGES)
-        self.overflowed = False
+        self.ended = False
+        self.last_sent_s = time.monotonic()
         self.closer: asyncio.Future[None] | None = None
         self.writing = False
         self.writer = asyncio.create_task(self._write())
 
     def send(self, message: bytes) -> None:
-        if self.overflowed:
+        if self.ended:
             return
+        self.last_sent_s = time.monotonic()
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
-            self.overflowed = True
-            self.writer.cancel()
-            self.closer = asyncio.ensure_future(self._close_behind())
+            self.end(CLOSE_BEHIND, "too far behind; reconnect")
 
-    async def _close_behind(self) -> None:
+    def end(self, code: int, reason: str) -> None:
+        """Stop sending (queued messages are dropped) and close the socket with ``code``."""
+        if self.ended:
+            return
+        self.ended = True
+        self.writer.cancel()
+        self.closer = asyncio.ensure_future(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
-            await self.socket.close(code=4408, reason="too far behind; reconnect")
+            await self.socket.close(code=code, reason=reason)
 
     async def deliver(self, message: bytes) -> None:
         """Send at once when nothing is waiting before it (no task switch), else queue it behind."""
-        if self.writing or not self.queue.empty() or self.overflowed:
+        if self.writing or not self.queue.empty() or self.ended:
             self.send(message)
             return
+        self.last_sent_s = time.monotonic()
         self.writing = True
         try:
             await self.socket.send_bytes(message)
@@ -77,8 +91,10 @@ class SocketConnection:
 
     async def close(self) -> None:
         self.writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.writer
+        for task in (self.writer, self.closer):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
 
 def origin_allowed(socket: WebSocket) -> bool:
@@ -93,31 +109,29 @@ def origin_allowed(socket: WebSocket) -> bool:
 async def live(socket: WebSocket, scenario_id: int) -> None:
     """Join the scenario's room."""
     context: ServerContext = socket.app.state.context
-    token = socket.cookies.get(TOKEN_COOKIE) or socket.query_params.get("token")
+    token = socket.cookies.get(TOKEN_COOKIE) or socket.query_params.get("token") or ""
 
     def authorise() -> tuple[Account, str]:
         with context.db.session() as session:
-            account = resolve_token(session, token)
-            return account, require_scenario(session, scenario_id, account.user_id, "viewer")[1]
+            return live_role(session, token, scenario_id)
 
     await socket.accept()
     if not origin_allowed(socket):
-        await socket.close(code=4403, reason="cross-origin connection refused")
+        await socket.close(code=CLOSE_NOT_ALLOWED, reason="cross-origin connection refused")
         return
     try:
         account, role = await run_in_threadpool(authorise)
-    except AuthRequired as error:
-        await socket.close(code=4401, reason=str(error)[:120])
+    except Revoked as revoked:
+        await socket.close(code=revoked.code, reason=revoked.reason)
         return
-    except NotFound as error:
-        await socket.close(code=4404, reason=str(error)[:120])
-        return
-    connection = SocketConnection(socket, account, role)
+    connection = SocketConnection(socket, account, token, role)
     room = await context.rooms.acquire(scenario_id)
     try:
         await room.join(connection)
-        while not connection.overflowed:
+        while not connection.ended:
             message = await socket.receive_bytes()
+            if connection.ended:
+                break
             await room.receive(connection, message)
     except (WebSocketDisconnect, RuntimeError):
         pass

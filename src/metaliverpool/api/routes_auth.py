@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from sqlalchemy import select
 
 from metaliverpool.api.deps import TOKEN_COOKIE, AccountDep, ContextDep, SessionDep, token_from
 from metaliverpool.api.models import Credentials
 from metaliverpool.service import accounts
+from metaliverpool.service.live_access import AccessChange
 from metaliverpool.store.db import User
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -43,12 +44,20 @@ def sign_in(
 
 
 @router.post("/auth/signout", status_code=204)
-def sign_out(request: Request, session: SessionDep, account: AccountDep, response: Response) -> None:
-    """End this session."""
+def sign_out(
+    request: Request,
+    context: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    response: Response,
+    background: BackgroundTasks,
+) -> None:
+    """End this session (its open sockets are closed)."""
     token = token_from(request)
     if token:
         accounts.sign_out(session, token)
     response.delete_cookie(TOKEN_COOKIE)
+    background.add_task(context.rooms.announce, AccessChange(user_id=account.user_id))
 
 
 @router.get("/users/me")

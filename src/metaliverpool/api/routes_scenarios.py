@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 
 from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
 from metaliverpool.api.models import MemberRole, ScenarioCreate, ScenarioPatch
@@ -12,6 +12,7 @@ from metaliverpool.edits import SCHEMA_VERSION
 from metaliverpool.service import scenarios
 from metaliverpool.service.access import require_scenario
 from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
+from metaliverpool.service.live_access import AccessChange
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
 
@@ -44,33 +45,63 @@ def get_one(scenario_id: int, session: SessionDep, account: AccountDep) -> dict[
 
 
 @router.patch("/{scenario_id}")
-def patch(scenario_id: int, body: ScenarioPatch, session: SessionDep, account: AccountDep) -> dict[str, Any]:
-    """Rename, describe (editor) or change visibility (owner)."""
+def patch(
+    scenario_id: int,
+    body: ScenarioPatch,
+    context: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    """Rename, describe (editor) or change visibility (owner: open sockets are re-authorised)."""
     changes = body.model_dump(exclude_unset=True)
     scenario = scenarios.update_scenario(session, account, scenario_id, changes)
+    background.add_task(context.rooms.announce, AccessChange(scenario_id=scenario_id))
     return scenarios.describe(session, scenario, account.user_id)
 
 
 @router.delete("/{scenario_id}", status_code=204)
-def delete(scenario_id: int, session: SessionDep, account: AccountDep) -> None:
-    """Delete a scenario and everything in it (owner)."""
+def delete(
+    scenario_id: int,
+    context: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    background: BackgroundTasks,
+) -> None:
+    """Delete a scenario and everything in it (owner); its open sockets are closed."""
     scenarios.delete_scenario(session, account, scenario_id)
+    background.add_task(context.rooms.announce, AccessChange(scenario_id=scenario_id))
 
 
 @router.put("/{scenario_id}/members/{name}")
 def put_member(
-    scenario_id: int, name: str, body: MemberRole, session: SessionDep, account: AccountDep
+    scenario_id: int,
+    name: str,
+    body: MemberRole,
+    context: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    background: BackgroundTasks,
 ) -> dict[str, Any]:
-    """Give a user a role (owner)."""
+    """Give a user a role (owner); their open sockets take it at once."""
     scenarios.set_member(session, account, scenario_id, name, body.role)
+    background.add_task(context.rooms.announce, AccessChange(scenario_id=scenario_id))
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "owner")
     return scenarios.describe(session, scenario, account.user_id)
 
 
 @router.delete("/{scenario_id}/members/{name}", status_code=204)
-def delete_member(scenario_id: int, name: str, session: SessionDep, account: AccountDep) -> None:
-    """Remove a member (owner)."""
+def delete_member(
+    scenario_id: int,
+    name: str,
+    context: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    background: BackgroundTasks,
+) -> None:
+    """Remove a member (owner); their open sockets are closed or become read-only."""
     scenarios.set_member(session, account, scenario_id, name, None)
+    background.add_task(context.rooms.announce, AccessChange(scenario_id=scenario_id))
 
 
 @router.get("/{scenario_id}/edits")

@@ -8,6 +8,8 @@ writes). A ``shared`` scenario may be read by any signed-in user who is not a me
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,16 +38,20 @@ class Conflict(MetaLiverpoolError):
 
 def role_of(session: Session, scenario: Scenario, user_id: int) -> str | None:
     """The user's effective role in ``scenario``: a membership role, ``viewer`` if shared, else None."""
-    role = session.scalar(
-        select(Membership.role).where(
-            Membership.scenario_id == scenario.scenario_id, Membership.user_id == user_id
+    return roles_of(session, scenario, {user_id})[user_id]
+
+
+def roles_of(session: Session, scenario: Scenario, user_ids: Iterable[int]) -> dict[int, str | None]:
+    """The effective role (as :func:`role_of`) of each of ``user_ids``, in one query."""
+    user_ids = set(user_ids)
+    rows = session.execute(
+        select(Membership.user_id, Membership.role).where(
+            Membership.scenario_id == scenario.scenario_id, Membership.user_id.in_(user_ids)
         )
     )
-    if role is not None:
-        return role
-    if scenario.visibility == "shared":
-        return "viewer"
-    return None
+    members = {user_id: role for user_id, role in rows}
+    others = "viewer" if scenario.visibility == "shared" else None
+    return {user_id: members.get(user_id, others) for user_id in user_ids}
 
 
 def require_scenario(session: Session, scenario_id: int, user_id: int, needed: str) -> tuple[Scenario, str]:

@@ -2,9 +2,11 @@
 
 A room publishes every accepted document update and every presence change as an :class:`Envelope` on
 the channel of its scenario; each process that has the room open receives it and forwards it to its own
-connections. :class:`InProcessFanout` serves one process; :class:`RedisFanout` lets several server
-processes (sharing one PostgreSQL database) share rooms through Redis pub/sub. The room never knows which
-one it has.
+connections. Access changes (a member removed, a scenario made private or deleted, a sign-out) travel as
+``access`` envelopes on one channel that every process subscribes to
+(:data:`~metaliverpool.service.live_access.ACCESS_CHANNEL`). :class:`InProcessFanout` serves one
+process; :class:`RedisFanout` lets several server processes (sharing one PostgreSQL database) share
+rooms through Redis pub/sub. The room never knows which one it has.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-ENVELOPE_KINDS = ("update", "awareness")
+ENVELOPE_KINDS = ("update", "awareness", "access")
 
 
 @dataclass(frozen=True)

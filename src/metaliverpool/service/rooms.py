@@ -11,6 +11,15 @@ in-memory document is a cache rebuilt from it, and messages between server proce
 Message types on the wire (first byte): ``0`` sync, ``1`` awareness, ``3`` query awareness (as
 y-protocols), and :data:`MESSAGE_NOTICE` (``100``): a length-prefixed UTF-8 JSON object
 ``{"type": "refused" | "info", "messages": [...]}`` sent by the server to one connection.
+
+Rights (see :mod:`metaliverpool.service.live_access`): an update is stored only if the sender's token and
+role, read again in the session that stores it, still allow what was checked; awareness uses the
+connection's role, which :class:`RoomRegistry` keeps fresh from the access events of every process.
+
+Heartbeat: the registry's one timer sends :data:`HEARTBEAT_MESSAGE` (an awareness update with no
+entries, which y-protocols clients apply as a no-op) to every connection that was sent nothing for
+:data:`HEARTBEAT_IDLE_S`, so a client alone in a room still hears from the server (stock ``y-websocket``
+reconnects after 30 s of silence).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -34,6 +44,7 @@ from pycrdt import (
     write_message,
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
+from sqlalchemy.orm import Session
 
 from metaliverpool.service.access import ROLE_RANK
 from metaliverpool.service.accounts import Account
@@ -48,11 +59,25 @@ from metaliverpool.service.documents import (
     roll_back,
 )
 from metaliverpool.service.fanout import Envelope, Fanout, Subscription
+from metaliverpool.service.live_access import (
+    ACCESS_CHANNEL,
+    CLOSE_ROLE_CHANGED,
+    AccessChange,
+    Revoked,
+    current_roles,
+    live_role,
+)
 from metaliverpool.service.presence import PresenceEntry, decode_awareness, encode_awareness, stamp_user
 from metaliverpool.store.db import Database
 
 MESSAGE_NOTICE = 100
 MESSAGE_QUERY_AWARENESS = 3
+
+HEARTBEAT_IDLE_S = 10.0
+"""A connection sent nothing for this long gets :data:`HEARTBEAT_MESSAGE`."""
+HEARTBEAT_CHECK_S = 5.0
+"""How often the heartbeat timer looks (so the longest silence is about 15 s)."""
+HEARTBEAT_MESSAGE = create_awareness_message(encode_awareness([]))
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +87,16 @@ class Connection(Protocol):
 
     connection_id: str
     account: Account
+    token: str
     role: str
+    last_sent_s: float
+    """``time.monotonic()`` when a message was last sent or queued to it."""
 
     def send(self, message: bytes) -> None:
         """Queue ``message`` for the client (never blocks)."""
+
+    def end(self, code: int, reason: str) -> None:
+        """Stop sending and close with ``code`` (in the background; never blocks)."""
 
     async def deliver(self, message: bytes) -> None:
         """Send ``message`` now if nothing is queued before it, else queue it (keeps the order)."""
@@ -91,6 +122,7 @@ class Room:
         self.client_ids: dict[str, set[int]] = {}
         self.lock = asyncio.Lock()
         self._subscription: Subscription | None = None
+        self._arrived: list[bytes] | None = None
 
     @property
     def channel(self) -> str:
@@ -183,7 +215,16 @@ class Room:
                     refused[root] = keys
                     roll_back(doc, root, keys, before[root])
 
-        await self.change(check, connection.account.user_id, connection.connection_id, refused)
+        def rights(session: Session) -> None:
+            role = live_role(session, connection.token, self.scenario_id)[1]
+            if not read_only and ROLE_RANK[role] < ROLE_RANK["editor"]:
+                raise Revoked(CLOSE_ROLE_CHANGED, f"your role is now {role}; reconnect")
+
+        try:
+            await self.change(check, connection.account.user_id, connection.connection_id, refused, rights)
+        except Revoked as revoked:
+            await self.revoke(connection, revoked)
+            return
         if refused:
             lines = [f"{root} {key}: {why}" for root, keys in refused.items() for key, why in keys.items()]
             connection.send(notice_message("refused", lines))
@@ -194,12 +235,14 @@ class Room:
         user_id: int | None,
         connection_id: str = "",
         refused: dict[str, Any] | None = None,
+        rights: Callable[[Session], None] | None = None,
     ) -> bytes:
         """Run ``mutate`` on the document in one transaction; store and publish the net change.
 
         The sender (``connection_id``) is skipped when nothing was refused (it has the change already);
         otherwise it receives the net change too, which rolls back its refused part. Returns the net
-        update (empty updates are neither stored nor published).
+        update (empty updates are neither stored nor published). ``rights`` runs in the session that
+        stores the update, before it: if it raises (:class:`Revoked`), nothing is stored or published.
         """
         async with self.lock:
             state = self.doc.get_state()
@@ -211,18 +254,65 @@ class Room:
 
             def store() -> None:
                 with self.db.session() as session:
+                    if rights is not None:
+                        rights(session)
                     append_update(session, self.scenario_id, update, user_id)
 
             try:
                 await anyio.to_thread.run_sync(store)
+            except Revoked:
+                await self._rebuild()
+                raise
             except Exception:
                 # The change is in memory but not stored: rebuild the cache from the database.
                 log.exception("storing an update of scenario %s failed", self.scenario_id)
-                self.doc = await anyio.to_thread.run_sync(self._reload)
+                await self._rebuild()
                 raise
             skip = "" if refused else connection_id
             await self.fanout.publish(self.channel, Envelope("update", self.process_id, skip, update))
             return update
+
+    async def revoke(self, connection: Connection, revoked: Revoked) -> None:
+        """Take ``connection`` out of the room (it receives nothing more) and close it with the code."""
+        await self.leave(connection)
+        connection.end(revoked.code, revoked.reason)
+
+    async def reauthorise(self, user_id: int | None) -> None:
+        """Read again the rights of this room's connections (of ``user_id`` only, if given): close those
+        that lost access, give the others their current role (with an ``info`` notice if it changed)."""
+        targets = [c for c in self.connections.values() if user_id is None or c.account.user_id == user_id]
+        if not targets:
+            return
+
+        def read() -> list[str | Revoked]:
+            with self.db.session() as session:
+                credentials = [(c.account.user_id, c.token) for c in targets]
+                return current_roles(session, self.scenario_id, credentials, user_id is not None)
+
+        for connection, verdict in zip(targets, await anyio.to_thread.run_sync(read), strict=True):
+            if isinstance(verdict, Revoked):
+                await self.revoke(connection, verdict)
+            elif verdict != connection.role:
+                connection.role = verdict
+                connection.send(notice_message("info", [f"your role is now {verdict}"]))
+
+    def heartbeat(self, idle_since_s: float) -> None:
+        """Send :data:`HEARTBEAT_MESSAGE` to the connections sent nothing since ``idle_since_s``."""
+        for connection in self.connections.values():
+            if connection.last_sent_s <= idle_since_s:
+                connection.send(HEARTBEAT_MESSAGE)
+
+    async def _rebuild(self) -> None:
+        """Replace the cached document by the stored one; updates from other processes that arrive while
+        it loads are applied to it too (they may have been stored after the load read the database)."""
+        self._arrived = []
+        try:
+            doc = await anyio.to_thread.run_sync(self._reload)
+            for update in self._arrived:
+                doc.apply_update(update)
+            self.doc = doc
+        finally:
+            self._arrived = None
 
     def _reload(self) -> Doc:
         with self.db.session() as session:
@@ -252,6 +342,8 @@ class Room:
         if envelope.kind == "update":
             if envelope.process_id != self.process_id:
                 self.doc.apply_update(envelope.payload)
+                if self._arrived is not None:
+                    self._arrived.append(envelope.payload)
             message = create_update_message(envelope.payload)
         elif envelope.kind == "awareness":
             for entry in decode_awareness(envelope.payload):
@@ -273,7 +365,11 @@ class Room:
 
 
 class RoomRegistry:
-    """The rooms open in this process; a room is opened on first use and closed when its last user leaves."""
+    """The rooms open in this process; a room is opened on first use and closed when its last user leaves.
+
+    On first use it subscribes to :data:`ACCESS_CHANNEL` (re-authorising its connections on every
+    :class:`AccessChange`) and starts the heartbeat timer (one task per process).
+    """
 
     def __init__(self, db: Database, fanout: Fanout) -> None:
         self.db = db
@@ -282,10 +378,15 @@ class RoomRegistry:
         self.rooms: dict[int, Room] = {}
         self.users: dict[int, int] = {}
         self._lock = asyncio.Lock()
+        self._access: Subscription | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def acquire(self, scenario_id: int) -> Room:
         """The room of ``scenario_id`` (opened if needed); pair each call with :meth:`release`."""
         async with self._lock:
+            if self._access is None:
+                self._access = await self.fanout.subscribe(ACCESS_CHANNEL, self._on_access)
+                self._heartbeat = asyncio.create_task(self._beat())
             room = self.rooms.get(scenario_id)
             if room is None:
                 room = Room(scenario_id, self.db, self.fanout, self.process_id)
@@ -314,8 +415,45 @@ class RoomRegistry:
         finally:
             await self.release(scenario_id)
 
+    async def announce(self, change: AccessChange) -> None:
+        """Tell every server process (this one too) to re-authorise the connections ``change`` names.
+
+        Call it after the transaction that changed access has committed.
+        """
+        await self.fanout.publish(ACCESS_CHANNEL, Envelope("access", self.process_id, "", change.to_bytes()))
+
+    async def _on_access(self, envelope: Envelope) -> None:
+        if envelope.kind != "access":
+            return
+        try:
+            change = AccessChange.from_bytes(envelope.payload)
+            if change.scenario_id is None:
+                rooms = list(self.rooms.values())
+            else:
+                rooms = [self.rooms[change.scenario_id]] if change.scenario_id in self.rooms else []
+            for room in rooms:
+                await room.reauthorise(change.user_id)
+        except Exception:  # the fan-out's reader must survive (the next update checks rights anyway)
+            log.exception("re-authorising after an access change failed")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_CHECK_S)
+            idle_since_s = time.monotonic() - HEARTBEAT_IDLE_S
+            for room in list(self.rooms.values()):
+                room.heartbeat(idle_since_s)
+
     async def close(self) -> None:
-        """Close every room."""
+        """Stop the heartbeat and the access subscription; close every room."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
+        if self._access is not None:
+            with contextlib.suppress(Exception):
+                await self._access.close()
+            self._access = None
         for room in list(self.rooms.values()):
             with contextlib.suppress(Exception):
                 await room.close()
