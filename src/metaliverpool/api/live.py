@@ -3,7 +3,9 @@
 ``/api/scenarios/{id}/live`` authenticates with the ``ml_token`` cookie (browsers) or a ``token`` query
 parameter (other clients), checks the Origin against the Host (no cross-site sockets), and hands the
 connection to the scenario's :class:`~metaliverpool.service.rooms.Room`. Close codes: 4401 not signed in,
-4404 no such scenario (or private to others), 4408 the client fell too far behind.
+4404 no such scenario (or private to others), 4408 the client fell too far behind, 1003 a text frame (the
+protocol is binary), 1009 a message above :data:`~metaliverpool.service.live_limits.MAX_MESSAGE_BYTES`
+(uvicorn's ``ws_max_size``).
 """
 
 from __future__ import annotations
@@ -81,6 +83,15 @@ class SocketConnection:
             await self.writer
 
 
+async def receive_frame(socket: WebSocket) -> bytes | None:
+    """The next binary message, or None for a text message; raises ``WebSocketDisconnect`` on close."""
+    message = await socket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    data: bytes | None = message.get("bytes")
+    return data
+
+
 def origin_allowed(socket: WebSocket) -> bool:
     """A browser's Origin must name the host it connects to (non-browser clients send none)."""
     origin = socket.headers.get("origin")
@@ -117,7 +128,10 @@ async def live(socket: WebSocket, scenario_id: int) -> None:
     try:
         await room.join(connection)
         while not connection.overflowed:
-            message = await socket.receive_bytes()
+            message = await receive_frame(socket)
+            if message is None:
+                await socket.close(code=1003, reason="binary frames only")
+                break
             await room.receive(connection, message)
     except (WebSocketDisconnect, RuntimeError):
         pass
