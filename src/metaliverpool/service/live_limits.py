@@ -14,7 +14,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_UPDATE_CLIENTS = 1_000
 """Most Yjs client ids with structs in one document update."""
 
-MAX_UPDATE_STRUCTS = 20_000
+MAX_UPDATE_STRUCTS = 10_000
 """Most structs (items and GC ranges) in one document update."""
 
 MAX_DELETE_RANGES = 200_000
