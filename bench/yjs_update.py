@@ -22,7 +22,7 @@ from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
 from metaliverpool.service.yjs_update import UpdateRefused, check_references, read_state_vector, read_update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from web.yjs_bytes import any_value, item, update  # noqa: E402
+from web.yjs_bytes import any_value, item, update
 
 
 def typical_update() -> bytes:

@@ -13,8 +13,8 @@ from pycrdt import Array, Doc, Map, Text
 from metaliverpool.service.documents import MAX_ID_CHARS, ROOTS, new_doc
 from metaliverpool.service.live_limits import MAX_ANY_DEPTH, MAX_MESSAGE_BYTES
 from metaliverpool.service.yjs_update import (
-    UpdateRefused,
     Update,
+    UpdateRefused,
     check_references,
     deletes_covered,
     read_state_vector,
@@ -159,6 +159,12 @@ def test_list_items_and_text_under_a_root_are_refused() -> None:
         (update(CLIENT, 0, [item(any_value(1))])[:-3], "truncated"),
         (var_uint(1) + var_uint(2**40) + var_uint(CLIENT) + b"\x00", "above"),
         (var_uint(2**40), "above"),
+        (
+            b"\x02"
+            + update(CLIENT, 0, [item(any_value(1))])[1:-1]
+            + update(CLIENT, 1, [item(any_value(2))])[1:],
+            "twice",
+        ),
         (update(CLIENT, 2**32 - 1, [item(any_value(1))]), "clock above"),
         (update(CLIENT, 0, [b"\x28\x01\x05edits\x01k\x02" + any_value(1) * 2]), "exactly one value"),
         (b"\x00" * (MAX_MESSAGE_BYTES + 1), "larger than"),
@@ -170,7 +176,7 @@ def test_hand_built_malicious_updates_are_refused_with_the_reason(data: bytes, r
 
 def test_references_outside_the_document_and_the_update_are_unknown() -> None:
     gap = refusal(update(CLIENT, 5, [item(any_value(1))]), {CLIENT: 4})
-    assert gap.unknown and "starts at clock 5" in str(gap)
+    assert gap.unknown and "continues at clock 5, the document is at 4" in str(gap)
     origin = refusal(update(CLIENT, 0, [item(any_value(1), origin=(99, 3))]), {99: 3})
     assert origin.unknown and "unknown struct" in str(origin)
     forward = refusal(update(CLIENT, 0, [item(any_value(1), origin=(CLIENT, 0))]))
@@ -180,7 +186,9 @@ def test_references_outside_the_document_and_the_update_are_unknown() -> None:
     # the same references are fine once the document (or an earlier struct) holds them
     check_references(read(update(CLIENT, 4, [item(any_value(1))])), {CLIENT: 4})
     check_references(read(update(CLIENT, 0, [item(any_value(1), origin=(99, 2))])), {99: 3})
-    chained = update(CLIENT, 0, [item(any_value(1)), item(any_value(2), origin=(CLIENT, 0))], [(CLIENT, 0, 2)])
+    chained = update(
+        CLIENT, 0, [item(any_value(1)), item(any_value(2), origin=(CLIENT, 0))], [(CLIENT, 0, 2)]
+    )
     check_references(read(chained), {})
     shape = refusal(update(CLIENT, 0, [item(any_value(1), root="evil")]), {CLIENT: 0})
     assert not shape.unknown
@@ -190,9 +198,11 @@ def test_references_outside_the_document_and_the_update_are_unknown() -> None:
 @given(st.binary(max_size=200))
 def test_random_bytes_are_read_or_refused_never_anything_else(data: bytes) -> None:
     try:
-        read(data)
-    except UpdateRefused:
-        pass
+        result = read(data)
+    except UpdateRefused as refused:
+        assert str(refused)
+    else:
+        assert isinstance(result, Update)
 
 
 @settings(max_examples=300, deadline=None)

@@ -49,7 +49,9 @@ def any_value(value: Any) -> bytes:
     if isinstance(value, str):
         return b"\x77" + var_string(value)
     if isinstance(value, dict):
-        return b"\x76" + var_uint(len(value)) + b"".join(var_string(k) + any_value(v) for k, v in value.items())
+        return (
+            b"\x76" + var_uint(len(value)) + b"".join(var_string(k) + any_value(v) for k, v in value.items())
+        )
     if isinstance(value, list):
         return b"\x75" + var_uint(len(value)) + b"".join(any_value(item) for item in value)
     raise TypeError(type(value))
@@ -78,14 +80,21 @@ def item(
     if origin:
         out += var_uint(origin[0]) + var_uint(origin[1])
     else:
-        out += b"\x00" + var_uint(parent_id[0]) + var_uint(parent_id[1]) if parent_id else b"\x01" + var_string(root or "")
+        out += (
+            b"\x00" + var_uint(parent_id[0]) + var_uint(parent_id[1])
+            if parent_id
+            else b"\x01" + var_string(root or "")
+        )
         if key is not None:
             out += var_string(key)
     return out + b"\x01" + value
 
 
 def update(
-    client: int, clock: int, structs: list[bytes], deletes: list[tuple[int, int, int]] = ()  # type: ignore[assignment]
+    client: int,
+    clock: int,
+    structs: list[bytes],
+    deletes: list[tuple[int, int, int]] = (),  # type: ignore[assignment]
 ) -> bytes:
     """A v1 update with ``structs`` of one client from ``clock``, then a delete set."""
     out = var_uint(1) + var_uint(len(structs)) + var_uint(client) + var_uint(clock) + b"".join(structs)
@@ -94,7 +103,9 @@ def update(
         clients.setdefault(owner, []).append((start, length))
     out += var_uint(len(clients))
     for owner, ranges in clients.items():
-        out += var_uint(owner) + var_uint(len(ranges)) + b"".join(var_uint(a) + var_uint(b) for a, b in ranges)
+        out += (
+            var_uint(owner) + var_uint(len(ranges)) + b"".join(var_uint(a) + var_uint(b) for a, b in ranges)
+        )
     return out
 
 

@@ -101,9 +101,7 @@ def decode_awareness(update: bytes, max_state_bytes: int | None = None) -> list[
                 raise ValueError(f"an awareness state is larger than {max_state_bytes} bytes")
             if json_depth(raw) > MAX_PRESENCE_DEPTH:
                 raise ValueError(f"an awareness state is nested deeper than {MAX_PRESENCE_DEPTH} levels")
-        state = json.loads(
-            raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
-        )
+        state = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
         if state is not None and not isinstance(state, dict):
             raise ValueError("an awareness state is an object or null")
         entries.append(PresenceEntry(client_id, clock, state))

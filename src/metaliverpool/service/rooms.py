@@ -44,10 +44,10 @@ from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
 from metaliverpool.service.access import ROLE_RANK
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import (
-    append_update,
-    check_changes,
     MAX_ID_CHARS,
     ROOTS,
+    append_update,
+    check_changes,
     compact_updates,
     is_empty_update,
     load_doc,
@@ -209,7 +209,8 @@ class Room:
         read = await self.checked_update(update)
         if ROLE_RANK[connection.role] < ROLE_RANK["editor"]:
             if read.writes(read_state_vector(self.doc.get_state())) or not deletes_covered(
-                read.deletes, read_update(self.doc.get_update(self.doc.get_state()), ROOTS, MAX_ID_CHARS).deletes
+                read.deletes,
+                read_update(self.doc.get_update(self.doc.get_state()), ROOTS, MAX_ID_CHARS).deletes,
             ):
                 raise UpdateRefused(f"your role is {connection.role}: you cannot edit")
             return
@@ -294,7 +295,9 @@ class Room:
                 continue  # another connection's client id: not yours to change
             if entry.client_id not in owned and len(owned) >= MAX_PRESENCE_IDS:
                 connection.send(
-                    notice_message("refused", [f"presence: at most {MAX_PRESENCE_IDS} client ids a connection"])
+                    notice_message(
+                        "refused", [f"presence: at most {MAX_PRESENCE_IDS} client ids a connection"]
+                    )
                 )
                 break
             owned.add(entry.client_id)

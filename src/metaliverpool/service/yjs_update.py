@@ -102,7 +102,7 @@ class Update:
 class Reader:
     """lib0 v1 decoding of ``data`` from ``pos``, refusing truncated or out-of-range numbers."""
 
-    __slots__ = ("data", "pos", "nodes")
+    __slots__ = ("data", "nodes", "pos")
 
     def __init__(self, data: bytes, pos: int = 0) -> None:
         self.data = data
@@ -225,10 +225,13 @@ def read_update(data: bytes, roots: Collection[str], max_key_chars: int) -> Upda
         raise UpdateRefused(f"larger than {MAX_MESSAGE_BYTES} bytes")
     reader = Reader(data)
     structs: list[Struct] = []
-    clients = reader.var_uint(MAX_UPDATE_CLIENTS)
-    for _ in range(clients):
+    seen: set[int] = set()
+    for _ in range(reader.var_uint(MAX_UPDATE_CLIENTS)):
         count = reader.var_uint(MAX_UPDATE_STRUCTS - len(structs))
         client = reader.var_uint()
+        if client in seen:
+            raise UpdateRefused(f"client {client} appears twice")
+        seen.add(client)
         clock = reader.var_uint(MAX_CLOCK)
         for _ in range(count):
             item = _read_struct(reader, client, clock, roots, max_key_chars)
@@ -249,7 +252,9 @@ def read_update(data: bytes, roots: Collection[str], max_key_chars: int) -> Upda
     return Update(tuple(structs), tuple(deletes))
 
 
-def _read_struct(reader: Reader, client: int, clock: int, roots: Collection[str], max_key_chars: int) -> Struct:
+def _read_struct(
+    reader: Reader, client: int, clock: int, roots: Collection[str], max_key_chars: int
+) -> Struct:
     info = reader.byte()
     content = info & CONTENT_BITS
     if content == CONTENT_GC:
@@ -300,25 +305,22 @@ def read_state_vector(data: bytes) -> dict[int, int]:
 def check_references(update: Update, state: dict[int, int]) -> None:
     """Refuse (``unknown=True``) an update that would leave anything pending in a document at ``state``.
 
-    Each client's structs must start at or before the document's clock for it; origins and right origins
+    Each client's structs must continue at or before the document's clock for it; origins and right origins
     must point into the document or into structs read earlier in the update; delete ranges must lie within
     the document and the update.
     """
     reached: dict[int, int] = {}
     for item in update.structs:
-        if item.client not in reached:
-            if item.clock > state.get(item.client, 0):
-                raise UpdateRefused(
-                    f"client {item.client} starts at clock {item.clock}, the document is at "
-                    f"{state.get(item.client, 0)}",
-                    unknown=True,
-                )
+        known = max(state.get(item.client, 0), reached.get(item.client, 0))
+        if item.clock > known:
+            raise UpdateRefused(
+                f"client {item.client} continues at clock {item.clock}, the document is at {known}",
+                unknown=True,
+            )
         for ref in (item.origin, item.right_origin):
-            if ref is not None and not (
-                ref[1] < state.get(ref[0], 0) or ref[1] < reached.get(ref[0], 0)
-            ):
+            if ref is not None and not (ref[1] < state.get(ref[0], 0) or ref[1] < reached.get(ref[0], 0)):
                 raise UpdateRefused(f"a reference to unknown struct {ref}", unknown=True)
-        reached[item.client] = item.clock + item.length
+        reached[item.client] = max(reached.get(item.client, 0), item.clock + item.length)
     for client, clock, length in update.deletes:
         if clock + length > max(state.get(client, 0), reached.get(client, 0)):
             raise UpdateRefused(f"a deletion of unknown structs of client {client}", unknown=True)
