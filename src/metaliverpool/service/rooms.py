@@ -1,10 +1,10 @@
 """Collaboration rooms: one shared document per scenario, its connections, checks and fan-out.
 
 A :class:`Room` speaks the Yjs sync and awareness protocols (the messages of ``y-protocols``) with each
-connection. An incoming document update is applied inside one transaction together with the roll-back of
-every part that the scenario format or the sender's role refuses; the net change is stored in the
-database *before* it is published, so an accepted edit is never lost, and a refused edit never reaches
-anyone else (only its author gets the roll-back and a notice). Room state lives in the database; the
+connection. An editor's document update is applied inside one transaction together with the roll-back of
+every edit or comment that the scenario format refuses; the net change is stored in the database *before*
+it is published, so an accepted edit is never lost, and a refused edit never reaches anyone else (only its
+author gets the roll-back and a notice). Room state lives in the database; the
 in-memory document is a cache rebuilt from it, and messages between server processes go through a
 :class:`~metaliverpool.service.fanout.Fanout`.
 

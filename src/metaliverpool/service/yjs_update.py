@@ -10,14 +10,14 @@ client its id, a range count and ``clock, length`` pairs).
 
 :func:`read_update` refuses (:class:`UpdateRefused`, with the reason) everything the scenario document
 does not use, without looking at the document: GC ranges and items only (no Skip), item content
-``ContentAny`` of one JSON value (no undefined, binary, NaN or infinities) or ``ContentDeleted``, values
-nested at most :data:`~metaliverpool.service.live_limits.MAX_ANY_DEPTH` deep, a written parent that is one
-of the document's root maps *with* a key; and the byte, struct, range and value counts of
-:mod:`~metaliverpool.service.live_limits`. :func:`check_references` then checks the update against the
-document's state vector: every client's structs start at or before the document's clock for it, and every
-origin, right origin and deleted range lies in the document or in structs read earlier in the update, so
-pycrdt applies all of it and nothing stays pending. Together they keep the recursion of pycrdt's decoder
-(a stack overflow at about 20,000 levels) and Python's (1,000) out of reach.
+``ContentAny`` of one JSON value (undefined counts as null; no binary, NaN or infinities) or
+``ContentDeleted``, values nested at most :data:`~metaliverpool.service.live_limits.MAX_ANY_DEPTH`
+deep, a written parent that is one of the document's root maps *with* a key; and the byte, struct, range
+and value counts of :mod:`~metaliverpool.service.live_limits`. :func:`check_references` then checks the
+update against the document's state vector: every client's structs continue at or before the document's
+clock for it, and every origin, right origin and deleted range lies in the document or in structs read
+earlier in the update, so pycrdt applies all of it and nothing stays pending. Together they keep the
+recursion of pycrdt's decoder (a stack overflow at about 20,000 levels) and Python's (1,000) out of reach.
 """
 
 from __future__ import annotations
@@ -179,15 +179,18 @@ class Reader:
         return chunk
 
     def json_value(self, level: int = 0) -> Any:
-        """A lib0 ``Any`` that JSON can hold: finite numbers, strings, booleans, null, objects, arrays."""
+        """A lib0 ``Any`` that JSON can hold: finite numbers, strings, booleans, null (or undefined), objects,
+        arrays."""
         if level > MAX_ANY_DEPTH:
             raise UpdateRefused(f"a value is nested deeper than {MAX_ANY_DEPTH} levels")
         self.nodes += 1
         if self.nodes > MAX_ANY_NODES:
             raise UpdateRefused(f"more than {MAX_ANY_NODES} values")
         kind = self.byte()
-        if kind == 126:
-            return None
+        if kind in (126, 127):
+            return (
+                None  # null, or JavaScript's undefined (a missing optional field), which pycrdt reads as None
+            )
         if kind == 125:
             return self.var_int()
         if kind in (124, 123):
@@ -205,8 +208,6 @@ class Reader:
             return {self.var_string(): self.json_value(level + 1) for _ in range(self.var_uint())}
         if kind == 117:
             return [self.json_value(level + 1) for _ in range(self.var_uint())]
-        if kind == 127:
-            raise UpdateRefused("an undefined value")
         if kind == 116:
             raise UpdateRefused("a binary value")
         raise UpdateRefused(f"unknown value type {kind}")
