@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from metaliverpool.service.documents import (
     read_edits,
 )
 from metaliverpool.service.fanout import InProcessFanout
+from metaliverpool.service.live_limits import RELOAD_INTERVAL_S
 from metaliverpool.service.rooms import MESSAGE_NOTICE, Room
 from metaliverpool.service.yjs_update import read_update
 from metaliverpool.store.db import Database, Scenario, User
@@ -220,26 +222,36 @@ def test_concurrent_edits_converge_everywhere(database: Database, operations: li
 
 def test_an_update_after_a_lost_fanout_message_is_accepted_after_a_reload(database: Database) -> None:
     """An update that refers to a struct the room's cache lacks (stored by another process whose fan-out
-    message was lost) is checked again against the stored document, and accepted."""
+    message was lost) is checked again against the stored document, and accepted; a second one waits
+    until :data:`RELOAD_INTERVAL_S` has passed since the first reload."""
 
-    async def run() -> tuple[Room, SimClient]:
+    async def run() -> tuple[Room, SimClient, list[float]]:
         scenario_id = scenario_row(database)
         room = Room(scenario_id, database, InProcessFanout(), "process")
         await room.open()
         ann = SimClient(0, "ann", "owner")
         await room.join(ann)
-        elsewhere = new_doc()
-        elsewhere.get("edits", type=Map)["a"] = edit_value(0, "ann", 1)
-        with database.session() as session:
-            append_update(session, scenario_id, elsewhere.get_update(), 1)
-        ann.doc.apply_update(elsewhere.get_update())  # ann's client saw it through the other process
-        ann.change(lambda doc: doc.get("edits", type=Map).__setitem__("a", edit_value(1, "ann", 2)))
-        await room.receive(ann, ann.to_server.pop())
+        took_s = []
+        for lanes in (1, 2):
+            elsewhere = new_doc(ann.doc.get_update())
+            elsewhere.get("edits", type=Map)[f"e{lanes}"] = edit_value(0, "ann", lanes)
+            with database.session() as session:
+                append_update(session, scenario_id, elsewhere.get_update(ann.doc.get_state()), 1)
+            ann.doc.apply_update(elsewhere.get_update())  # ann's client saw it through the other process
+            ann.change(
+                lambda doc, key=f"e{lanes}": doc.get("edits", type=Map).__setitem__(
+                    key, edit_value(1, "ann", 3)
+                )
+            )
+            start_s = time.monotonic()
+            await room.receive(ann, ann.to_server.pop())
+            took_s.append(time.monotonic() - start_s)
         while ann.from_server:
             ann.receive(ann.from_server.pop(0))
         await room.close()
-        return room, ann
+        return room, ann, took_s
 
-    room, ann = asyncio.run(run())
+    room, ann, took_s = asyncio.run(run())
     assert ann.notices == []
-    assert read_edits(room.doc)["a"]["edit"]["lanes"] == 2
+    assert {key: entry["edit"]["lanes"] for key, entry in read_edits(room.doc).items()} == {"e1": 3, "e2": 3}
+    assert took_s[0] < RELOAD_INTERVAL_S / 2 <= RELOAD_INTERVAL_S * 0.9 <= took_s[1]

@@ -32,6 +32,10 @@ MAX_CLOCK = 2**32 - 1
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest client id or awareness clock (JavaScript's largest exact integer)."""
 
+RELOAD_INTERVAL_S = 1.0
+"""Shortest time between two reloads of a room's document from the database (an update with unknown
+references waits for its turn), so updates with gaps cannot make a room read its rows in a loop."""
+
 MAX_PRESENCE_IDS = 4
 """Most awareness client ids one connection may use."""
 

@@ -26,6 +26,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -56,7 +58,7 @@ from metaliverpool.service.documents import (
     roll_back,
 )
 from metaliverpool.service.fanout import Envelope, Fanout, Subscription
-from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES, MAX_PRESENCE_IDS
+from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES, MAX_PRESENCE_IDS, RELOAD_INTERVAL_S
 from metaliverpool.service.presence import (
     PresenceEntry,
     decode_awareness,
@@ -114,6 +116,8 @@ class Room:
         self.presence: dict[int, PresenceEntry] = {}
         self.client_ids: dict[str, set[int]] = {}
         self.lock = asyncio.Lock()
+        self.reload_lock = asyncio.Lock()
+        self.reloaded_s = -math.inf
         self._subscription: Subscription | None = None
 
     @property
@@ -272,11 +276,15 @@ class Room:
             return load_doc(session, self.scenario_id)
 
     async def refresh(self) -> None:
-        """Merge the stored document into the cache (it keeps whatever the fan-out brought meanwhile)."""
-        async with self.lock:
-            stored = await anyio.to_thread.run_sync(self._reload)
-            stored.apply_update(self.doc.get_update())
-            self.doc = stored
+        """Merge the stored document into the cache (it keeps whatever the fan-out brought meanwhile),
+        at most once per :data:`~metaliverpool.service.live_limits.RELOAD_INTERVAL_S` (callers wait)."""
+        async with self.reload_lock:
+            await asyncio.sleep(max(0.0, self.reloaded_s + RELOAD_INTERVAL_S - time.monotonic()))
+            self.reloaded_s = time.monotonic()
+            async with self.lock:
+                stored = await anyio.to_thread.run_sync(self._reload)
+                stored.apply_update(self.doc.get_update())
+                self.doc = stored
 
     async def accept_presence(self, connection: Connection, update: bytes) -> None:
         """Stamp a presence update with the connection's account and publish it.
