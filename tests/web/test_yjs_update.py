@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,3 +237,61 @@ def test_mutated_updates_that_pass_the_checks_apply_fully_in_pycrdt(
     after = state(base)
     for struct in decoded.structs:
         assert after.get(struct.client, 0) >= struct.clock + struct.length
+
+
+YJS_CLIENT_SCRIPT = """
+import * as Y from "yjs";
+const out = { updates: [] };
+const author = new Y.Doc();
+const edits = author.getMap("edits"), comments = author.getMap("comments");
+author.on("update", (update) => out.updates.push(Buffer.from(update).toString("hex")));
+const comment = { text: "hé", author: "amy", created_at_s: 2, lon: -2.98, lat: 53.4, parent: null,
+                  resolved: false };
+const closed = { kind: "close_road", osm_way_ids: [1001, 1002] };
+edits.set("e1", { edit: closed, author: "amy", created_at_s: Date.now() / 1000 });
+const lanes = { kind: "change_lanes", osm_way_ids: [1001], lanes: 2, note: undefined };
+edits.set("e1", { edit: lanes, author: "amy", created_at_s: 1.5 });
+comments.set("c1", comment);
+comments.set("c1", { ...comment, resolved: true });
+const area = { coordinates: [[[-2.98, 53.4], [-2.97, 53.41], [-2.98, 53.4]]] };
+edits.set("e2", { edit: { kind: "speed", area }, author: "amy", created_at_s: 2 ** 40, big: -70000,
+                  small: 0.1 });
+edits.delete("e1");
+author.transact(() => { edits.set("a", 1); edits.set("a", 2); edits.delete("a"); });
+const empty = Y.encodeStateVector(new Y.Doc());
+out.step2 = Buffer.from(Y.encodeStateAsUpdate(author, empty)).toString("hex");
+out.final = author.toJSON();
+console.log(JSON.stringify(out));
+"""
+
+
+def test_every_update_of_the_web_clients_yjs_is_read_and_placed() -> None:
+    """Known answers from the web client's own yjs (``web/node_modules``, installed by ``make web``): its
+    map sets, overwrites and deletes, and a sync step 2 of its whole state, decode and apply fully."""
+    web = Path(__file__).resolve().parents[2] / "web"
+    node = shutil.which("node")
+    if node is None or not (web / "node_modules" / "yjs").is_dir():
+        pytest.skip("node or web/node_modules/yjs missing: run `make web`")
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", YJS_CLIENT_SCRIPT],
+        cwd=web,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    out = json.loads(result.stdout)
+    server = new_doc()
+    for text in out["updates"]:
+        data = bytes.fromhex(text)
+        check_references(read(data), state(server))
+        server.apply_update(data)
+    final = {root: server.get(root, type=Map).to_py() for root in ROOTS}
+    assert same_json(final, out["final"])
+    step2 = read(bytes.fromhex(out["step2"]))
+    check_references(step2, {})
+    check_references(step2, state(server))
+    assert not step2.writes(state(server))
+    assert deletes_covered(step2.deletes, read(server.get_update(server.get_state())).deletes)
+    fresh = new_doc()
+    fresh.apply_update(bytes.fromhex(out["step2"]))
+    assert same_json({root: fresh.get(root, type=Map).to_py() for root in ROOTS}, out["final"])
