@@ -4,8 +4,8 @@ A :class:`Room` speaks the Yjs sync and awareness protocols (the messages of ``y
 connection. An editor's document update is applied inside one transaction together with the roll-back of
 every edit or comment that the scenario format refuses; the net change is stored in the database *before*
 it is published, so an accepted edit is never lost, and a refused edit never reaches anyone else (only its
-author gets the roll-back and a notice). Room state lives in the database; the
-in-memory document is a cache rebuilt from it, and messages between server processes go through a
+author gets the roll-back and a notice). Room state lives in the database; the in-memory document is a
+cache rebuilt from it, and messages between server processes go through a
 :class:`~metaliverpool.service.fanout.Fanout`.
 
 Message types on the wire (first byte): ``0`` sync, ``1`` awareness, ``3`` query awareness (as
@@ -169,25 +169,29 @@ class Room:
         """Handle one message from ``connection``; malformed or refused ones get a notice and are dropped."""
         if not message:
             return
+        what = "message"
         try:
             if len(message) > MAX_MESSAGE_BYTES:
-                raise UpdateRefused(f"a message larger than {MAX_MESSAGE_BYTES} bytes")
+                raise UpdateRefused(f"larger than {MAX_MESSAGE_BYTES} bytes")
             if message[0] == YMessageType.SYNC and len(message) >= 2:
-                payload = _payload(message, 2)
                 if message[1] == YSyncMessageType.SYNC_STEP1:
+                    what = "sync step 1"
+                    payload = _payload(message, 2)
                     read_state_vector(payload)
                     connection.send(create_sync_step2_message(self.doc.get_update(payload)))
                 elif message[1] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
-                    await self.accept_update(connection, payload)
+                    what = "document update"
+                    await self.accept_update(connection, _payload(message, 2))
             elif message[0] == YMessageType.AWARENESS:
+                what = "awareness update"
                 await self.accept_presence(connection, _payload(message, 1))
             elif message[0] == MESSAGE_QUERY_AWARENESS:
                 states = [entry for entry in self.presence.values() if entry.state is not None]
                 connection.send(create_awareness_message(encode_awareness(states)))
         except UpdateRefused as error:
-            connection.send(notice_message("refused", [f"update refused: {error}"]))
+            connection.send(notice_message("refused", [f"{what} refused: {error}"]))
         except (ValueError, RuntimeError, IndexError, UnicodeDecodeError) as error:
-            connection.send(notice_message("refused", [f"malformed message: {error}"]))
+            connection.send(notice_message("refused", [f"malformed {what}: {error}"]))
 
     async def checked_update(self, update: bytes) -> Update:
         """``update`` read and checked against the document (reloaded from the database once if the update
@@ -202,6 +206,16 @@ class Room:
             check_references(read, read_state_vector(self.doc.get_state()))
         return read
 
+    def changed_by(self, read: Update) -> bool:
+        """Whether applying ``read`` would change the document: structs beyond its state vector, or
+        deletions of what it has not deleted (a client's sync step 2 repeats the whole delete set)."""
+        if read.writes(read_state_vector(self.doc.get_state())):
+            return True
+        if not read.deletes:
+            return False
+        deleted = read_update(self.doc.get_update(self.doc.get_state()), ROOTS, MAX_ID_CHARS).deletes
+        return not deletes_covered(read.deletes, deleted)
+
     async def accept_update(self, connection: Connection, update: bytes) -> None:
         """Check, apply, store and publish one document update from ``connection``.
 
@@ -212,10 +226,7 @@ class Room:
         """
         read = await self.checked_update(update)
         if ROLE_RANK[connection.role] < ROLE_RANK["editor"]:
-            if read.writes(read_state_vector(self.doc.get_state())) or not deletes_covered(
-                read.deletes,
-                read_update(self.doc.get_update(self.doc.get_state()), ROOTS, MAX_ID_CHARS).deletes,
-            ):
+            if self.changed_by(read):
                 raise UpdateRefused(f"your role is {connection.role}: you cannot edit")
             return
         refused: dict[str, dict[str, str]] = {}
@@ -297,19 +308,20 @@ class Room:
         entries = stamp_user(read_client_awareness(update), user)
         owned = self.client_ids.setdefault(connection.connection_id, set())
         mine = []
+        too_many = False
         for entry in entries:
             known = self.presence.get(entry.client_id)
             if known is not None and entry.client_id not in owned:
                 continue  # another connection's client id: not yours to change
             if entry.client_id not in owned and len(owned) >= MAX_PRESENCE_IDS:
-                connection.send(
-                    notice_message(
-                        "refused", [f"presence: at most {MAX_PRESENCE_IDS} client ids a connection"]
-                    )
-                )
-                break
+                too_many = True
+                continue
             owned.add(entry.client_id)
             mine.append(entry)
+        if too_many:
+            connection.send(
+                notice_message("refused", [f"presence: at most {MAX_PRESENCE_IDS} client ids a connection"])
+            )
         if not mine:
             return
         await self.fanout.publish(
