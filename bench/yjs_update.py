@@ -5,7 +5,9 @@
 Reported: microseconds to read and check a typical edit update (one edit set by pycrdt, as a client sends
 it), and milliseconds to refuse messages of about 1 MiB (the largest the socket accepts): one huge string
 refused at its last byte, 9,999 items with long keys refused at their last byte (the most structs
-allowed), and a value of half a million numbers (refused at the value count). Prints one JSON line.
+allowed), and a value of half a million numbers (refused at the value count); and milliseconds to accept a
+sync step 2 holding 2,000 edits (a whole document, as a client that edited offline sends it). Prints one
+JSON line.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ def typical_update() -> bytes:
         "created_at_s": 1765100000.25,
     }
     return doc.get_update(before)
+
+
+def whole_document(edits: int) -> bytes:
+    """A document of ``edits`` edits, encoded whole."""
+    doc = new_doc()
+    target = doc.get("edits", type=Map)
+    for number in range(edits):
+        with doc.transaction():
+            target[f"{number:016x}"] = {
+                "edit": {"kind": "close_road", "osm_way_ids": [4000 + number]},
+                "author": "alice",
+                "created_at_s": 1765100000.25 + number,
+            }
+    return doc.get_update()
 
 
 def refusal_ms(data: bytes, repeats: int = 5) -> float:
@@ -69,6 +85,11 @@ def main() -> None:
     for name, data in messages.items():
         figures[f"refuse_{name}_bytes"] = len(data)
         figures[f"refuse_{name}_ms"] = round(refusal_ms(data), 2)
+    step2 = whole_document(2_000)
+    start = time.perf_counter()
+    check_references(read_update(step2, ROOTS, MAX_ID_CHARS), state)
+    figures["accept_step2_2000_edits_bytes"] = len(step2)
+    figures["accept_step2_2000_edits_ms"] = round((time.perf_counter() - start) * 1e3, 2)
     print(json.dumps(figures))
 
 
