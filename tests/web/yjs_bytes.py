@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -79,14 +80,12 @@ def item(
     out = bytes([info])
     if origin:
         out += var_uint(origin[0]) + var_uint(origin[1])
+    elif parent_id:
+        out += b"\x00" + var_uint(parent_id[0]) + var_uint(parent_id[1])
     else:
-        out += (
-            b"\x00" + var_uint(parent_id[0]) + var_uint(parent_id[1])
-            if parent_id
-            else b"\x01" + var_string(root or "")
-        )
-        if key is not None:
-            out += var_string(key)
+        out += b"\x01" + var_string(root or "")
+    if origin is None and key is not None:
+        out += var_string(key)
     return out + b"\x01" + value
 
 
@@ -94,7 +93,7 @@ def update(
     client: int,
     clock: int,
     structs: list[bytes],
-    deletes: list[tuple[int, int, int]] = (),  # type: ignore[assignment]
+    deletes: Sequence[tuple[int, int, int]] = (),
 ) -> bytes:
     """A v1 update with ``structs`` of one client from ``clock``, then a delete set."""
     out = var_uint(1) + var_uint(len(structs)) + var_uint(client) + var_uint(clock) + b"".join(structs)
