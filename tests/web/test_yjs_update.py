@@ -72,29 +72,35 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(keys, json_values | st.none()), min_size=1, max_size=6))
+@given(st.lists(st.tuples(st.sampled_from(ROOTS), keys, json_values | st.none()), min_size=1, max_size=6))
 def test_every_update_pycrdt_makes_for_map_sets_and_deletes_is_read_and_placed(
-    operations: list[tuple[str, Any]],
+    operations: list[tuple[str, str, Any]],
 ) -> None:
-    """Known answers: each update decodes to the values set, with references inside the receiving doc."""
+    """Known answers: each update decodes to the value set (``None`` deletes an existing key), written under
+    its root and key or after the key's previous item, with references inside the receiving doc."""
     author, server = new_doc(), new_doc()
-    for key, value in operations:
+    for root, key, value in operations:
         before = author.get_state()
-        edits = author.get("edits", type=Map)
+        target = author.get(root, type=Map)
+        deleting = value is None and key in target
         with author.transaction():
-            if value is None and key in edits:
-                del edits[key]
+            if deleting:
+                del target[key]
             else:
-                edits[key] = value
+                target[key] = value
         data = author.get_update(before)
         decoded = read(data)
         check_references(decoded, state(server))
         written = [s for s in decoded.structs if s.values]
-        if value is not None or key not in server.get("edits", type=Map):
-            assert len(written) == 1 and written[0].parent_sub in (key, None)
-            assert same_json(written[0].values[0], value)
+        if deleting:
+            assert written == [] and decoded.deletes
+        else:
+            (struct,) = written
+            assert (struct.parent, struct.parent_sub) == (root, key) or struct.origin is not None
+            assert same_json(struct.values[0], value)
         server.apply_update(data)
     assert read_state_vector(server.get_state()) == read_state_vector(author.get_state())
+    assert all(same_json(server.get(r, type=Map).to_py(), author.get(r, type=Map).to_py()) for r in ROOTS)
     whole = read(author.get_update())  # the full state, tombstones (GC'd content) included
     check_references(whole, {})
     assert deletes_covered(whole.deletes, read(server.get_update(server.get_state())).deletes)
