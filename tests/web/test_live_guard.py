@@ -30,6 +30,7 @@ from metaliverpool.api.live_client import LiveClient
 from metaliverpool.service.documents import read_edits
 from metaliverpool.service.live_limits import (
     MAX_MESSAGE_BYTES,
+    MAX_PRESENCE_ENTRIES,
     MAX_PRESENCE_IDS,
     MAX_PRESENCE_STATE_BYTES,
     MAX_SAFE_INTEGER,
@@ -236,13 +237,17 @@ def test_editor_values_are_bounded_and_the_room_keeps_accepting(guarded: Guarded
 
 
 def test_presence_is_bounded(guarded: Guarded) -> None:
-    """1,000 fake client ids from one socket register at most four; large, deep, NaN or out-of-range
-    states are refused before they are parsed; a 2 MiB state never arrives (the socket is closed, 1009)."""
+    """1,000 fake client ids from one socket (in one message: refused; in batches) register at most four;
+    large, deep, NaN or out-of-range states are refused before they are parsed; a 2 MiB state never arrives
+    (the socket is closed, 1009)."""
     scenario_id = guarded.scenario()
 
     async def attacks() -> tuple[list[str], int, int | None]:
         carol = await guarded.client(scenario_id, "carol")
         lines = await refusal(carol, awareness_message([(n, 1, CURSOR) for n in range(1, 1001)]))
+        for first in range(1, 1001, MAX_PRESENCE_ENTRIES):
+            batch = range(first, min(first + MAX_PRESENCE_ENTRIES, 1001))
+            lines += await refusal(carol, awareness_message([(n, 2, CURSOR) for n in batch]))
         big = b'{"x":"' + b"y" * MAX_PRESENCE_STATE_BYTES + b'"}'
         lines += await refusal(carol, awareness_message([(2000, 1, big)]))
         lines += await refusal(carol, awareness_message([(2001, 1, b"[" * 1000 + b"]" * 1000)]))

@@ -118,9 +118,14 @@ def sync_message(kind: int, payload: bytes) -> bytes:
     return bytes([0, kind]) + var_uint(len(payload)) + payload
 
 
-def awareness_message(entries: list[tuple[int, int, bytes]]) -> bytes:
-    """An awareness message of ``(client_id, clock, raw JSON state)`` entries."""
-    body = var_uint(len(entries)) + b"".join(
+def awareness_update(entries: list[tuple[int, int, bytes]]) -> bytes:
+    """An awareness update of ``(client_id, clock, raw JSON state)`` entries."""
+    return var_uint(len(entries)) + b"".join(
         var_uint(client) + var_uint(clock) + var_uint(len(state)) + state for client, clock, state in entries
     )
+
+
+def awareness_message(entries: list[tuple[int, int, bytes]]) -> bytes:
+    """An awareness message (type 1) of ``(client_id, clock, raw JSON state)`` entries."""
+    body = awareness_update(entries)
     return b"\x01" + var_uint(len(body)) + body

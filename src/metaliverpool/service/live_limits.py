@@ -39,6 +39,9 @@ references waits for its turn), so updates with gaps cannot make a room read its
 MAX_PRESENCE_IDS = 4
 """Most awareness client ids one connection may use."""
 
+MAX_PRESENCE_ENTRIES = 64
+"""Most awareness states in one message (a stock y-websocket client also echoes others' changes)."""
+
 MAX_PRESENCE_STATE_BYTES = 8 * 1024
 """Largest awareness state of one client (bytes of UTF-8 JSON)."""
 

@@ -6,8 +6,9 @@ An awareness update is ``varuint n`` then, ``n`` times, ``varuint client_id``, `
 editing in the state; the server overwrites ``user`` with the signed-in account's name, colour and role,
 so nobody can wear another user's name.
 
-A client's update is read by :func:`read_client_awareness`, which refuses, before ``json`` parses it, a
-state larger than :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_STATE_BYTES`, nested deeper than
+A client's update is read by :func:`read_client_awareness`, which refuses, before ``json`` parses it,
+more than :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_ENTRIES` states, a state larger than
+:data:`~metaliverpool.service.live_limits.MAX_PRESENCE_STATE_BYTES` or nested deeper than
 :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_DEPTH`, a clock or client id above 2^53 - 1, and
 JSON's non-standard ``NaN``/``Infinity`` (which browsers cannot parse).
 """
@@ -20,9 +21,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from metaliverpool.service.live_limits import MAX_PRESENCE_DEPTH, MAX_PRESENCE_STATE_BYTES, MAX_SAFE_INTEGER
+from metaliverpool.service.live_limits import (
+    MAX_PRESENCE_DEPTH,
+    MAX_PRESENCE_ENTRIES,
+    MAX_PRESENCE_STATE_BYTES,
+    MAX_SAFE_INTEGER,
+)
 
-JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 JSON_BRACKET = re.compile(rb"[\[\]{}]")
 
 
@@ -80,13 +86,17 @@ def json_depth(text: bytes) -> int:
     return deepest
 
 
-def decode_awareness(update: bytes, max_state_bytes: int | None = None) -> list[PresenceEntry]:
+def decode_awareness(update: bytes, bounded: bool = False) -> list[PresenceEntry]:
     """Entries of an awareness update; raises ``ValueError`` if it is malformed.
 
-    With ``max_state_bytes``, a state larger than that or nested deeper than
-    :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_DEPTH` is refused before it is parsed.
+    ``bounded`` (a client's update) refuses, before any state is parsed, more than
+    :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_ENTRIES` entries and a state larger than
+    :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_STATE_BYTES` or nested deeper than
+    :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_DEPTH`.
     """
     count, offset = _read_var_uint(update, 0)
+    if bounded and count > MAX_PRESENCE_ENTRIES:
+        raise ValueError(f"more than {MAX_PRESENCE_ENTRIES} awareness states in one message")
     entries = []
     for _ in range(count):
         client_id, offset = _read_var_uint(update, offset)
@@ -96,9 +106,9 @@ def decode_awareness(update: bytes, max_state_bytes: int | None = None) -> list[
             raise ValueError("truncated awareness state")
         raw = update[offset : offset + length]
         offset += length
-        if max_state_bytes is not None:
-            if length > max_state_bytes:
-                raise ValueError(f"an awareness state is larger than {max_state_bytes} bytes")
+        if bounded:
+            if length > MAX_PRESENCE_STATE_BYTES:
+                raise ValueError(f"an awareness state is larger than {MAX_PRESENCE_STATE_BYTES} bytes")
             if json_depth(raw) > MAX_PRESENCE_DEPTH:
                 raise ValueError(f"an awareness state is nested deeper than {MAX_PRESENCE_DEPTH} levels")
         state = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
@@ -112,7 +122,7 @@ def decode_awareness(update: bytes, max_state_bytes: int | None = None) -> list[
 
 def read_client_awareness(update: bytes) -> list[PresenceEntry]:
     """A client's awareness update, within the limits of :mod:`~metaliverpool.service.live_limits`."""
-    return decode_awareness(update, MAX_PRESENCE_STATE_BYTES)
+    return decode_awareness(update, bounded=True)
 
 
 def encode_awareness(entries: list[PresenceEntry]) -> bytes:

@@ -313,6 +313,8 @@ class Room:
             known = self.presence.get(entry.client_id)
             if known is not None and entry.client_id not in owned:
                 continue  # another connection's client id: not yours to change
+            if known is None and entry.state is None:
+                continue  # removing what is not there (an echo of someone leaving): nothing to claim
             if entry.client_id not in owned and len(owned) >= MAX_PRESENCE_IDS:
                 too_many = True
                 continue
