@@ -257,6 +257,13 @@ def test_presence_is_bounded(guarded: Guarded) -> None:
         await newcomer.wait_for(lambda: len(newcomer.presence) >= MAX_PRESENCE_IDS, 10)
         await asyncio.sleep(0.3)
         registered = len(newcomer.presence)
+        # a stock y-websocket client echoes others' departures: they claim none of its four ids
+        echo = await guarded.client(scenario_id, "dave")
+        await echo.send_raw(awareness_message([(n, 5, b"null") for n in range(5000, 5010)]))
+        await echo.set_presence({"cursor": {"lon": -2.98, "lat": 53.4}})
+        await newcomer.wait_for(lambda: echo.client_id in newcomer.presence, 10)
+        assert echo.notices == []
+        await echo.close()
         huge = await guarded.client(scenario_id, "carol")
         await huge.send_raw(awareness_message([(3000, 1, b'{"x":"' + b"y" * (2 * 1024 * 1024) + b'"}')]))
         await huge.wait_for(lambda: huge.close_code is not None, 10)
