@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig, ServerContext
 from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
+from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
 from web.twin_fixture import train_grid_forecast, write_grid_twin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,6 +177,7 @@ class ThreadServer:
                 port=self.port,
                 log_level="warning",
                 ws="websockets-sansio",
+                ws_max_size=MAX_MESSAGE_BYTES,
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -254,6 +256,8 @@ class ProcessServer:
             "warning",
             "--ws",
             "websockets-sansio",
+            "--ws-max-size",
+            str(MAX_MESSAGE_BYTES),
         ]
         return command, {**os.environ, SERVER_CONFIG_ENV: json.dumps(config)}
 

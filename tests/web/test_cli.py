@@ -1,4 +1,5 @@
-"""``metaliverpool serve``: bad input exits 2 with one line; a real start serves the API and the client."""
+"""``metaliverpool serve``: bad input exits 2 with one line; a real start serves the API and the client, and
+closes a live socket that sends a message above the live limit (uvicorn's ``ws_max_size``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from metaliverpool.cli.main import main
-from web.conftest import REPO, free_port, wait_until_healthy
+from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
+from web.conftest import REPO, free_port, new_scenario, sign_up_in, wait_until_healthy
+from web.protocol import token_of
 
 
 @pytest.mark.parametrize(
@@ -48,6 +53,16 @@ def test_serve_starts_and_serves_api_and_web_client(twin_dir: Path, tmp_path: Pa
         if (REPO / "web" / "dist" / "index.html").is_file():
             page = httpx.get(f"http://127.0.0.1:{port}/")
             assert page.status_code == 200 and '<div id="app">' in page.text
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            alice = sign_up_in(http, "alice")
+            scenario_id = new_scenario(http, alice)["scenario_id"]
+        url = f"ws://127.0.0.1:{port}/api/scenarios/{scenario_id}/live?token={token_of(alice)}"
+        with connect(url, max_size=None) as socket:
+            socket.send(b"\x00" * (MAX_MESSAGE_BYTES + 1))
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    socket.recv(timeout=10)
+            assert socket.close_code == 1009
     finally:
         process.terminate()
         process.wait(10)

@@ -6,7 +6,9 @@ connection to the scenario's :class:`~metaliverpool.service.rooms.Room`. The roo
 every update and closes the socket when they are withdrawn. Close codes (the table is in
 :mod:`metaliverpool.service.live_access`): 4401 not signed in or signed out, 4403 another site's page,
 4404 no such scenario (or private to this user, or deleted), all final; 4508 too far behind, 4509 role
-changed while editing, 1012 server restarting, after which clients reconnect.
+changed while editing, 1012 server restarting, after which clients reconnect; 1003 a text frame (the
+protocol is binary), 1009 a message above :data:`~metaliverpool.service.live_limits.MAX_MESSAGE_BYTES`
+(uvicorn's ``ws_max_size``).
 """
 
 from __future__ import annotations
@@ -97,6 +99,15 @@ class SocketConnection:
                     await task
 
 
+async def receive_frame(socket: WebSocket) -> bytes | None:
+    """The next binary message, or None for a text message; raises ``WebSocketDisconnect`` on close."""
+    message = await socket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    data: bytes | None = message.get("bytes")
+    return data
+
+
 def origin_allowed(socket: WebSocket) -> bool:
     """A browser's Origin must name the host it connects to (non-browser clients send none)."""
     origin = socket.headers.get("origin")
@@ -129,7 +140,10 @@ async def live(socket: WebSocket, scenario_id: int) -> None:
     try:
         await room.join(connection)
         while not connection.ended:
-            message = await socket.receive_bytes()
+            message = await receive_frame(socket)
+            if message is None:
+                connection.end(1003, "binary frames only")
+                break
             if connection.ended:
                 break
             await room.receive(connection, message)

@@ -11,6 +11,7 @@ import typer
 
 from metaliverpool.edits import load_scenario
 from metaliverpool.errors import InputError
+from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
 from metaliverpool.store.bundle import read_manifest
 from metaliverpool.store.db import check_database_url
 
@@ -104,4 +105,5 @@ def register(app: typer.Typer) -> None:
             port=port,
             log_level="warning",
             ws="websockets-sansio",
+            ws_max_size=MAX_MESSAGE_BYTES,
         )

@@ -100,6 +100,11 @@ class ChangeCheck:
         ]
 
 
+def _finite_number(value: Any) -> bool:
+    """Whether ``value`` is an int or a finite float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_edit_entry(key: str, entry: Any, before: Any, author: str) -> str | None:
     """Why an edit entry is refused, or None if it is acceptable."""
     if len(key) > MAX_ID_CHARS:
@@ -111,8 +116,8 @@ def check_edit_entry(key: str, entry: Any, before: Any, author: str) -> str | No
         allowed.add(before["author"])  # editing someone else's edit keeps its author
     if entry["author"] not in allowed:
         return f"author must be {author!r}"
-    if not isinstance(entry.get("created_at_s"), int | float):
-        return "created_at_s must be a number"
+    if not _finite_number(entry["created_at_s"]):
+        return "created_at_s must be a finite number"
     edit = entry.get("edit")
     if not isinstance(edit, dict):
         return "'edit' must be an object"
@@ -150,6 +155,8 @@ def check_comment_entry(
             return "a comment's author cannot change"
     elif entry["author"] != author:
         return f"author must be {author!r}"
+    if not _finite_number(entry["created_at_s"]):
+        return "created_at_s must be a finite number"
     for name, limit in (("lon", 180.0), ("lat", 90.0)):
         value = entry[name]
         if value is not None and (not isinstance(value, int | float) or not abs(value) <= limit):

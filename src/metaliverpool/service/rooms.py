@@ -1,11 +1,11 @@
 """Collaboration rooms: one shared document per scenario, its connections, checks and fan-out.
 
 A :class:`Room` speaks the Yjs sync and awareness protocols (the messages of ``y-protocols``) with each
-connection. An incoming document update is applied inside one transaction together with the roll-back of
-every part that the scenario format or the sender's role refuses; the net change is stored in the
-database *before* it is published, so an accepted edit is never lost, and a refused edit never reaches
-anyone else (only its author gets the roll-back and a notice). Room state lives in the database; the
-in-memory document is a cache rebuilt from it, and messages between server processes go through a
+connection. An editor's document update is applied inside one transaction together with the roll-back of
+every edit or comment that the scenario format refuses; the net change is stored in the database *before*
+it is published, so an accepted edit is never lost, and a refused edit never reaches anyone else (only its
+author gets the roll-back and a notice). Room state lives in the database; the in-memory document is a
+cache rebuilt from it, and messages between server processes go through a
 :class:`~metaliverpool.service.fanout.Fanout`.
 
 Message types on the wire (first byte): ``0`` sync, ``1`` awareness, ``3`` query awareness (as
@@ -20,6 +20,13 @@ Heartbeat: the registry's one timer sends :data:`HEARTBEAT_MESSAGE` (an awarenes
 entries, which y-protocols clients apply as a no-op) to every connection that was sent nothing for
 :data:`HEARTBEAT_IDLE_S`, so a client alone in a room still hears from the server (stock ``y-websocket``
 reconnects after 30 s of silence).
+
+Nothing a client sends reaches pycrdt or ``json`` unchecked: a message is at most
+:data:`~metaliverpool.service.live_limits.MAX_MESSAGE_BYTES`; a document update is read and checked by
+:mod:`~metaliverpool.service.yjs_update` (content, shape, depth, counts, references) and refused whole,
+with a notice, before it is applied; a read-only connection's update is refused unless it writes nothing;
+an awareness update is bounded by :func:`~metaliverpool.service.presence.read_client_awareness` and each
+connection may use at most :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_IDS` client ids.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -40,7 +48,6 @@ from pycrdt import (
     YSyncMessageType,
     create_awareness_message,
     create_update_message,
-    read_message,
     write_message,
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
@@ -49,6 +56,8 @@ from sqlalchemy.orm import Session
 from metaliverpool.service.access import ROLE_RANK
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import (
+    MAX_ID_CHARS,
+    ROOTS,
     append_update,
     check_changes,
     compact_updates,
@@ -67,7 +76,23 @@ from metaliverpool.service.live_access import (
     current_roles,
     live_role,
 )
-from metaliverpool.service.presence import PresenceEntry, decode_awareness, encode_awareness, stamp_user
+from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES, MAX_PRESENCE_IDS, RELOAD_INTERVAL_S
+from metaliverpool.service.presence import (
+    PresenceEntry,
+    decode_awareness,
+    encode_awareness,
+    read_client_awareness,
+    stamp_user,
+)
+from metaliverpool.service.yjs_update import (
+    Reader,
+    Update,
+    UpdateRefused,
+    check_references,
+    deletes_covered,
+    read_state_vector,
+    read_update,
+)
 from metaliverpool.store.db import Database
 
 MESSAGE_NOTICE = 100
@@ -121,6 +146,8 @@ class Room:
         self.presence: dict[int, PresenceEntry] = {}
         self.client_ids: dict[str, set[int]] = {}
         self.lock = asyncio.Lock()
+        self.reload_lock = asyncio.Lock()
+        self.reloaded_s = -math.inf
         self._subscription: Subscription | None = None
         self._arrived: list[bytes] | None = None
 
@@ -170,54 +197,84 @@ class Room:
             )
 
     async def receive(self, connection: Connection, message: bytes) -> None:
-        """Handle one message from ``connection``; malformed messages get a notice and are dropped."""
+        """Handle one message from ``connection``; malformed or refused ones get a notice and are dropped."""
         if not message:
             return
+        what = "message"
         try:
+            if len(message) > MAX_MESSAGE_BYTES:
+                raise UpdateRefused(f"larger than {MAX_MESSAGE_BYTES} bytes")
             if message[0] == YMessageType.SYNC and len(message) >= 2:
-                payload = read_message(message[2:])
                 if message[1] == YSyncMessageType.SYNC_STEP1:
+                    what = "sync step 1"
+                    payload = _payload(message, 2)
+                    read_state_vector(payload)
                     connection.send(create_sync_step2_message(self.doc.get_update(payload)))
                 elif message[1] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
-                    await self.accept_update(connection, payload)
+                    what = "document update"
+                    await self.accept_update(connection, _payload(message, 2))
             elif message[0] == YMessageType.AWARENESS:
-                await self.accept_presence(connection, read_message(message[1:]))
+                what = "awareness update"
+                await self.accept_presence(connection, _payload(message, 1))
             elif message[0] == MESSAGE_QUERY_AWARENESS:
                 states = [entry for entry in self.presence.values() if entry.state is not None]
                 connection.send(create_awareness_message(encode_awareness(states)))
+        except UpdateRefused as error:
+            connection.send(notice_message("refused", [f"{what} refused: {error}"]))
         except (ValueError, RuntimeError, IndexError, UnicodeDecodeError) as error:
-            connection.send(notice_message("refused", [f"malformed message: {error}"]))
+            connection.send(notice_message("refused", [f"malformed {what}: {error}"]))
+
+    async def checked_update(self, update: bytes) -> Update:
+        """``update`` read and checked against the document (reloaded from the database once if the update
+        refers to structs the cache lacks: a fan-out message may have been lost)."""
+        read = read_update(update, ROOTS, MAX_ID_CHARS)
+        try:
+            check_references(read, read_state_vector(self.doc.get_state()))
+        except UpdateRefused as error:
+            if not error.unknown:
+                raise
+            await self.refresh()
+            check_references(read, read_state_vector(self.doc.get_state()))
+        return read
+
+    def changed_by(self, read: Update) -> bool:
+        """Whether applying ``read`` would change the document: structs beyond its state vector, or
+        deletions of what it has not deleted (a client's sync step 2 repeats the whole delete set)."""
+        if read.writes(read_state_vector(self.doc.get_state())):
+            return True
+        if not read.deletes:
+            return False
+        deleted = read_update(self.doc.get_update(self.doc.get_state()), ROOTS, MAX_ID_CHARS).deletes
+        return not deletes_covered(read.deletes, deleted)
 
     async def accept_update(self, connection: Connection, update: bytes) -> None:
         """Check, apply, store and publish one document update from ``connection``.
 
-        A viewer's update is applied and rolled back entirely in one transaction: the others receive only
-        tombstones without content, and the viewer's own copy returns to the room's state.
+        The whole update is refused, before anything is applied, when :meth:`checked_update` refuses it or
+        when a read-only connection sends anything the document does not already hold. An editor's update
+        is applied and, in the same transaction, every edit or comment the scenario format refuses is rolled
+        back: the others receive only tombstones without content, and the author the roll-back.
         """
+        read = await self.checked_update(update)
+        if ROLE_RANK[connection.role] < ROLE_RANK["editor"]:
+            if self.changed_by(read):
+                raise UpdateRefused(f"your role is {connection.role}: you cannot edit")
+            return
         refused: dict[str, dict[str, str]] = {}
-        read_only = ROLE_RANK[connection.role] < ROLE_RANK["editor"]
 
         def check(doc: Doc) -> None:
             before = {"edits": read_edits(doc), "comments": read_comments(doc)}
             doc.apply_update(update)
             after = {"edits": read_edits(doc), "comments": read_comments(doc)}
-            for root in ("edits", "comments"):
-                if read_only:
-                    changed = set(before[root]) ^ set(after[root]) | {
-                        key
-                        for key in before[root]
-                        if key in after[root] and before[root][key] != after[root][key]
-                    }
-                    keys = {key: f"your role is {connection.role}: you cannot edit" for key in changed}
-                else:
-                    keys = check_changes(before[root], after[root], connection.account.name, root)
+            for root in ROOTS:
+                keys = check_changes(before[root], after[root], connection.account.name, root)
                 if keys:
                     refused[root] = keys
                     roll_back(doc, root, keys, before[root])
 
         def rights(session: Session) -> None:
             role = live_role(session, connection.token, self.scenario_id)[1]
-            if not read_only and ROLE_RANK[role] < ROLE_RANK["editor"]:
+            if ROLE_RANK[role] < ROLE_RANK["editor"]:
                 raise Revoked(CLOSE_ROLE_CHANGED, f"your role is now {role}; reconnect")
 
         try:
@@ -318,19 +375,44 @@ class Room:
         with self.db.session() as session:
             return load_doc(session, self.scenario_id)
 
+    async def refresh(self) -> None:
+        """Merge the stored document into the cache (it keeps whatever the fan-out brought meanwhile),
+        at most once per :data:`~metaliverpool.service.live_limits.RELOAD_INTERVAL_S` (callers wait)."""
+        async with self.reload_lock:
+            await asyncio.sleep(max(0.0, self.reloaded_s + RELOAD_INTERVAL_S - time.monotonic()))
+            self.reloaded_s = time.monotonic()
+            async with self.lock:
+                stored = await anyio.to_thread.run_sync(self._reload)
+                stored.apply_update(self.doc.get_update())
+                self.doc = stored
+
     async def accept_presence(self, connection: Connection, update: bytes) -> None:
-        """Stamp a presence update with the connection's account and publish it."""
+        """Stamp a presence update with the connection's account and publish it.
+
+        A connection may use at most :data:`~metaliverpool.service.live_limits.MAX_PRESENCE_IDS` client
+        ids; entries of further ids are dropped with a notice.
+        """
         account = connection.account
         user = {"name": account.name, "colour": account.colour, "role": connection.role}
-        entries = stamp_user(decode_awareness(update), user)
+        entries = stamp_user(read_client_awareness(update), user)
         owned = self.client_ids.setdefault(connection.connection_id, set())
         mine = []
+        too_many = False
         for entry in entries:
             known = self.presence.get(entry.client_id)
             if known is not None and entry.client_id not in owned:
                 continue  # another connection's client id: not yours to change
+            if known is None and entry.state is None:
+                continue  # removing what is not there (an echo of someone leaving): nothing to claim
+            if entry.client_id not in owned and len(owned) >= MAX_PRESENCE_IDS:
+                too_many = True
+                continue
             owned.add(entry.client_id)
             mine.append(entry)
+        if too_many:
+            connection.send(
+                notice_message("refused", [f"presence: at most {MAX_PRESENCE_IDS} client ids a connection"])
+            )
         if not mine:
             return
         await self.fanout.publish(
@@ -362,6 +444,15 @@ class Room:
                     await connection.deliver(message)
                 except Exception:  # a socket that just closed: its own handler cleans up
                     log.debug("delivery to %s failed", connection_id, exc_info=True)
+
+
+def _payload(message: bytes, offset: int) -> bytes:
+    """The length-prefixed payload of a message from ``offset``, which must end the message."""
+    reader = Reader(message, offset)
+    payload = reader.var_bytes()
+    if not reader.at_end():
+        raise UpdateRefused("bytes after the payload")
+    return payload
 
 
 class RoomRegistry:
