@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig
@@ -25,6 +27,37 @@ from web.twin_fixture import train_grid_forecast, write_grid_twin
 REPO = Path(__file__).resolve().parents[2]
 TEST_ARGON2_MEMORY_KIB = 8192
 """The tests hash passwords with argon2id at 8 MiB and one pass (deployments: 64 MiB, three passes)."""
+TEST_PASSWORD = "correct-horse"
+"""A password the policy accepts (10+ characters, not common), for every test account."""
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (created in the server at 127.0.0.1:5432, dropped afterwards)."""
+    name = f"ml_web_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # the server is not reachable here
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except Exception as error:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +102,7 @@ def client(config: ServerConfig) -> Iterator[TestClient]:
         yield test_client
 
 
-def sign_up_in(
-    client: TestClient | httpx.Client, name: str, password: str = "correct-horse"
-) -> dict[str, str]:
+def sign_up_in(client: TestClient | httpx.Client, name: str, password: str = TEST_PASSWORD) -> dict[str, str]:
     """Create ``name`` and return its Authorization header."""
     response = client.post("/api/auth/signup", json={"name": name, "password": password})
     assert response.status_code == 201, response.text
@@ -158,8 +189,15 @@ class ProcessServer:
     """``metaliverpool serve`` in its own process, which the tests can kill (SIGKILL) and restart."""
 
     def __init__(
-        self, twin_dir: Path, state: Path, web_dir: Path | None = None, database_url: str | None = None
+        self,
+        twin_dir: Path,
+        state: Path,
+        web_dir: Path | None = None,
+        database_url: str | None = None,
+        **settings: object,
     ) -> None:
+        """``settings`` override entries of the server's JSON config (``argon2_memory_kib``, ...)."""
+        self.settings = settings
         self.twin_dir = twin_dir
         self.state = state
         self.web_dir = web_dir
@@ -182,6 +220,7 @@ class ProcessServer:
             "web_dir": None if self.web_dir is None else str(self.web_dir),
             "argon2_memory_kib": TEST_ARGON2_MEMORY_KIB,
             "argon2_time_cost": 1,
+            **self.settings,
         }
         command = [
             sys.executable,

@@ -29,13 +29,16 @@ from metaliverpool.api import (
     routes_versions,
 )
 from metaliverpool.api.context import ServerConfig, ServerContext
+from metaliverpool.api.docs import install_docs
 from metaliverpool.api.errors import install_error_handlers
-from metaliverpool.service.accounts import make_hasher
+from metaliverpool.api.middleware import BodyLimit, Methods, SecurityHeaders
 from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
+from metaliverpool.service.passwords import Passwords, make_hasher
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.runs import RunExecutor
+from metaliverpool.service.signin_limits import SigninLimits
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -56,7 +59,11 @@ def build_context(config: ServerConfig) -> ServerContext:
         rooms=RoomRegistry(db, fanout),
         fanout=fanout,
         executor=RunExecutor(),
-        hasher=make_hasher(config.argon2_memory_kib, config.argon2_time_cost),
+        passwords=Passwords(
+            make_hasher(config.argon2_memory_kib, config.argon2_time_cost),
+            config.hashing_slots,
+            config.hashing_wait_s,
+        ),
     )
 
 
@@ -68,7 +75,7 @@ def seed(context: ServerContext) -> None:
     twin_path = context.twins.get(twin_id).path
     for path in context.config.examples:
         with context.db.session() as session:
-            seed_example(session, context.hasher, twin_id, twin_path, path)
+            seed_example(session, context.passwords, twin_id, twin_path, path)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -93,12 +100,16 @@ def create_app(config: ServerConfig) -> FastAPI:
         summary="The shared, persistent twin of Liverpool: map layers, scenarios, live editing, runs.",
         version="0.1.0",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(Methods, router=app.router)
+    app.add_middleware(BodyLimit, limit_bytes=config.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
+    install_docs(app)
     for module in (
         routes_auth,
         routes_twins,
@@ -136,6 +147,8 @@ def config_from_json(text: str) -> ServerConfig:
         argon2_memory_kib=int(data.get("argon2_memory_kib", 65536)),
         argon2_time_cost=int(data.get("argon2_time_cost", 3)),
         examples=tuple(Path(path) for path in data.get("examples", [])),
+        secure_cookies=bool(data.get("secure_cookies", False)),
+        signin_limits=SigninLimits(**data.get("signin_limits", {})),
     )
 
 

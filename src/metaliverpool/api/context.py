@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argon2 import PasswordHasher
-
-from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
+from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.runs import RunExecutor
+from metaliverpool.service.signin_limits import SigninLimits
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -30,6 +29,10 @@ class ServerConfig:
     (``index.html`` and assets), or None to serve the API only. ``argon2_*``: password hashing cost
     (argon2id; the tests lower it to stay fast, deployments keep the defaults). ``examples``: scenario
     files imported at start-up for the ``demo`` account, each with a version and a queued run.
+    ``secure_cookies``: mark the sign-in cookie Secure (it is anyway on requests that came over HTTPS).
+    ``max_body_bytes``: larger request bodies are refused (413). ``signin_limits``: failed sign-ins
+    allowed per account and address in a sliding window. ``hashing_slots``: password hashes computed at
+    once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503).
     """
 
     twin_paths: tuple[Path, ...]
@@ -41,12 +44,16 @@ class ServerConfig:
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
     examples: tuple[Path, ...] = ()
+    max_body_bytes: int = 1_048_576
+    signin_limits: SigninLimits = field(default_factory=SigninLimits)
+    hashing_slots: int = HASHING_SLOTS
+    hashing_wait_s: float = HASHING_WAIT_S
 
 
 @dataclass
 class ServerContext:
     """Everything the handlers use: database, run store, twins and their forecasting models, rooms, run
-    executor, password hasher."""
+    executor, passwords (hashing with a bound on concurrency)."""
 
     config: ServerConfig
     db: Database
@@ -56,4 +63,4 @@ class ServerContext:
     fanout: Fanout
     executor: RunExecutor
     forecasts: ForecastCatalog
-    hasher: PasswordHasher = field(default_factory=make_hasher)
+    passwords: Passwords = field(default_factory=Passwords)

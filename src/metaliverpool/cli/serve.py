@@ -49,6 +49,13 @@ def register(app: typer.Typer) -> None:
             list[Path] | None,
             typer.Option("--example", help="Scenario file to import for the 'demo' account (repeatable)."),
         ] = None,
+        secure_cookies: Annotated[
+            bool,
+            typer.Option(
+                "--secure-cookies",
+                help="Mark the sign-in cookie Secure (behind an HTTPS proxy; HTTPS requests get it anyway).",
+            ),
+        ] = False,
     ) -> None:
         """Serve the map, the API and live collaboration on http://HOST:PORT."""
         import uvicorn
@@ -73,12 +80,15 @@ def register(app: typer.Typer) -> None:
             "redis_url": redis,
             "web_dir": None if web_dir is None else str(web_dir.resolve()),
             "examples": examples,
+            "secure_cookies": secure_cookies,
         }
         # The entry points do not import each other: the API reads its config from the environment.
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)
         typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url})")
         if examples:
-            typer.echo("example scenarios: sign in as 'demo' with password 'liverpool'")
+            from metaliverpool.service.examples import DEMO_PASSWORD, DEMO_USER
+
+            typer.echo(f"example scenarios: sign in as '{DEMO_USER}' with password '{DEMO_PASSWORD}'")
         uvicorn.run(
             "metaliverpool.api.app:app_from_environment",
             factory=True,

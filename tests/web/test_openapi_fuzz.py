@@ -1,0 +1,65 @@
+"""Schemathesis against a real server process: every operation of ``/api/openapi.json``, fuzzed with a
+bearer token, must answer without a server error and as its schema says (status, content type, body)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from web.conftest import ProcessServer, new_scenario, sign_up_in
+
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+MAX_EXAMPLES = 25
+"""Cases per operation and phase (the whole test stays within about two minutes on 2 cores)."""
+
+
+def run_schemathesis(url: str, token: str, report: Path, max_examples: int = MAX_EXAMPLES) -> str:
+    """Run the schemathesis CLI on the server at ``url``; returns its output (raises if it fails)."""
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{url}/api/openapi.json",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        "17",
+        "--workers",
+        "2",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--exclude-path",
+        "/api/auth/signout",  # it would end the fuzzer's own session
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--continue-on-failure",
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    return output
+
+
+def test_schemathesis_finds_no_failure(twin_dir: Path, tmp_path: Path) -> None:
+    server = ProcessServer(twin_dir, tmp_path / "state").start()
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            headers = sign_up_in(client, "fuzzer")
+            new_scenario(client, headers, name="Fuzzed")
+        run_schemathesis(server.url, headers["Authorization"].split(" ", 1)[1], tmp_path / "junit.xml")
+        assert httpx.get(f"{server.url}/api/health").json() == {"ok": True}
+    finally:
+        server.stop()
