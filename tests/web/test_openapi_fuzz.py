@@ -47,7 +47,7 @@ def run_schemathesis(url: str, token: str, report: Path, max_examples: int = MAX
         "--report-junit-path",
         str(report),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=report.parent)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     return output
