@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 import metaliverpool.store.db as db_module
-from metaliverpool.api.app import config_from_json, create_app
+from metaliverpool.api.app import create_app
 from metaliverpool.service.signin_limits import SigninLimits
 from metaliverpool.store.db import Database, User
 from web.conftest import ProcessServer, ThreadServer, make_config, new_scenario, sign_up_in
@@ -342,12 +342,6 @@ def test_cookie_is_secure_when_configured_or_over_https(
         ]
     assert ("; secure" in cookie.lower()) == secure
     assert "httponly" in cookie.lower()
-
-
-def test_serve_config_carries_secure_cookies() -> None:
-    data = {"twin_paths": [], "database_url": "sqlite://", "state_dir": "/tmp", "secure_cookies": True}
-    assert config_from_json(json.dumps(data)).secure_cookies
-    assert not config_from_json(json.dumps({**data, "secure_cookies": False})).secure_cookies
 
 
 def test_options_and_unknown_methods_name_the_allowed_ones(client: TestClient) -> None:

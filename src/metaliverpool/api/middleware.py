@@ -19,8 +19,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "img-src 'self' data: blob:",
         "font-src 'self' data:",
         "connect-src 'self'",
-        "worker-src 'self' blob:",  # MapLibre GL starts its workers from blob: URLs
-        "child-src 'self' blob:",
+        "worker-src 'self'",  # MapLibre GL's worker is a file of the built client
+        "child-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
