@@ -28,7 +28,7 @@ from web.conftest import ProcessServer, ThreadServer, make_config, new_scenario,
 GOOD_PASSWORD = "tangerine-owl-42"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """SQLite in ``tmp_path``, or a fresh database on the PostgreSQL server."""
     if request.param == "sqlite":
