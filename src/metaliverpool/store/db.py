@@ -79,14 +79,18 @@ class Base(DeclarativeBase):
     """Declarative base of every table here."""
 
 
+def _name_key(context: Any) -> str:
+    return str(context.get_current_parameters()["name"]).lower()
+
+
 class User(Base):
     """An account: a unique name, an argon2 password hash and the colour of its cursor."""
 
     __tablename__ = "users"
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
-    name_key: Mapped[str] = mapped_column(String(60), unique=True, nullable=False)
-    """The name in lower case: unique, so names differing only by case cannot both exist."""
+    name_key: Mapped[str] = mapped_column(String(60), unique=True, nullable=False, default=_name_key)
+    """The name in lower case (by default): unique, so names differing only by case cannot both exist."""
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     colour: Mapped[str] = mapped_column(String(7), nullable=False)
     created_at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
