@@ -17,7 +17,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
 import metaliverpool.store.db as db_module
 from metaliverpool.api.app import create_app
@@ -102,11 +102,12 @@ def test_migration_keeps_existing_accounts_that_differ_by_case(tmp_path: Path) -
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
+        old_users = table(
+            "users", column("name"), column("password_hash"), column("colour"), column("created_at_s")
+        )
         for name in ("Alice", "alice", "bob\n"):
             connection.execute(
-                insert(User.__table__).values(
-                    name=name, password_hash="x", colour="#000000", created_at_s=0.0
-                )
+                insert(old_users).values(name=name, password_hash="x", colour="#000000", created_at_s=0.0)
             )
     db.migrate()
     with db.session() as session:
