@@ -38,7 +38,6 @@ from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import Passwords, make_hasher
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.runs import RunExecutor
-from metaliverpool.service.signin_limits import SigninLimits
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -148,7 +147,6 @@ def config_from_json(text: str) -> ServerConfig:
         argon2_time_cost=int(data.get("argon2_time_cost", 3)),
         examples=tuple(Path(path) for path in data.get("examples", [])),
         secure_cookies=bool(data.get("secure_cookies", False)),
-        signin_limits=SigninLimits(**data.get("signin_limits", {})),
     )
 
 

@@ -1,9 +1,9 @@
 """Request bodies and parameters of the REST API (pydantic; unknown fields are refused with 422), and the
 error body every refusal has.
 
-Every text is :data:`Text`: no NUL, no lone surrogate, no control character other than tab and newline
-(PostgreSQL cannot store NUL, and a lone surrogate cannot be encoded as UTF-8), with a maximum length. Ids
-are :data:`Id`: 1..2^31-1, the range of the database's integer columns.
+Every text passes :func:`clean_text` (no NUL, no lone surrogate, no control character other than tab,
+newline and carriage return: PostgreSQL cannot store NUL, and a lone surrogate cannot be encoded as UTF-8)
+and has a maximum length. Ids are 1..:data:`MAX_ID`, the range of the database's integer columns.
 """
 
 from __future__ import annotations
