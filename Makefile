@@ -31,7 +31,7 @@ demo: install web
 	$(BIN)/metaliverpool scenario run scenarios/castle-street-pedestrian.yaml --twin $(TWIN) --out runs/castle-street-pedestrian
 	$(BIN)/metaliverpool forecast history --twin $(TWIN) --days 28 --out runs/history/speed.npz
 	$(BIN)/metaliverpool forecast train --series runs/history/speed.npz --adjacency runs/history/speed.npz --interval-min 5 --model lgbm --lookback 6 --out $(TWIN)/forecasts/speed-lgbm
-	@echo "Meta Liverpool on http://127.0.0.1:8000: sign in as demo / liverpool (Ctrl-C stops the server)"
+	@echo "Meta Liverpool on http://127.0.0.1:8000: sign in as demo / mersey-ferry-1 (Ctrl-C stops the server)"
 	$(BIN)/metaliverpool serve --twin $(TWIN) --example scenarios/castle-street-pedestrian.yaml --host 127.0.0.1 --port 8000
 
 lint: install

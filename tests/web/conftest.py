@@ -30,6 +30,8 @@ from web.twin_fixture import train_grid_forecast, write_grid_twin
 REPO = Path(__file__).resolve().parents[2]
 TEST_ARGON2_MEMORY_KIB = 8192
 """The tests hash passwords with argon2id at 8 MiB and one pass (deployments: 64 MiB, three passes)."""
+TEST_PASSWORD = "correct-horse"
+"""A password the policy accepts (10+ characters, not common), for every test account."""
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TEST_RUN_SLOTS = 4
@@ -120,9 +122,7 @@ def client(config: ServerConfig) -> Iterator[TestClient]:
         yield test_client
 
 
-def sign_up_in(
-    client: TestClient | httpx.Client, name: str, password: str = "correct-horse"
-) -> dict[str, str]:
+def sign_up_in(client: TestClient | httpx.Client, name: str, password: str = TEST_PASSWORD) -> dict[str, str]:
     """Create ``name`` and return its Authorization header."""
     response = client.post("/api/auth/signup", json={"name": name, "password": password})
     assert response.status_code == 201, response.text
@@ -217,8 +217,15 @@ class ProcessServer:
     """``metaliverpool serve`` in its own process, which the tests can kill (SIGKILL) and restart."""
 
     def __init__(
-        self, twin_dir: Path, state: Path, web_dir: Path | None = None, database_url: str | None = None
+        self,
+        twin_dir: Path,
+        state: Path,
+        web_dir: Path | None = None,
+        database_url: str | None = None,
+        **settings: object,
     ) -> None:
+        """``settings`` override entries of the server's JSON config (``argon2_memory_kib``, ...)."""
+        self.settings = settings
         self.twin_dir = twin_dir
         self.state = state
         self.web_dir = web_dir
@@ -241,6 +248,7 @@ class ProcessServer:
             "web_dir": None if self.web_dir is None else str(self.web_dir),
             "argon2_memory_kib": TEST_ARGON2_MEMORY_KIB,
             "argon2_time_cost": 1,
+            **self.settings,
         }
         command = [
             sys.executable,

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pycrdt import Doc, Map
 from sqlalchemy import func, select
 
-from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.layers import decode_columns
+from metaliverpool.service.passwords import make_hasher
 from metaliverpool.store.db import Database, DocUpdate, Scenario, User, Version
 from web.conftest import new_scenario, sign_up_in
 from web.protocol import change_over_socket, close_road, edit_entry, set_edit, token_of

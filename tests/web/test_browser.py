@@ -439,3 +439,30 @@ def test_ai_loop_edit_run_and_junction_layer(browser: Browser, shared_server: Pr
         page.screenshot(path=str(server.state / "ai-loop.png"))
     finally:
         context.close()
+
+
+def test_client_and_api_docs_run_under_the_content_security_policy(
+    browser: Browser, shared_server: ProcessServer
+) -> None:
+    token = account(shared_server, "csp")
+    scenario_id = shared_scenario(shared_server, {"csp": token}, "csp", {})
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    context.add_cookies([{"name": "ml_token", "value": token, "url": shared_server.url}])
+    page = context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.goto(f"{shared_server.url}/#/s/{scenario_id}")
+    page.wait_for_function(
+        "() => window.metaliverpool && window.metaliverpool.firstPaintMs !== null"
+        " && window.metaliverpool.room.synced",
+        timeout=30_000,
+    )
+    page.goto(f"{shared_server.url}/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    title = page.inner_text(".swagger-ui .info .title")
+    context.close()
+    assert "Meta Liverpool" in title
+    assert refused == []

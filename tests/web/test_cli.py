@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from metaliverpool.cli.main import main
 from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
-from web.conftest import REPO, free_port, new_scenario, sign_up_in, wait_until_healthy
+from web.conftest import REPO, TEST_PASSWORD, free_port, new_scenario, sign_up_in, wait_until_healthy
 from web.protocol import token_of
 
 
@@ -45,11 +45,15 @@ def test_serve_refuses_bad_input_with_one_line(
 def test_serve_starts_and_serves_api_and_web_client(twin_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     command = [str(Path(sys.executable).with_name("metaliverpool")), "serve", "--twin", str(twin_dir)]
-    command += ["--state", str(tmp_path / "state"), "--port", str(port)]
+    command += ["--state", str(tmp_path / "state"), "--port", str(port), "--secure-cookies"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}", process, timeout_s=120)
         assert (tmp_path / "state" / "metaliverpool.db").is_file()  # SQLite by default, in --state
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            sign_up_in(client, "alice")
+            signin = client.post("/api/auth/signin", json={"name": "alice", "password": TEST_PASSWORD})
+        assert "; secure" in signin.headers["set-cookie"].lower()  # --secure-cookies, even over http
         if (REPO / "web" / "dist" / "index.html").is_file():
             page = httpx.get(f"http://127.0.0.1:{port}/")
             assert page.status_code == 200 and '<div id="app">' in page.text

@@ -134,7 +134,7 @@ def test_example_scenarios_are_seeded_once_with_a_version_and_a_run(twin_dir: Pa
     config = make_config(twin_dir, tmp_path / "state", examples=(example,))
     for _ in range(2):  # the second start finds everything there
         with TestClient(create_app(config)) as client:
-            response = client.post("/api/auth/signin", json={"name": "demo", "password": "liverpool"})
+            response = client.post("/api/auth/signin", json={"name": "demo", "password": "mersey-ferry-1"})
             headers = {"Authorization": f"Bearer {response.json()['token']}"}
             scenarios = client.get("/api/scenarios", headers=headers).json()
             assert [(s["name"], s["visibility"]) for s in scenarios] == [

@@ -30,7 +30,7 @@ async function route(): Promise<void> {
 function showSignIn(): void {
   clear(app);
   const name = el("input", { id: "name", placeholder: "name", autocomplete: "username" }) as HTMLInputElement;
-  const password = el("input", { id: "password", type: "password", placeholder: "password (8+ characters)", autocomplete: "current-password" }) as HTMLInputElement;
+  const password = el("input", { id: "password", type: "password", placeholder: "password (10+ characters)", autocomplete: "current-password" }) as HTMLInputElement;
   const message = el("p", { class: "error", id: "auth-error" });
   const act = async (signUp: boolean) => {
     message.textContent = "";

@@ -29,12 +29,14 @@ from metaliverpool.api import (
     routes_versions,
 )
 from metaliverpool.api.context import ServerConfig, ServerContext
+from metaliverpool.api.docs import install_docs
 from metaliverpool.api.errors import install_error_handlers
+from metaliverpool.api.middleware import BodyLimit, Methods, SecurityHeaders
 from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
-from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
+from metaliverpool.service.passwords import Passwords, make_hasher
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_queue import QueueLimits
 from metaliverpool.service.run_scheduler import RunScheduler
@@ -59,7 +61,11 @@ def build_context(config: ServerConfig) -> ServerContext:
         rooms=RoomRegistry(db, fanout),
         fanout=fanout,
         executor=run_scheduler(config, db, store),
-        hasher=make_hasher(config.argon2_memory_kib, config.argon2_time_cost),
+        passwords=Passwords(
+            make_hasher(config.argon2_memory_kib, config.argon2_time_cost),
+            config.hashing_slots,
+            config.hashing_wait_s,
+        ),
     )
 
 
@@ -84,7 +90,7 @@ def seed(context: ServerContext) -> None:
     twin_path = context.twins.get(twin_id).path
     for path in context.config.examples:
         with context.db.session() as session:
-            seed_example(session, context.hasher, twin_id, twin_path, path)
+            seed_example(session, context.passwords, twin_id, twin_path, path)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -109,12 +115,16 @@ def create_app(config: ServerConfig) -> FastAPI:
         summary="The shared, persistent twin of Liverpool: map layers, scenarios, live editing, runs.",
         version="0.1.0",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(Methods, router=app.router)
+    app.add_middleware(BodyLimit, limit_bytes=config.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
+    install_docs(app)
     for module in (
         routes_auth,
         routes_twins,
@@ -156,6 +166,7 @@ def config_from_json(text: str) -> ServerConfig:
         run_slots=int(data.get("run_slots", 4)),
         runs_per_user=int(data.get("runs_per_user", 2)),
         queued_runs_per_user=int(data.get("queued_runs_per_user", 20)),
+        secure_cookies=bool(data.get("secure_cookies", False)),
     )
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argon2 import PasswordHasher
-
-from metaliverpool.service.accounts import make_hasher
 from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
+from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
+from metaliverpool.service.signin_limits import SigninLimits
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -35,6 +34,10 @@ class ServerConfig:
     run with ``run_slots`` logical CPUs; ``run_slots`` runs of this process execute at once, at most
     ``runs_per_user`` of one user (across every process on the database), and a user may have at most
     ``queued_runs_per_user`` waiting.
+    ``secure_cookies``: mark the sign-in cookie Secure (it is anyway on requests that came over HTTPS).
+    ``max_body_bytes``: larger request bodies are refused (413). ``signin_limits``: failed sign-ins
+    allowed per account and address in a sliding window. ``hashing_slots``: password hashes computed at
+    once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503).
     """
 
     twin_paths: tuple[Path, ...]
@@ -50,12 +53,16 @@ class ServerConfig:
     run_slots: int = 4
     runs_per_user: int = 2
     queued_runs_per_user: int = 20
+    max_body_bytes: int = 1_048_576
+    signin_limits: SigninLimits = field(default_factory=SigninLimits)
+    hashing_slots: int = HASHING_SLOTS
+    hashing_wait_s: float = HASHING_WAIT_S
 
 
 @dataclass
 class ServerContext:
     """Everything the handlers use: database, run store, twins and their forecasting models, rooms, run
-    scheduler (``executor``), password hasher."""
+    scheduler (``executor``), passwords (hashing with a bound on concurrency)."""
 
     config: ServerConfig
     db: Database
@@ -65,4 +72,4 @@ class ServerContext:
     fanout: Fanout
     executor: RunScheduler
     forecasts: ForecastCatalog
-    hasher: PasswordHasher = field(default_factory=make_hasher)
+    passwords: Passwords = field(default_factory=Passwords)

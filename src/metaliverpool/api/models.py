@@ -1,10 +1,55 @@
-"""Request bodies of the REST API (pydantic; unknown fields are refused with 422)."""
+"""Request bodies and parameters of the REST API (pydantic; unknown fields are refused with 422), and the
+error body every refusal has.
+
+Every text passes :func:`clean_text` (no NUL, no lone surrogate, no control character other than tab,
+newline and carriage return: PostgreSQL cannot store NUL, and a lone surrogate cannot be encoded as UTF-8)
+and has a maximum length. Ids are 1..:data:`MAX_ID`, the range of the database's integer columns.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from metaliverpool.service.documents import MAX_COMMENT_CHARS
+from metaliverpool.service.scenarios import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
+
+MAX_ID = 2**31 - 1
+"""The largest id (the database's ``INTEGER`` columns are 32-bit on PostgreSQL)."""
+MAX_SEED = 2**32 - 1
+"""The largest random seed (numpy seeds are 32-bit unsigned)."""
+
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` if it holds no NUL, other control character (tab, newline and carriage return allowed)
+    or lone surrogate; else a ``ValueError`` naming the character."""
+    found = _FORBIDDEN.search(value)
+    if found is not None:
+        raise ValueError(f"character U+{ord(found.group()):04X} is not allowed")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(clean_text)]
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS), AfterValidator(clean_text)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+ScenarioId = Annotated[int, Path(ge=1, le=MAX_ID, description="A scenario id.")]
+VersionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A version id.")]
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="A run id.")]
+PathName = Annotated[str, Path(min_length=1, max_length=100), AfterValidator(clean_text)]
+"""A name in a path (user, twin, layer, comment, model, output file)."""
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
+
+
+class ErrorBody(BaseModel):
+    """What every refusal from the services answers: one message naming the field or the reason."""
+
+    detail: str
 
 
 class _Body(BaseModel):
@@ -14,24 +59,28 @@ class _Body(BaseModel):
 class Credentials(_Body):
     """Sign-up and sign-in."""
 
-    name: str = Field(description="2-40 letters, digits, '_', '.' or '-'")
-    password: str = Field(description="at least 8 characters")
+    name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(clean_text)] = Field(
+        description="2-40 letters, digits, '_', '.' or '-'"
+    )
+    password: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(clean_text)] = Field(
+        description="10-200 characters, not only whitespace, not containing the name, not a common password"
+    )
 
 
 class ScenarioCreate(_Body):
     """A new scenario on a twin."""
 
-    twin_id: str
-    name: str
-    description: str = ""
+    twin_id: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(clean_text)]
+    name: Name
+    description: Description = ""
     visibility: Literal["private", "shared"] = "private"
 
 
 class ScenarioPatch(_Body):
     """Changes to a scenario's settings (visibility needs the owner)."""
 
-    name: str | None = None
-    description: str | None = None
+    name: Name | None = None
+    description: Description | None = None
     visibility: Literal["private", "shared"] | None = None
 
 
@@ -44,22 +93,22 @@ class MemberRole(_Body):
 class VersionCreate(_Body):
     """A named version."""
 
-    name: str
+    name: Name
 
 
 class ForkCreate(_Body):
     """The name of the scenario a fork creates."""
 
-    name: str
+    name: Name
 
 
 class CommentCreate(_Body):
     """A comment, pinned at lon/lat (degrees) or not, optionally replying to another."""
 
-    text: str
-    lon: float | None = None
-    lat: float | None = None
-    parent: str | None = None
+    text: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT_CHARS), AfterValidator(clean_text)]
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    parent: Annotated[str, Field(max_length=100), AfterValidator(clean_text)] | None = None
 
 
 class CommentPatch(_Body):
@@ -69,12 +118,15 @@ class CommentPatch(_Body):
 
 
 class RunCreate(_Body):
-    """Start a run of the scenario's current edits (or of a saved version) against its baseline.
+    """Start a run of the current edits (or of a saved version) against its baseline.
 
-    ``seeds``: the random seeds (the same for baseline and scenario); ``engine``: ``dynamic`` (the
-    simulator) or ``static`` (equilibrium assignment). Unset fields take the scenario format's defaults.
+    ``seeds``: the random seeds (the same for baseline and scenario), each 0..2^32-1; ``engine``:
+    ``dynamic`` (the simulator) or ``static`` (equilibrium assignment). Unset fields take the scenario
+    format's defaults.
     """
 
-    version_id: int | None = None
-    seeds: list[int] | None = Field(default=None, min_length=1, max_length=20)
+    version_id: Id | None = None
+    seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(
+        default=None, min_length=1, max_length=20
+    )
     engine: Literal["dynamic", "static"] | None = None

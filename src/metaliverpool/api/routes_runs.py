@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
-from metaliverpool.api.models import RunCreate
+from metaliverpool.api.errors import errors
+from metaliverpool.api.models import PathName, RunCreate, RunId, ScenarioId
 from metaliverpool.service import runs
 from metaliverpool.service.access import NotFound, require_scenario
 from metaliverpool.service.layers import encode_link_change
@@ -16,9 +17,9 @@ from metaliverpool.service.layers import encode_link_change
 router = APIRouter(prefix="/api", tags=["runs"])
 
 
-@router.post("/scenarios/{scenario_id}/runs", status_code=202)
+@router.post("/scenarios/{scenario_id}/runs", status_code=202, responses=errors(401, 403, 404, 409, 413))
 def start(
-    scenario_id: int, body: RunCreate, context: ContextDep, session: SessionDep, account: AccountDep
+    scenario_id: ScenarioId, body: RunCreate, context: ContextDep, session: SessionDep, account: AccountDep
 ) -> dict[str, Any]:
     """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid, 409 if the
     user already has as many runs queued as the server allows."""
@@ -33,26 +34,26 @@ def start(
     return runs.describe_run(run)
 
 
-@router.post("/runs/{run_id}/cancel")
-def cancel(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.post("/runs/{run_id}/cancel", responses=errors(401, 403, 404, 409))
+def cancel(run_id: RunId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """Cancel a queued or running run (editor); 409 if it has already ended."""
     return runs.describe_run(runs.cancel_run(session, account, run_id))
 
 
-@router.get("/scenarios/{scenario_id}/runs")
-def list_all(scenario_id: int, session: SessionDep, account: AccountDep) -> list[dict[str, Any]]:
+@router.get("/scenarios/{scenario_id}/runs", responses=errors(401, 404))
+def list_all(scenario_id: ScenarioId, session: SessionDep, account: AccountDep) -> list[dict[str, Any]]:
     """The scenario's runs, newest first."""
     return [runs.describe_run(run) for run in runs.list_runs(session, account, scenario_id)]
 
 
-@router.get("/runs/{run_id}")
-def get_one(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.get("/runs/{run_id}", responses=errors(401, 404))
+def get_one(run_id: RunId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """A run's status and progress (0..1), its KPIs once done."""
     return runs.describe_run(runs.get_run(session, account, run_id))
 
 
-@router.get("/runs/{run_id}/kpis")
-def kpis(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.get("/runs/{run_id}/kpis", responses=errors(401, 404))
+def kpis(run_id: RunId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """The run's ``kpis.json`` (404 until the run is done)."""
     run = runs.get_run(session, account, run_id)
     if run.status != "done":
@@ -61,8 +62,8 @@ def kpis(run_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any
     return result
 
 
-@router.get("/runs/{run_id}/report", response_class=HTMLResponse)
-def report(run_id: int, context: ContextDep, session: SessionDep, account: AccountDep) -> HTMLResponse:
+@router.get("/runs/{run_id}/report", response_class=HTMLResponse, responses=errors(401, 404))
+def report(run_id: RunId, context: ContextDep, session: SessionDep, account: AccountDep) -> HTMLResponse:
     """The run's self-contained HTML report."""
     run = runs.get_run(session, account, run_id)
     return HTMLResponse(context.runs.get_bytes(runs.output_digest(run, "report.html")))
@@ -70,9 +71,12 @@ def report(run_id: int, context: ContextDep, session: SessionDep, account: Accou
 
 @router.get(
     "/runs/{run_id}/layers/link_change",
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "an MLL1 layer"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "an MLL1 layer"},
+        **errors(401, 404),
+    },
 )
-def link_change(run_id: int, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
+def link_change(run_id: RunId, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
     """The run's link flow change (baseline, scenario, change in veh/h) as an ``MLL1`` layer."""
     run = runs.get_run(session, account, run_id)
     frame = context.runs.get_frame(runs.output_digest(run, "links.parquet"))
@@ -81,17 +85,22 @@ def link_change(run_id: int, context: ContextDep, session: SessionDep, account: 
 
 @router.get(
     "/runs/{run_id}/layers/vehicles",
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "an MLL1 layer"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "an MLL1 layer"},
+        **errors(401, 404),
+    },
 )
-def vehicles(run_id: int, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
+def vehicles(run_id: RunId, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
     """Animated vehicles of the run's scenario (paths with a time at each vertex) as an ``MLL1`` layer."""
     run = runs.get_run(session, account, run_id)
     data = context.runs.get_bytes(runs.output_digest(run, "vehicles.mll"))
     return Response(data, media_type="application/octet-stream")
 
 
-@router.get("/runs/{run_id}/outputs/{name:path}")
-def output(run_id: int, name: str, context: ContextDep, session: SessionDep, account: AccountDep) -> Response:
+@router.get("/runs/{run_id}/outputs/{name:path}", responses=errors(401, 404))
+def output(
+    run_id: RunId, name: PathName, context: ContextDep, session: SessionDep, account: AccountDep
+) -> Response:
     """One output file of the run (Parquet tables, JSON), by its name in the run's output folder."""
     run = runs.get_run(session, account, run_id)
     data = context.runs.get_bytes(runs.output_digest(run, name))

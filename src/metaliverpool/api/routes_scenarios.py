@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, Query
 
 from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
-from metaliverpool.api.models import MemberRole, ScenarioCreate, ScenarioPatch
+from metaliverpool.api.errors import errors
+from metaliverpool.api.models import MAX_ID, MemberRole, PathName, ScenarioCreate, ScenarioId, ScenarioPatch
 from metaliverpool.edits import SCHEMA_VERSION
 from metaliverpool.service import scenarios
 from metaliverpool.service.access import require_scenario
@@ -17,7 +18,7 @@ from metaliverpool.service.live_access import AccessChange
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors(401, 404, 413))
 def create(
     body: ScenarioCreate, context: ContextDep, session: SessionDep, account: AccountDep
 ) -> dict[str, Any]:
@@ -29,24 +30,28 @@ def create(
     return scenarios.describe(session, scenario, account.user_id)
 
 
-@router.get("")
-def list_all(session: SessionDep, account: AccountDep) -> list[dict[str, Any]]:
-    """Scenarios the caller is a member of, and shared ones."""
-    return [
-        scenarios.describe(session, s, account.user_id) for s in scenarios.list_scenarios(session, account)
-    ]
+@router.get("", responses=errors(401))
+def list_all(
+    session: SessionDep,
+    account: AccountDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> list[dict[str, Any]]:
+    """Scenarios the caller is a member of, and shared ones, newest first (``limit`` from ``offset``)."""
+    found = scenarios.list_scenarios(session, account, limit, offset)
+    return [scenarios.describe(session, s, account.user_id) for s in found]
 
 
-@router.get("/{scenario_id}")
-def get_one(scenario_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.get("/{scenario_id}", responses=errors(401, 404))
+def get_one(scenario_id: ScenarioId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """One scenario (404 if it does not exist or is private to others)."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "viewer")
     return scenarios.describe(session, scenario, account.user_id)
 
 
-@router.patch("/{scenario_id}")
+@router.patch("/{scenario_id}", responses=errors(401, 403, 404, 413))
 def patch(
-    scenario_id: int,
+    scenario_id: ScenarioId,
     body: ScenarioPatch,
     context: ContextDep,
     session: SessionDep,
@@ -60,9 +65,9 @@ def patch(
     return scenarios.describe(session, scenario, account.user_id)
 
 
-@router.delete("/{scenario_id}", status_code=204)
+@router.delete("/{scenario_id}", status_code=204, responses=errors(401, 403, 404))
 def delete(
-    scenario_id: int,
+    scenario_id: ScenarioId,
     context: ContextDep,
     session: SessionDep,
     account: AccountDep,
@@ -73,10 +78,10 @@ def delete(
     background.add_task(context.rooms.announce, AccessChange(scenario_id=scenario_id))
 
 
-@router.put("/{scenario_id}/members/{name}")
+@router.put("/{scenario_id}/members/{name}", responses=errors(401, 403, 404, 413))
 def put_member(
-    scenario_id: int,
-    name: str,
+    scenario_id: ScenarioId,
+    name: PathName,
     body: MemberRole,
     context: ContextDep,
     session: SessionDep,
@@ -90,10 +95,10 @@ def put_member(
     return scenarios.describe(session, scenario, account.user_id)
 
 
-@router.delete("/{scenario_id}/members/{name}", status_code=204)
+@router.delete("/{scenario_id}/members/{name}", status_code=204, responses=errors(401, 403, 404))
 def delete_member(
-    scenario_id: int,
-    name: str,
+    scenario_id: ScenarioId,
+    name: PathName,
     context: ContextDep,
     session: SessionDep,
     account: AccountDep,
@@ -104,17 +109,17 @@ def delete_member(
     background.add_task(context.rooms.announce, AccessChange(scenario_id=scenario_id))
 
 
-@router.get("/{scenario_id}/edits")
-def get_edits(scenario_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.get("/{scenario_id}/edits", responses=errors(401, 404))
+def get_edits(scenario_id: ScenarioId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """The scenario's current edits: as stored in the document (with authors) and in schema order."""
     require_scenario(session, scenario_id, account.user_id, "viewer")
     doc = load_doc(session, scenario_id)
     return {"entries": read_edits(doc), "edits": ordered_edits(read_edits(doc))}
 
 
-@router.get("/{scenario_id}/document")
+@router.get("/{scenario_id}/document", responses=errors(401, 404))
 def get_document(
-    scenario_id: int, context: ContextDep, session: SessionDep, account: AccountDep
+    scenario_id: ScenarioId, context: ContextDep, session: SessionDep, account: AccountDep
 ) -> dict[str, Any]:
     """The scenario as a scenario file (schema of :mod:`metaliverpool.edits`), ready to save and run."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "viewer")

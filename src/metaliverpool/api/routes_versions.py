@@ -3,47 +3,61 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from metaliverpool.api.deps import AccountDep, SessionDep
-from metaliverpool.api.models import ForkCreate, VersionCreate
+from metaliverpool.api.deps import AccountDep, ContextDep, SessionDep
+from metaliverpool.api.errors import errors
+from metaliverpool.api.models import ForkCreate, QueryId, ScenarioId, VersionCreate, VersionId
 from metaliverpool.service import scenarios, versions
 
 router = APIRouter(prefix="/api", tags=["versions"])
 
 
-@router.post("/scenarios/{scenario_id}/versions", status_code=201)
-def save(scenario_id: int, body: VersionCreate, session: SessionDep, account: AccountDep) -> dict[str, Any]:
-    """Save the current document as a named version (editor)."""
-    version = versions.save_version(session, account, scenario_id, body.name)
-    return versions.describe_version(session, version)
+@router.post("/scenarios/{scenario_id}/versions", status_code=201, responses=errors(401, 403, 404, 409, 413))
+def save(
+    scenario_id: ScenarioId, body: VersionCreate, context: ContextDep, account: AccountDep
+) -> dict[str, Any]:
+    """Save the current document as a named version (editor); numbered 1, 2, ... per scenario even when
+    saves race (409 only if it keeps losing)."""
+
+    def save_and_describe(session: Session) -> dict[str, Any]:
+        version = versions.save_version(session, account, scenario_id, body.name)
+        return versions.describe_version(session, version)
+
+    return context.db.run(save_and_describe)
 
 
-@router.get("/scenarios/{scenario_id}/versions")
-def history(scenario_id: int, session: SessionDep, account: AccountDep) -> list[dict[str, Any]]:
-    """The scenario's versions with author and time, newest first."""
-    return [
-        versions.describe_version(session, v) for v in versions.list_versions(session, account, scenario_id)
-    ]
+@router.get("/scenarios/{scenario_id}/versions", responses=errors(401, 404))
+def history(
+    scenario_id: ScenarioId,
+    session: SessionDep,
+    account: AccountDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> list[dict[str, Any]]:
+    """The scenario's versions with author and time, newest first (``limit`` of them from ``offset``)."""
+    found = versions.list_versions(session, account, scenario_id, limit, offset)
+    return [versions.describe_version(session, v) for v in found]
 
 
-@router.get("/versions/diff")
-def diff(a: int, b: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.get("/versions/diff", responses=errors(401, 404))
+def diff(a: QueryId, b: QueryId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """Edits added, removed and changed from version ``a`` to ``b``; KPI difference if both ran."""
     return versions.diff_versions(session, account, a, b)
 
 
-@router.get("/versions/{version_id}")
-def get_one(version_id: int, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.get("/versions/{version_id}", responses=errors(401, 404))
+def get_one(version_id: VersionId, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """One version with its edits."""
     version = versions.get_version(session, account, version_id)
     return {**versions.describe_version(session, version), "edits": json.loads(version.edits_json)}
 
 
-@router.post("/versions/{version_id}/fork", status_code=201)
-def fork(version_id: int, body: ForkCreate, session: SessionDep, account: AccountDep) -> dict[str, Any]:
+@router.post("/versions/{version_id}/fork", status_code=201, responses=errors(401, 404, 413))
+def fork(version_id: VersionId, body: ForkCreate, session: SessionDep, account: AccountDep) -> dict[str, Any]:
     """A new private scenario, owned by the caller, starting from this version."""
     scenario = versions.fork_version(session, account, version_id, body.name)
     return scenarios.describe(session, scenario, account.user_id)

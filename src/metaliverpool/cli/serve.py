@@ -50,6 +50,13 @@ def register(app: typer.Typer) -> None:
             list[Path] | None,
             typer.Option("--example", help="Scenario file to import for the 'demo' account (repeatable)."),
         ] = None,
+        secure_cookies: Annotated[
+            bool,
+            typer.Option(
+                "--secure-cookies",
+                help="Mark the sign-in cookie Secure (behind an HTTPS proxy; HTTPS requests get it anyway).",
+            ),
+        ] = False,
         # runs: the queue's limits and where the runs execute (docs/web.md, "Run queue and Ray")
         ray: Annotated[
             str | None,
@@ -88,6 +95,7 @@ def register(app: typer.Typer) -> None:
             "redis_url": redis,
             "web_dir": None if web_dir is None else str(web_dir.resolve()),
             "examples": examples,
+            "secure_cookies": secure_cookies,
             "ray_address": ray,
             "run_slots": run_slots,
             "runs_per_user": runs_per_user,
@@ -97,7 +105,9 @@ def register(app: typer.Typer) -> None:
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)
         typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url})")
         if examples:
-            typer.echo("example scenarios: sign in as 'demo' with password 'liverpool'")
+            from metaliverpool.service.examples import DEMO_PASSWORD, DEMO_USER
+
+            typer.echo(f"example scenarios: sign in as '{DEMO_USER}' with password '{DEMO_PASSWORD}'")
         uvicorn.run(
             "metaliverpool.api.app:app_from_environment",
             factory=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from argon2 import PasswordHasher
 from pycrdt import Map
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,30 +16,31 @@ from sqlalchemy.orm import Session
 from metaliverpool.edits import load_scenario
 from metaliverpool.service.accounts import Account, find_user, sign_up
 from metaliverpool.service.documents import append_update, new_doc
+from metaliverpool.service.passwords import Passwords
 from metaliverpool.service.runs import start_run
 from metaliverpool.service.scenarios import create_scenario
 from metaliverpool.service.versions import save_version
 from metaliverpool.store.db import Scenario
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "liverpool"
+DEMO_PASSWORD = "mersey-ferry-1"
 """The demo account's password (printed by ``metaliverpool serve --example``; change it on a real server)."""
 
 
-def demo_account(session: Session, hasher: PasswordHasher) -> Account:
+def demo_account(session: Session, passwords: Passwords) -> Account:
     """The ``demo`` account (created on first use)."""
     found = find_user(session, DEMO_USER)
     if found is not None:
         return found
-    return sign_up(session, hasher, DEMO_USER, DEMO_PASSWORD)
+    return sign_up(session, passwords, DEMO_USER, DEMO_PASSWORD)
 
 
 def seed_example(
-    session: Session, hasher: PasswordHasher, twin_id: str, twin_path: Path, path: Path
+    session: Session, passwords: Passwords, twin_id: str, twin_path: Path, path: Path
 ) -> int | None:
     """Import one scenario file; returns the id of the run it queued, or None if it was there already."""
     scenario_file = load_scenario(path)
-    account = demo_account(session, hasher)
+    account = demo_account(session, passwords)
     exists = session.scalar(
         select(Scenario.scenario_id).where(
             Scenario.name == scenario_file.name, Scenario.owner_id == account.user_id

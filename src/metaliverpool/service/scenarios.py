@@ -17,6 +17,7 @@ from metaliverpool.service.accounts import Account
 from metaliverpool.store.db import ROLES, VISIBILITIES, Membership, Scenario, User, now_s
 
 MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 10_000
 
 
 def check_name(name: object, source: str = "scenario") -> str:
@@ -24,6 +25,17 @@ def check_name(name: object, source: str = "scenario") -> str:
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME_CHARS:
         raise InputError(source, f"expected 1-{MAX_NAME_CHARS} characters", where="field 'name'")
     return name.strip()
+
+
+def check_description(description: object) -> str:
+    """A scenario description: text of at most :data:`MAX_DESCRIPTION_CHARS` characters."""
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS:
+        raise InputError(
+            "scenario",
+            f"expected text of at most {MAX_DESCRIPTION_CHARS} characters",
+            where="field 'description'",
+        )
+    return description
 
 
 def check_visibility(visibility: object) -> str:
@@ -65,8 +77,7 @@ def create_scenario(
     visibility: str = "private",
 ) -> Scenario:
     """A new scenario owned by ``account`` (the caller checks that ``twin_id`` exists)."""
-    if not isinstance(description, str) or len(description) > 10_000:
-        raise InputError("scenario", "expected text of at most 10000 characters", where="field 'description'")
+    description = check_description(description)
     scenario = Scenario(
         twin_id=twin_id,
         name=check_name(name),
@@ -82,13 +93,15 @@ def create_scenario(
     return scenario
 
 
-def list_scenarios(session: Session, account: Account) -> list[Scenario]:
-    """Scenarios the user is a member of, and shared ones, newest first."""
+def list_scenarios(session: Session, account: Account, limit: int = 100, offset: int = 0) -> list[Scenario]:
+    """Scenarios the user is a member of, and shared ones, newest first: ``limit`` of them from ``offset``."""
     member_of = select(Membership.scenario_id).where(Membership.user_id == account.user_id)
     rows = session.scalars(
         select(Scenario)
         .where((Scenario.scenario_id.in_(member_of)) | (Scenario.visibility == "shared"))
         .order_by(Scenario.scenario_id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows)
 
@@ -109,9 +122,7 @@ def update_scenario(
     if "name" in changes:
         scenario.name = check_name(changes["name"])
     if "description" in changes:
-        if not isinstance(changes["description"], str):
-            raise InputError("scenario", "expected text", where="field 'description'")
-        scenario.description = changes["description"]
+        scenario.description = check_description(changes["description"])
     if "visibility" in changes:
         scenario.visibility = check_visibility(changes["visibility"])
     return scenario

@@ -12,13 +12,14 @@ import json
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from metaliverpool.service.access import NotFound, require_scenario
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import append_update, edits_to_json, load_doc
 from metaliverpool.service.scenarios import check_name, create_scenario
-from metaliverpool.store.db import Run, Scenario, User, Version, now_s
+from metaliverpool.store.db import Retry, Run, Scenario, User, Version, now_s
 
 
 def describe_version(session: Session, version: Version) -> dict[str, Any]:
@@ -36,7 +37,12 @@ def describe_version(session: Session, version: Version) -> dict[str, Any]:
 
 
 def save_version(session: Session, account: Account, scenario_id: int, name: str) -> Version:
-    """Save the scenario's current document as a named version (editor or owner)."""
+    """Save the scenario's current document as a named version (editor or owner).
+
+    Version numbers are unique per scenario (a unique index): when a concurrent save takes the same
+    number this raises :class:`~metaliverpool.store.db.Retry`, so run it through
+    :meth:`~metaliverpool.store.db.Database.run`, which starts the transaction again.
+    """
     require_scenario(session, scenario_id, account.user_id, "editor")
     name = check_name(name, "version")
     doc = load_doc(session, scenario_id)
@@ -51,16 +57,25 @@ def save_version(session: Session, account: Account, scenario_id: int, name: str
         edits_json=edits_to_json(doc),
     )
     session.add(version)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent save took this number (unique per scenario): start again
+        raise Retry from None
     return version
 
 
-def list_versions(session: Session, account: Account, scenario_id: int) -> list[Version]:
-    """The scenario's versions, newest first (any reader)."""
+def list_versions(
+    session: Session, account: Account, scenario_id: int, limit: int = 100, offset: int = 0
+) -> list[Version]:
+    """The scenario's versions, newest first, ``limit`` of them from ``offset`` (any reader)."""
     require_scenario(session, scenario_id, account.user_id, "viewer")
     return list(
         session.scalars(
-            select(Version).where(Version.scenario_id == scenario_id).order_by(Version.number.desc())
+            select(Version)
+            .where(Version.scenario_id == scenario_id)
+            .order_by(Version.number.desc())
+            .limit(limit)
+            .offset(offset)
         )
     )
 

@@ -14,11 +14,12 @@ Times are UTC seconds since the Unix epoch (``*_at_s``, float).
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Float,
@@ -32,9 +33,12 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from metaliverpool.errors import InputError
+from metaliverpool.errors import InputError, MetaLiverpoolError
+
+T = TypeVar("T")
 
 ROLES = ("owner", "editor", "viewer")
 """Per-scenario roles, strongest first."""
@@ -47,6 +51,27 @@ RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 ``cancelled``; a running run goes back to ``queued`` when it is preempted, retried or its server is lost
 (:mod:`metaliverpool.service.run_queue`)."""
 
+TRANSACTION_ATTEMPTS = 12
+"""How often :meth:`Database.run` tries a transaction that lost a race before giving up."""
+
+
+class StoreBusy(MetaLiverpoolError):
+    """A transaction kept losing races with concurrent writers (HTTP 409: try again)."""
+
+
+class Retry(Exception):
+    """Raised inside :meth:`Database.run` work to roll back and run the work again (a lost race)."""
+
+
+def is_lost_race(error: BaseException) -> bool:
+    """Whether ``error`` is a concurrency failure worth retrying: SQLite busy/locked (a write upgrade of a
+    stale snapshot), PostgreSQL serialization failure or deadlock."""
+    if not isinstance(error, DBAPIError) or isinstance(error, IntegrityError):
+        return False
+    text = str(error.orig).lower()
+    code = getattr(error.orig, "sqlstate", None)
+    return "database is locked" in text or "database is busy" in text or code in ("40001", "40P01")
+
 
 def now_s() -> float:
     """The current UTC time in seconds since the Unix epoch."""
@@ -57,12 +82,18 @@ class Base(DeclarativeBase):
     """Declarative base of every table here."""
 
 
+def _name_key(context: Any) -> str:
+    return str(context.get_current_parameters()["name"]).lower()
+
+
 class User(Base):
     """An account: a unique name, an argon2 password hash and the colour of its cursor."""
 
     __tablename__ = "users"
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    name_key: Mapped[str] = mapped_column(String(60), unique=True, nullable=False, default=_name_key)
+    """The name in lower case (by default): unique, so names differing only by case cannot both exist."""
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     colour: Mapped[str] = mapped_column(String(7), nullable=False)
     created_at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
@@ -76,6 +107,18 @@ class AuthToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False)
     created_at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
     expires_at_s: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class SigninFailure(Base):
+    """A failed sign-in, counted against its account name (``name:...``) and client address (``addr:...``)
+    for the sliding-window limits of :mod:`metaliverpool.service.signin_limits`."""
+
+    __tablename__ = "signin_failures"
+    failure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), nullable=False)
+    at_s: Mapped[float] = mapped_column(Float, nullable=False)
+
+    __table_args__ = (Index("ix_signin_failures_key", "key", "at_s"), Index("ix_signin_failures_at", "at_s"))
 
 
 class Scenario(Base):
@@ -241,6 +284,22 @@ class Database:
             raise
         finally:
             session.close()
+
+    def run(self, work: Callable[[Session], T], attempts: int = TRANSACTION_ATTEMPTS) -> T:
+        """``work(session)`` in its own transaction, committed; run again (after a short random pause) when
+        it raises :class:`Retry` or loses a race with another writer (:func:`is_lost_race`). Raises
+        :class:`StoreBusy` after ``attempts`` lost races."""
+        for attempt in range(attempts):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except Retry:
+                pass
+            except DBAPIError as error:
+                if not is_lost_race(error):
+                    raise
+            time.sleep(random.uniform(0.0, 0.01 * 2 ** min(attempt, 5)))
+        raise StoreBusy("too many concurrent changes; try again")
 
     def dispose(self) -> None:
         """Close every pooled connection."""
