@@ -50,16 +50,14 @@ def test_serve_starts_and_serves_api_and_web_client(twin_dir: Path, tmp_path: Pa
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}", process, timeout_s=120)
         assert (tmp_path / "state" / "metaliverpool.db").is_file()  # SQLite by default, in --state
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
-            sign_up_in(client, "alice")
-            signin = client.post("/api/auth/signin", json={"name": "alice", "password": TEST_PASSWORD})
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            alice = sign_up_in(http, "alice")
+            signin = http.post("/api/auth/signin", json={"name": "alice", "password": TEST_PASSWORD})
+            scenario_id = new_scenario(http, alice)["scenario_id"]
         assert "; secure" in signin.headers["set-cookie"].lower()  # --secure-cookies, even over http
         if (REPO / "web" / "dist" / "index.html").is_file():
             page = httpx.get(f"http://127.0.0.1:{port}/")
             assert page.status_code == 200 and '<div id="app">' in page.text
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            alice = sign_up_in(http, "alice")
-            scenario_id = new_scenario(http, alice)["scenario_id"]
         url = f"ws://127.0.0.1:{port}/api/scenarios/{scenario_id}/live?token={token_of(alice)}"
         with connect(url, max_size=None) as socket:
             socket.send(b"\x00" * (MAX_MESSAGE_BYTES + 1))
