@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pycrdt import Doc, Map, YMessageType, YSyncMessageType, create_update_message, read_message
 from pycrdt._sync import create_sync_step2_message
 
+from metaliverpool.service.access import NotFound
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import (
     MAX_ID_CHARS,
@@ -272,3 +273,29 @@ def test_an_update_after_a_lost_fanout_message_is_accepted_after_a_reload(databa
     assert ann.notices == []
     assert {key: entry["edit"]["lanes"] for key, entry in read_edits(room.doc).items()} == {"e1": 3, "e2": 3}
     assert took_s[0] < RELOAD_INTERVAL_S / 2 <= RELOAD_INTERVAL_S * 0.9 <= took_s[1]
+
+
+def test_a_change_to_a_scenario_deleted_meanwhile_is_not_found_and_not_kept(database: Database) -> None:
+    """The scenario's row goes between a request's checks and the insert of its update (a REST delete
+    racing a comment, say): the change ends as :class:`NotFound` (a 404, not a 500), the room's copy
+    holds nothing of it, and nothing is stored."""
+
+    async def run() -> tuple[Room, BaseException | None]:
+        scenario_id = scenario_row(database)
+        room = Room(scenario_id, database, InProcessFanout(), "process")
+        await room.open()
+        with database.session() as session:
+            session.delete(session.get(Scenario, scenario_id))
+        try:
+            await room.change(lambda doc: doc.get("edits", type=Map).__setitem__("e", {"x": 1}), 1)
+        except NotFound as error:
+            return room, error
+        finally:
+            await room.close()
+        return room, None
+
+    room, error = asyncio.run(run())
+    assert isinstance(error, NotFound)
+    assert read_edits(room.doc) == {}
+    with database.session() as session:
+        assert load_doc(session, room.scenario_id).get("edits", type=Map).to_py() in ({}, None)

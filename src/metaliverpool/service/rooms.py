@@ -51,9 +51,10 @@ from pycrdt import (
     write_message,
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from metaliverpool.service.access import ROLE_RANK
+from metaliverpool.service.access import ROLE_RANK, NotFound
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import (
     MAX_ID_CHARS,
@@ -70,6 +71,7 @@ from metaliverpool.service.documents import (
 from metaliverpool.service.fanout import Envelope, Fanout, Subscription
 from metaliverpool.service.live_access import (
     ACCESS_CHANNEL,
+    CLOSE_NOT_FOUND,
     CLOSE_ROLE_CHANGED,
     AccessChange,
     Revoked,
@@ -282,6 +284,9 @@ class Room:
         except Revoked as revoked:
             await self.revoke(connection, revoked)
             return
+        except NotFound as gone:
+            await self.revoke(connection, Revoked(CLOSE_NOT_FOUND, str(gone)))
+            return
         if refused:
             lines = [f"{root} {key}: {why}" for root, keys in refused.items() for key, why in keys.items()]
             connection.send(notice_message("refused", lines))
@@ -299,7 +304,8 @@ class Room:
         The sender (``connection_id``) is skipped when nothing was refused (it has the change already);
         otherwise it receives the net change too, which rolls back its refused part. Returns the net
         update (empty updates are neither stored nor published). ``rights`` runs in the session that
-        stores the update, before it: if it raises (:class:`Revoked`), nothing is stored or published.
+        stores the update, before it: if it raises (:class:`Revoked`), nothing is stored or published; if
+        the scenario was deleted meanwhile, :class:`NotFound` is raised and nothing is published.
         """
         async with self.lock:
             state = self.doc.get_state()
@@ -320,6 +326,10 @@ class Room:
             except Revoked:
                 await self._rebuild()
                 raise
+            except IntegrityError as error:
+                # the scenario was deleted between the checks and the insert (its row is gone)
+                await self._rebuild()
+                raise NotFound(f"scenario {self.scenario_id} not found") from error
             except Exception:
                 # The change is in memory but not stored: rebuild the cache from the database.
                 log.exception("storing an update of scenario %s failed", self.scenario_id)
