@@ -1,4 +1,5 @@
-"""Fixtures for the web tests: a small twin, an app on SQLite, live servers in a thread or a process."""
+"""Fixtures for the web tests: a small twin, an app on SQLite, live servers in a thread or a process, a fresh
+PostgreSQL database and the Redis server."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig
@@ -222,3 +225,35 @@ class ProcessServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
             self.process = None
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (created in the server at 127.0.0.1:5432, dropped afterwards)."""
+    name = f"ml_web_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # the server is not reachable here
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server here (the test is skipped, with the reason, if it does not answer)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except Exception as error:
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
+    return REDIS_URL

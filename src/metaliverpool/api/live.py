@@ -9,6 +9,7 @@ connection to the scenario's :class:`~metaliverpool.service.rooms.Room`. Close c
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import uuid
 from urllib.parse import urlsplit
@@ -23,33 +24,56 @@ from metaliverpool.service.accounts import Account, resolve_token
 
 router = APIRouter(tags=["live"])
 
+SERVED_BY_HEADER = b"x-metaliverpool-process"
+"""Handshake response header naming the server process (its room registry's random id)."""
+
 MAX_QUEUED_MESSAGES = 20_000
 """A client with more unsent messages than this is disconnected (it reconnects and resyncs)."""
 
 
 class SocketConnection:
-    """A room connection over a WebSocket: messages queue and one task writes them in order."""
+    """A room connection over a WebSocket: messages queue and a writer task sends them in order.
+
+    Cheap for the many idle viewers: the writer task exists only while messages wait (most messages are
+    sent at once by :meth:`deliver`), and the queue is a plain deque.
+    """
+
+    __slots__ = (
+        "account",
+        "closer",
+        "connection_id",
+        "overflowed",
+        "pending",
+        "role",
+        "sending",
+        "socket",
+        "writer",
+    )
 
     def __init__(self, socket: WebSocket, account: Account, role: str) -> None:
         self.connection_id = uuid.uuid4().hex
         self.account = account
         self.role = role
         self.socket = socket
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue(MAX_QUEUED_MESSAGES)
+        self.pending: collections.deque[bytes] = collections.deque()
         self.overflowed = False
         self.closer: asyncio.Future[None] | None = None
-        self.writing = False
-        self.writer = asyncio.create_task(self._write())
+        self.writer: asyncio.Task[None] | None = None
+        self.sending = False
 
     def send(self, message: bytes) -> None:
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+        if len(self.pending) >= MAX_QUEUED_MESSAGES:
             self.overflowed = True
-            self.writer.cancel()
+            self.pending.clear()
+            if self.writer is not None:
+                self.writer.cancel()
             self.closer = asyncio.ensure_future(self._close_behind())
+            return
+        self.pending.append(message)
+        if self.writer is None and not self.sending:
+            self.writer = asyncio.create_task(self._write())
 
     async def _close_behind(self) -> None:
         with contextlib.suppress(Exception):
@@ -57,28 +81,30 @@ class SocketConnection:
 
     async def deliver(self, message: bytes) -> None:
         """Send at once when nothing is waiting before it (no task switch), else queue it behind."""
-        if self.writing or not self.queue.empty() or self.overflowed:
+        if self.sending or self.writer is not None or self.overflowed:
             self.send(message)
             return
-        self.writing = True
+        self.sending = True  # messages arriving meanwhile queue behind this one
         try:
             await self.socket.send_bytes(message)
         finally:
-            self.writing = False
+            self.sending = False
+            if self.pending and self.writer is None and not self.overflowed:
+                self.writer = asyncio.create_task(self._write())
 
     async def _write(self) -> None:
-        while True:
-            message = await self.queue.get()
-            self.writing = True
-            try:
-                await self.socket.send_bytes(message)
-            finally:
-                self.writing = False
+        try:
+            while self.pending:
+                await self.socket.send_bytes(self.pending.popleft())
+        finally:
+            self.writer = None
 
     async def close(self) -> None:
-        self.writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.writer
+        writer = self.writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
 
 
 def origin_allowed(socket: WebSocket) -> bool:
@@ -100,7 +126,8 @@ async def live(socket: WebSocket, scenario_id: int) -> None:
             account = resolve_token(session, token)
             return account, require_scenario(session, scenario_id, account.user_id, "viewer")[1]
 
-    await socket.accept()
+    # Which server process holds the socket (an opaque id; several processes may serve one address).
+    await socket.accept(headers=[(SERVED_BY_HEADER, context.rooms.process_id.encode())])
     if not origin_allowed(socket):
         await socket.close(code=4403, reason="cross-origin connection refused")
         return

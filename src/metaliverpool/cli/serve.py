@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,26 @@ def default_web_dir() -> Path | None:
         if (candidate / "index.html").is_file():
             return candidate
     return None
+
+
+def check_workers(workers: int, database_url: str, redis: str | None) -> None:
+    """Several processes share rooms only through Redis and one PostgreSQL database: refuse otherwise."""
+    if workers < 1:
+        raise InputError("--workers", f"expected 1 or more, got {workers}")
+    if workers > 1 and (redis is None or not database_url.startswith("postgresql")):
+        raise InputError(
+            "--workers",
+            f"{workers} processes need --redis URL and a PostgreSQL --db (postgresql+psycopg://...)",
+        )
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's open-file limit (inherited by its workers) to the hard limit: every socket is
+    a file. Returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +70,14 @@ def register(app: typer.Typer) -> None:
             list[Path] | None,
             typer.Option("--example", help="Scenario file to import for the 'demo' account (repeatable)."),
         ] = None,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                help="Server processes on the one port (more than 1 needs --redis and a PostgreSQL --db); "
+                "a process that dies is restarted.",
+            ),
+        ] = 1,
     ) -> None:
         """Serve the map, the API and live collaboration on http://HOST:PORT."""
         import uvicorn
@@ -61,6 +90,7 @@ def register(app: typer.Typer) -> None:
         first = twin[0].resolve()
         state_dir = (state or first.parent / f"{first.name}.server").resolve()
         url = check_database_url(db or f"sqlite:///{state_dir / 'metaliverpool.db'}")
+        check_workers(workers, url, redis)
         web_dir = web or default_web_dir()
         if web is not None and not (web / "index.html").is_file():
             raise InputError(web, "no index.html: build the web client with `make web`")
@@ -76,7 +106,9 @@ def register(app: typer.Typer) -> None:
         }
         # The entry points do not import each other: the API reads its config from the environment.
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)
-        typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url})")
+        raise_open_file_limit()
+        processes = f", {workers} processes" if workers > 1 else ""
+        typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url}{processes})")
         if examples:
             typer.echo("example scenarios: sign in as 'demo' with password 'liverpool'")
         uvicorn.run(
@@ -86,4 +118,5 @@ def register(app: typer.Typer) -> None:
             port=port,
             log_level="warning",
             ws="websockets-sansio",
+            workers=workers,
         )

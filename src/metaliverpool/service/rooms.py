@@ -53,6 +53,8 @@ from metaliverpool.store.db import Database
 
 MESSAGE_NOTICE = 100
 MESSAGE_QUERY_AWARENESS = 3
+EMPTY_STATE_VECTOR = b"\x00"
+"""The encoded state vector of a document with nothing in it."""
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class Room:
         self.client_ids: dict[str, set[int]] = {}
         self.lock = asyncio.Lock()
         self._subscription: Subscription | None = None
+        self._full_sync: tuple[bytes, bytes] | None = None
 
     @property
     def channel(self) -> str:
@@ -145,7 +148,7 @@ class Room:
             if message[0] == YMessageType.SYNC and len(message) >= 2:
                 payload = read_message(message[2:])
                 if message[1] == YSyncMessageType.SYNC_STEP1:
-                    connection.send(create_sync_step2_message(self.doc.get_update(payload)))
+                    connection.send(self.sync_step2(payload))
                 elif message[1] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
                     await self.accept_update(connection, payload)
             elif message[0] == YMessageType.AWARENESS:
@@ -156,12 +159,28 @@ class Room:
         except (ValueError, RuntimeError, IndexError, UnicodeDecodeError) as error:
             connection.send(notice_message("refused", [f"malformed message: {error}"]))
 
+    def sync_step2(self, state_vector: bytes) -> bytes:
+        """The sync step 2 answering a client's state vector: what the room has and the client lacks.
+
+        A client that has nothing (every newcomer, and every viewer) gets the full state, encoded once per
+        state of the document and shared, not once per client.
+        """
+        if state_vector != EMPTY_STATE_VECTOR:
+            return create_sync_step2_message(self.doc.get_update(state_vector))
+        state = self.doc.get_state()
+        if self._full_sync is None or self._full_sync[0] != state:
+            self._full_sync = (state, create_sync_step2_message(self.doc.get_update()))
+        return self._full_sync[1]
+
     async def accept_update(self, connection: Connection, update: bytes) -> None:
         """Check, apply, store and publish one document update from ``connection``.
 
         A viewer's update is applied and rolled back entirely in one transaction: the others receive only
-        tombstones without content, and the viewer's own copy returns to the room's state.
+        tombstones without content, and the viewer's own copy returns to the room's state. An empty update
+        (the sync step 2 of a client with nothing new: every viewer's) costs nothing.
         """
+        if is_empty_update(update):
+            return
         refused: dict[str, dict[str, str]] = {}
         read_only = ROLE_RANK[connection.role] < ROLE_RANK["editor"]
 
