@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from pycrdt import Map
 
+from metaliverpool.api.live import SERVED_BY_HEADER
 from metaliverpool.api.live_client import LiveClient
 from web.conftest import free_port, new_scenario, sign_up_in, wait_until_healthy
 from web.protocol import close_road, edit_entry, token_of
@@ -83,6 +85,11 @@ def test_a_killed_worker_loses_no_acknowledged_edit_and_its_clients_reconnect(
             bob = sign_up_in(client, "bob")
             scenario_id = new_scenario(client, alice, name="Crowd")["scenario_id"]
             client.put(f"/api/scenarios/{scenario_id}/members/bob", json={"role": "editor"}, headers=alice)
+            headers = asyncio.run(
+                handshake_headers(f"ws://127.0.0.1:{port}/api/scenarios/{scenario_id}/live")
+            )
+            assert "sec-websocket-extensions" not in headers  # no permessage-deflate: no zlib per socket
+            assert len(headers[SERVED_BY_HEADER.decode()]) == 32  # the serving process's opaque id
             acknowledged = asyncio.run(edit_through_a_kill(port, scenario_id, [alice, bob], server.pid))
             stored = client.get(f"/api/scenarios/{scenario_id}/edits", headers=alice).json()["edits"]
         assert acknowledged <= {edit["id"] for edit in stored}
@@ -98,6 +105,12 @@ def test_a_killed_worker_loses_no_acknowledged_edit_and_its_clients_reconnect(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(10)
+
+
+async def handshake_headers(url: str) -> websockets.datastructures.Headers:
+    """The response headers of a WebSocket handshake that offers permessage-deflate (as browsers do)."""
+    async with websockets.connect(url, compression="deflate") as socket:
+        return socket.response.headers
 
 
 async def edit_through_a_kill(

@@ -9,7 +9,6 @@ connection to the scenario's :class:`~metaliverpool.service.rooms.Room`. Close c
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import uuid
 from urllib.parse import urlsplit
@@ -32,48 +31,28 @@ MAX_QUEUED_MESSAGES = 20_000
 
 
 class SocketConnection:
-    """A room connection over a WebSocket: messages queue and a writer task sends them in order.
-
-    Cheap for the many idle viewers: the writer task exists only while messages wait (most messages are
-    sent at once by :meth:`deliver`), and the queue is a plain deque.
-    """
-
-    __slots__ = (
-        "account",
-        "closer",
-        "connection_id",
-        "overflowed",
-        "pending",
-        "role",
-        "sending",
-        "socket",
-        "writer",
-    )
+    """A room connection over a WebSocket: messages queue and one task writes them in order."""
 
     def __init__(self, socket: WebSocket, account: Account, role: str) -> None:
         self.connection_id = uuid.uuid4().hex
         self.account = account
         self.role = role
         self.socket = socket
-        self.pending: collections.deque[bytes] = collections.deque()
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(MAX_QUEUED_MESSAGES)
         self.overflowed = False
         self.closer: asyncio.Future[None] | None = None
-        self.writer: asyncio.Task[None] | None = None
-        self.sending = False
+        self.writing = False
+        self.writer = asyncio.create_task(self._write())
 
     def send(self, message: bytes) -> None:
         if self.overflowed:
             return
-        if len(self.pending) >= MAX_QUEUED_MESSAGES:
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
             self.overflowed = True
-            self.pending.clear()
-            if self.writer is not None:
-                self.writer.cancel()
+            self.writer.cancel()
             self.closer = asyncio.ensure_future(self._close_behind())
-            return
-        self.pending.append(message)
-        if self.writer is None and not self.sending:
-            self.writer = asyncio.create_task(self._write())
 
     async def _close_behind(self) -> None:
         with contextlib.suppress(Exception):
@@ -81,30 +60,28 @@ class SocketConnection:
 
     async def deliver(self, message: bytes) -> None:
         """Send at once when nothing is waiting before it (no task switch), else queue it behind."""
-        if self.sending or self.writer is not None or self.overflowed:
+        if self.writing or not self.queue.empty() or self.overflowed:
             self.send(message)
             return
-        self.sending = True  # messages arriving meanwhile queue behind this one
+        self.writing = True
         try:
             await self.socket.send_bytes(message)
         finally:
-            self.sending = False
-            if self.pending and self.writer is None and not self.overflowed:
-                self.writer = asyncio.create_task(self._write())
+            self.writing = False
 
     async def _write(self) -> None:
-        try:
-            while self.pending:
-                await self.socket.send_bytes(self.pending.popleft())
-        finally:
-            self.writer = None
+        while True:
+            message = await self.queue.get()
+            self.writing = True
+            try:
+                await self.socket.send_bytes(message)
+            finally:
+                self.writing = False
 
     async def close(self) -> None:
-        writer = self.writer
-        if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
+        self.writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.writer
 
 
 def origin_allowed(socket: WebSocket) -> bool:

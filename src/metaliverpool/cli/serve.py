@@ -118,5 +118,8 @@ def register(app: typer.Typer) -> None:
             port=port,
             log_level="warning",
             ws="websockets-sansio",
+            # No permessage-deflate: it holds a zlib stream per socket (about half of a viewer's memory)
+            # and compresses every update once per socket instead of once for the room.
+            ws_per_message_deflate=False,
             workers=workers,
         )
