@@ -101,6 +101,13 @@ def cpu_s(pid: int) -> float:
     return 0.0
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (every process, ours and others'), from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The ``fraction`` quantile of sorted ``values`` (nearest rank); NaN if empty."""
     if not values:
@@ -241,6 +248,8 @@ class Record:
     reconnects: list[tuple[float, float]] = field(default_factory=list)
     """(closed_s, synced again_s)"""
     failures: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+    """CPU seconds the load process used in all"""
 
 
 class Receiver:
@@ -417,6 +426,7 @@ async def load(spec: dict[str, Any], commands: Any, results: Any) -> None:
         task.cancel()
     await asyncio.gather(*viewers, return_exceptions=True)
     record.failures.extend(repr(task.exception()) for task in done if task.exception() is not None)
+    record.cpu_s = time.process_time()
     results.put(("record", record.__dict__))
 
 
@@ -477,6 +487,7 @@ def measure(
     time.sleep(2)
     rss_viewers = cluster.rss_mib()
     cpu_before = {pid: cpu_s(pid) for pid in cluster.worker_pids()}
+    busy_before_s = machine_busy_s()
     start_s = time.perf_counter()
     until_s = start_s + duration_s
     for _, commands in workers:
@@ -490,6 +501,7 @@ def measure(
             victim = cluster.worker_pids()[0]
             killed = {"pid": victim, "rss_mib": rss_mib(victim), "at_s": time.perf_counter()}
             os.kill(victim, signal.SIGKILL)
+    busy_s = machine_busy_s() - busy_before_s
     records = []
     for _ in workers:
         message = results.get(timeout=3 * CONNECT_TIMEOUT_S)
@@ -513,6 +525,9 @@ def measure(
         "server_rss_peak_mib": peak_rss,
         "server_rss_per_1000_viewers_mib": (rss_viewers - rss_editors) / viewers * 1000 if viewers else None,
         "server_cpu_s_surviving_processes": cpu_server_s,
+        "load_generator_cpu_s": sum(record["cpu_s"] for record in records),
+        "machine_busy_cpu_s": busy_s,
+        "machine_cores": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
 
@@ -636,6 +651,14 @@ def main() -> None:
                 )
                 results["runs"].append(figures)
                 print(row(figures), flush=True)
+                available_s = figures["machine_cores"] * args.duration_s
+                print(
+                    f"       CPU in the {args.duration_s:.0f} s: server processes "
+                    f"{figures['server_cpu_s_surviving_processes']:.0f} s, whole machine (other work too) "
+                    f"{figures['machine_busy_cpu_s']:.0f} s of {available_s:.0f} s; "
+                    f"load generator {figures['load_generator_cpu_s']:.0f} s (connecting included)",
+                    flush=True,
+                )
                 if not args.find_max:
                     print(
                         f"killed one of {args.workers} server processes at {kill_at_s:.0f} s: "

@@ -51,6 +51,14 @@ def worker_pids(supervisor: int) -> set[int]:
     }
 
 
+def test_a_server_process_does_not_load_torch() -> None:
+    """Every worker imports the app: torch (the neural forecaster's, ~250 MiB and ~3 s of CPU) would make
+    each process heavier and a restarted one slower, though no served model needs it until one is loaded."""
+    code = "import sys, metaliverpool.api.app; print(sorted({'torch'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def test_workers_need_redis_and_postgres(twin_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         serve_command(twin_dir, tmp_path, free_port(), "--workers", "2"),
