@@ -7,6 +7,7 @@ stops.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -41,15 +42,25 @@ from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_queue import QueueLimits
 from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.twins import TwinCatalog
-from metaliverpool.store.db import Database
+from metaliverpool.store.db import Database, hold_lock
 from metaliverpool.store.runstore import RunStore
+
+
+def fanout_prefix(database_url: str) -> str:
+    """The Redis channel prefix of the servers sharing one database: rooms of two deployments (or two test
+    runs) on one Redis never mix, since pub/sub channels are global to a Redis server."""
+    return f"metaliverpool:{hashlib.sha256(database_url.encode()).hexdigest()[:16]}"
 
 
 def build_context(config: ServerConfig) -> ServerContext:
     """Open the database (migrated), the run store and the twins; the fan-out is chosen by the config."""
     db = Database(config.database_url)
     db.migrate()
-    fanout: Fanout = RedisFanout(config.redis_url) if config.redis_url else InProcessFanout()
+    fanout: Fanout = (
+        RedisFanout(config.redis_url, fanout_prefix(config.database_url))
+        if config.redis_url
+        else InProcessFanout()
+    )
     twins = TwinCatalog(list(config.twin_paths))
     store = RunStore(config.state_dir / "runstore")
     return ServerContext(
@@ -90,6 +101,7 @@ def seed(context: ServerContext) -> None:
     twin_path = context.twins.get(twin_id).path
     for path in context.config.examples:
         with context.db.session() as session:
+            hold_lock(session, "metaliverpool:seed")  # workers starting together seed one at a time
             seed_example(session, context.passwords, twin_id, twin_path, path)
 
 

@@ -29,6 +29,9 @@ from metaliverpool.service.live_access import CLOSE_BEHIND, CLOSE_NOT_ALLOWED, R
 
 router = APIRouter(tags=["live"])
 
+SERVED_BY_HEADER = b"x-metaliverpool-process"
+"""Handshake response header naming the server process (its room registry's random id)."""
+
 MAX_QUEUED_MESSAGES = 20_000
 """A client with more unsent messages than this is disconnected (it reconnects and resyncs)."""
 
@@ -126,7 +129,8 @@ async def live(socket: WebSocket, scenario_id: int) -> None:
         with context.db.session() as session:
             return live_role(session, token, scenario_id)
 
-    await socket.accept()
+    # Which server process holds the socket (an opaque id; several processes may serve one address).
+    await socket.accept(headers=[(SERVED_BY_HEADER, context.rooms.process_id.encode())])
     if not origin_allowed(socket):
         await socket.close(code=CLOSE_NOT_ALLOWED, reason="cross-origin connection refused")
         return

@@ -26,6 +26,7 @@ from pycrdt import (
 )
 from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
 
+from metaliverpool.api.live import SERVED_BY_HEADER
 from metaliverpool.service.documents import new_doc
 from metaliverpool.service.presence import PresenceEntry, decode_awareness, encode_awareness
 from metaliverpool.service.rooms import MESSAGE_NOTICE
@@ -45,16 +46,25 @@ class LiveClient:
         self.changed = asyncio.Event()
         self.on_update: Callable[[bytes, float], None] | None = None
         self.close_code: int | None = None
+        self.process: str | None = None
+        """The server process holding the socket (its ``x-metaliverpool-process`` handshake header)."""
         self._socket: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._clock = 0
         self._pending: set[asyncio.Future[None]] = set()
 
     async def connect(self, timeout_s: float = 10.0) -> LiveClient:
-        """Open the socket, sync, and wait until the server's state has arrived."""
+        """Open the socket, sync, and wait until the server's state has arrived.
+
+        Call it again after the socket closed to reconnect: the document is kept, so the sync sends the
+        server whatever it lacks (local changes it never stored) and brings in what was missed.
+        """
+        self.synced.clear()
+        self.close_code = None
         self._socket = await websockets.connect(
             f"{self.url}?token={self.token}", max_size=None, open_timeout=timeout_s, ping_interval=None
         )
+        self.process = self._socket.response.headers.get(SERVED_BY_HEADER.decode())
         self._reader = asyncio.create_task(self._read())
         await self._socket.send(create_sync_step1_message(self.doc.get_state()))
         await asyncio.wait_for(self.synced.wait(), timeout_s)
@@ -106,6 +116,23 @@ class LiveClient:
         update = self.doc.get_update(state)
         await self._socket.send(create_update_message(update))
         return update
+
+    async def acknowledged(self, timeout_s: float = 10.0) -> None:
+        """Wait until the server has handled everything sent so far (stored or refused it).
+
+        The server handles a connection's messages in order, so the answer to a sync step 1 sent now
+        arrives after every earlier update was dealt with. Raises ``ConnectionError`` if the socket closes.
+        """
+        self.synced.clear()
+        await self._socket.send(create_sync_step1_message(self.doc.get_state()))
+        await asyncio.wait_for(self.synced.wait(), timeout_s)
+        if self.close_code is not None or self._reader is None or self._reader.done():
+            raise ConnectionError(f"socket closed (code {self.close_code}) before the acknowledgement")
+
+    async def closed(self) -> None:
+        """Wait until the socket has closed (from either side)."""
+        if self._reader is not None:
+            await asyncio.shield(self._reader)
 
     async def send_raw(self, message: bytes) -> None:
         """Send a raw protocol message."""

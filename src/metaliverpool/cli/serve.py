@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,26 @@ def default_web_dir() -> Path | None:
         if (candidate / "index.html").is_file():
             return candidate
     return None
+
+
+def check_workers(workers: int, database_url: str, redis: str | None) -> None:
+    """Several processes share rooms only through Redis and one PostgreSQL database: refuse otherwise."""
+    if workers < 1:
+        raise InputError("--workers", f"expected 1 or more, got {workers}")
+    if workers > 1 and (redis is None or not database_url.startswith("postgresql")):
+        raise InputError(
+            "--workers",
+            f"{workers} processes need --redis URL and a PostgreSQL --db (postgresql+psycopg://...)",
+        )
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's open-file limit (inherited by its workers) to the hard limit: every socket is
+    a file. Returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +92,14 @@ def register(app: typer.Typer) -> None:
         queued_runs_per_user: Annotated[
             int, typer.Option("--queued-runs-per-user", min=1, help="Waiting runs per user.")
         ] = 20,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                help="Server processes on the one port (more than 1 needs --redis and a PostgreSQL --db); "
+                "a process that dies is restarted.",
+            ),
+        ] = 1,
     ) -> None:
         """Serve the map, the API and live collaboration on http://HOST:PORT."""
         import uvicorn
@@ -83,6 +112,7 @@ def register(app: typer.Typer) -> None:
         first = twin[0].resolve()
         state_dir = (state or first.parent / f"{first.name}.server").resolve()
         url = check_database_url(db or f"sqlite:///{state_dir / 'metaliverpool.db'}")
+        check_workers(workers, url, redis)
         web_dir = web or default_web_dir()
         if web is not None and not (web / "index.html").is_file():
             raise InputError(web, "no index.html: build the web client with `make web`")
@@ -103,7 +133,9 @@ def register(app: typer.Typer) -> None:
         }
         # The entry points do not import each other: the API reads its config from the environment.
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)
-        typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url})")
+        raise_open_file_limit()
+        processes = f", {workers} processes" if workers > 1 else ""
+        typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url}{processes})")
         if examples:
             from metaliverpool.service.examples import DEMO_PASSWORD, DEMO_USER
 
@@ -116,4 +148,8 @@ def register(app: typer.Typer) -> None:
             log_level="warning",
             ws="websockets-sansio",
             ws_max_size=MAX_MESSAGE_BYTES,
+            # No permessage-deflate: it holds a zlib stream per socket (about half of a viewer's memory)
+            # and compresses every update once per socket instead of once for the room.
+            ws_per_message_deflate=False,
+            workers=workers,
         )

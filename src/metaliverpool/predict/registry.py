@@ -13,11 +13,18 @@ from metaliverpool.errors import InputError
 from metaliverpool.predict.baselines import HistoricalAverageForecaster, PersistenceForecaster
 from metaliverpool.predict.forecaster import Forecaster
 from metaliverpool.predict.gbm import LightGBMForecaster
-from metaliverpool.predict.stid import STIDForecaster
 
 MODEL_NAMES: tuple[str, ...] = ("ha", "persistence", "lgbm", "stid")
 BASELINE_NAMES: tuple[str, ...] = ("ha", "persistence")
 LEARNED_NAMES: tuple[str, ...] = ("lgbm", "stid")
+
+
+def _stid() -> Any:
+    """The neural model's class, imported on first use: it brings torch (about 3 s and 250 MiB), which a
+    web server process serving no such model does not need."""
+    from metaliverpool.predict.stid import STIDForecaster
+
+    return STIDForecaster
 
 
 def parse_model_names(text: str, source: str = "--models") -> tuple[str, ...]:
@@ -40,7 +47,7 @@ def make_forecaster(name: str, max_train_s: float = 300.0) -> Forecaster:
     if name == "lgbm":
         return LightGBMForecaster()
     if name == "stid":
-        return STIDForecaster(max_train_s=max_train_s)
+        return _stid()(max_train_s=max_train_s)
     raise InputError("model", f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
 
 
@@ -52,8 +59,9 @@ def forecaster_from_state(
         "ha": HistoricalAverageForecaster,
         "persistence": PersistenceForecaster,
         "lgbm": LightGBMForecaster,
-        "stid": STIDForecaster,
     }
+    if name == "stid":
+        return _stid().from_state(settings, arrays, blobs)
     if name not in classes:
         raise InputError("model", f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
     return classes[name].from_state(settings, arrays, blobs)

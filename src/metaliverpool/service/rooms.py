@@ -99,6 +99,8 @@ from metaliverpool.store.db import Database
 
 MESSAGE_NOTICE = 100
 MESSAGE_QUERY_AWARENESS = 3
+EMPTY_STATE_VECTOR = b"\x00"
+"""The encoded state vector of a document with nothing in it."""
 
 HEARTBEAT_IDLE_S = 10.0
 """A connection sent nothing for this long gets :data:`HEARTBEAT_MESSAGE`."""
@@ -143,7 +145,7 @@ class Room:
         self.db = db
         self.fanout = fanout
         self.process_id = process_id
-        self.doc: Doc = Doc()
+        self._doc: Doc = Doc()
         self.connections: dict[str, Connection] = {}
         self.presence: dict[int, PresenceEntry] = {}
         self.client_ids: dict[str, set[int]] = {}
@@ -152,6 +154,7 @@ class Room:
         self.reloaded_s = -math.inf
         self._subscription: Subscription | None = None
         self._arrived: list[bytes] | None = None
+        self._full_sync: bytes | None = None
 
     @property
     def channel(self) -> str:
@@ -211,7 +214,7 @@ class Room:
                     what = "sync step 1"
                     payload = _payload(message, 2)
                     read_state_vector(payload)
-                    connection.send(create_sync_step2_message(self.doc.get_update(payload)))
+                    connection.send(self.sync_step2(payload))
                 elif message[1] in (YSyncMessageType.SYNC_STEP2, YSyncMessageType.SYNC_UPDATE):
                     what = "document update"
                     await self.accept_update(connection, _payload(message, 2))
@@ -249,6 +252,28 @@ class Room:
         deleted = read_update(self.doc.get_update(self.doc.get_state()), ROOTS, MAX_ID_CHARS).deletes
         return not deletes_covered(read.deletes, deleted)
 
+    def sync_step2(self, state_vector: bytes) -> bytes:
+        """The sync step 2 answering a client's state vector: what the room has and the client lacks.
+
+        A client that has nothing (every newcomer, and every viewer) gets the full state, encoded once per
+        state of the document and shared, not once per client.
+        """
+        if state_vector != EMPTY_STATE_VECTOR:
+            return create_sync_step2_message(self.doc.get_update(state_vector))
+        if self._full_sync is None:
+            self._full_sync = create_sync_step2_message(self.doc.get_update())
+        return self._full_sync
+
+    @property
+    def doc(self) -> Doc:
+        """The room's copy of the document (replacing it forgets the shared full-state message)."""
+        return self._doc
+
+    @doc.setter
+    def doc(self, doc: Doc) -> None:
+        self._doc = doc
+        self._full_sync = None
+
     async def accept_update(self, connection: Connection, update: bytes) -> None:
         """Check, apply, store and publish one document update from ``connection``.
 
@@ -256,7 +281,10 @@ class Room:
         when a read-only connection sends anything the document does not already hold. An editor's update
         is applied and, in the same transaction, every edit or comment the scenario format refuses is rolled
         back: the others receive only tombstones without content, and the author the roll-back.
+        An empty update (the sync step 2 of a client with nothing new: every viewer's) costs nothing.
         """
+        if is_empty_update(update):
+            return
         read = await self.checked_update(update)
         if ROLE_RANK[connection.role] < ROLE_RANK["editor"]:
             if self.changed_by(read):
@@ -311,6 +339,7 @@ class Room:
             state = self.doc.get_state()
             with self.doc.transaction():
                 mutate(self.doc)
+            self._full_sync = None  # a deletion changes the document but not its state vector
             update = self.doc.get_update(state)
             if is_empty_update(update):
                 return update
@@ -434,6 +463,7 @@ class Room:
         if envelope.kind == "update":
             if envelope.process_id != self.process_id:
                 self.doc.apply_update(envelope.payload)
+                self._full_sync = None
                 if self._arrived is not None:
                     self._arrived.append(envelope.payload)
             message = create_update_message(envelope.payload)

@@ -31,8 +31,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -248,14 +249,26 @@ def make_engine(url: str) -> Engine:
     raise InputError(url, "unsupported database URL (expected sqlite:///FILE or postgresql+psycopg://...)")
 
 
+def hold_lock(connection: Connection | Session, name: str) -> None:
+    """Serialise a transaction with every other one that takes the lock ``name``, until it ends.
+
+    On PostgreSQL a transaction-scoped advisory lock, so that server processes starting together
+    (``serve --workers N``) migrate and seed one after another; SQLite serves one process and needs none.
+    """
+    dialect = connection.dialect if isinstance(connection, Connection) else connection.get_bind().dialect
+    if dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
 def migrate_database(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest packaged Alembic migration."""
+    """Create or upgrade the schema to the newest packaged Alembic migration (one process at a time)."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     with engine.begin() as connection:
+        hold_lock(connection, "metaliverpool:migrate")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
