@@ -292,34 +292,3 @@ class ProcessServer:
                 self.process.kill()
             self.process = None
 
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database (created in the server at 127.0.0.1:5432, dropped afterwards)."""
-    name = f"ml_web_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # the server is not reachable here
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}")
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The Redis server here (the test is skipped, with the reason, if it does not answer)."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as error:
-        pytest.skip(f"Redis not reachable at {REDIS_URL}: {error}")
-    return REDIS_URL
