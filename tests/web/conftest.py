@@ -291,4 +291,3 @@ class ProcessServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
             self.process = None
-
