@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,18 +32,6 @@ FIRST_START_LIMIT_S = 5.0
 STATIC_ONE_SEED = {"engine": "static", "seeds": [1]}
 DYNAMIC_EIGHT_SEEDS = {"engine": "dynamic", "seeds": list(range(1, 9))}
 """About 4 s on the grid twin: long enough to kill its worker mid-run."""
-
-
-@pytest.fixture
-def queue_config(twin_dir: Path, tmp_path: Path) -> ServerConfig:
-    """A SQLite server with the default run slots (4) and per-user limits (2 running, 20 queued)."""
-    return make_config(twin_dir, tmp_path)
-
-
-@pytest.fixture
-def queue_client(queue_config: ServerConfig) -> Iterator[TestClient]:
-    with TestClient(create_app(queue_config)) as client:
-        yield client
 
 
 def running_by_user(db: Database) -> dict[int, int]:
@@ -90,10 +77,9 @@ def first_start_s(db: Database, user_ids: list[int], requested_at_s: dict[int, f
 
 
 def test_three_users_each_get_a_first_start_within_five_seconds(
-    queue_client: TestClient, queue_config: ServerConfig
+    client: TestClient, config: ServerConfig
 ) -> None:
-    client = queue_client
-    db = Database(queue_config.database_url)
+    db = Database(config.database_url)
     users = {name: sign_up_in(client, name) for name in ("alice", "bob", "carol")}
     ids = {
         name: client.get("/api/users/me", headers=headers).json()["user_id"]
@@ -229,10 +215,9 @@ def wait_for_executor(db: Database, run_id: int, attempt: int) -> int:
 
 
 def test_a_killed_worker_gives_a_retried_run_then_a_failed_one_with_the_reason(
-    queue_client: TestClient, queue_config: ServerConfig
+    client: TestClient, config: ServerConfig
 ) -> None:
-    client = queue_client
-    db = Database(queue_config.database_url)
+    db = Database(config.database_url)
     alice = sign_up_in(client, "alice")
     retried, failed = (run["run_id"] for run in queue_runs(client, alice, 2, DYNAMIC_EIGHT_SEEDS))
 
