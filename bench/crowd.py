@@ -24,7 +24,7 @@ p99 < 250 ms, 0 lost.
 ``--find-max 500,1000,2000,3000`` instead runs each crowd size in turn (``--duration-s`` each, no kill) on
 one server and reports the largest whose p95 across processes stays under 250 ms.
 
-Prints a table and writes every figure as JSON (``--out``, default ``bench/crowd.json``).
+Prints a table and writes every figure as JSON (``--out``, default ``crowd.json``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ from sqlalchemy import create_engine, text
 from metaliverpool.api.live import SERVED_BY_HEADER
 from metaliverpool.api.live_client import LiveClient
 
-REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "crowd-bench-passphrase"
 CONNECT_TIMEOUT_S = 60.0
 HANDSHAKES_AT_ONCE = 40
@@ -624,7 +623,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--find-max", help="comma-separated crowd sizes to step through (no kill)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "crowd.json")
+    parser.add_argument("--out", type=Path, default=Path("crowd.json"))
     args = parser.parse_args()
     files = raise_open_file_limit()
     twin_id = json.loads((args.twin / "manifest.json").read_text()).get("region") or args.twin.name
