@@ -1,4 +1,4 @@
-"""Viewers cost little: a newcomer's full-state sync is encoded once per state of the document and shared,
+"""Viewers cost little: a newcomer's full-state sync is encoded once per change of the document and shared,
 and the empty sync step 2 every viewer sends does no document work (it never waits for the room)."""
 
 from __future__ import annotations
@@ -75,3 +75,27 @@ def test_an_empty_sync_step2_does_not_wait_for_the_room(room: Room) -> None:
             await asyncio.wait_for(room.receive(viewer, create_sync_step2_message(b"\x00\x00")), 2.0)
 
     asyncio.run(scenario())
+
+
+def test_a_deletion_renews_the_shared_full_state(room: Room) -> None:
+    """Deleting an edit leaves the state vector as it was: the next newcomer must still get a full state
+    without the deleted edit (not the one encoded before the deletion)."""
+
+    async def scenario() -> bytes:
+        edits = lambda doc: doc.get("edits", type=Map)  # noqa: E731
+        await room.change(lambda doc: edits(doc).__setitem__("e1", edit_entry(close_road(1001), "ann")), 1)
+        first = SimClient(0, "viewer0", "viewer")
+        await room.join(first)
+        await room.receive(first, EMPTY_STATE)
+        state = room.doc.get_state()
+        await room.change(lambda doc: edits(doc).pop("e1"), 1)
+        assert room.doc.get_state() == state
+        second = SimClient(1, "viewer1", "viewer")
+        await room.join(second)
+        await room.receive(second, EMPTY_STATE)
+        return second.from_server[-1]
+
+    answer = asyncio.run(scenario())
+    doc = new_doc()
+    doc.apply_update(read_message(answer[2:]))
+    assert doc.get("edits", type=Map).to_py() in ({}, None)
