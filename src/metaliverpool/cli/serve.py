@@ -136,6 +136,11 @@ def register(app: typer.Typer) -> None:
         raise_open_file_limit()
         processes = f", {workers} processes" if workers > 1 else ""
         typer.echo(f"serving {', '.join(twin_paths)} on http://{host}:{port} (db {url}{processes})")
+        if workers > 1 and ray is None:
+            typer.echo(
+                "runs: each process starts its own local Ray instance on its first run; to share one, "
+                "start it with `ray start --head` and pass --ray auto (docs/web.md, 'Run queue and Ray')"
+            )
         if examples:
             from metaliverpool.service.examples import DEMO_PASSWORD, DEMO_USER
 
