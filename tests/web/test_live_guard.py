@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ from metaliverpool.service.live_limits import (
     MAX_PRESENCE_IDS,
     MAX_PRESENCE_STATE_BYTES,
     MAX_SAFE_INTEGER,
+    RECEIVE_BURST_BYTES,
+    RECEIVE_BYTES_PER_S,
+    RECEIVE_MESSAGE_COST_BYTES,
 )
 from metaliverpool.store.db import Database, DocUpdate
 from web.conftest import ProcessServer, ThreadServer, new_scenario, sign_up_in
@@ -442,4 +446,39 @@ def test_fuzzed_messages_never_stop_the_server(guarded: Guarded) -> None:
     finally:
         sockets.close()
     assert sockets.sent >= 150
+    assert_still_serving(guarded, scenario_id)
+
+
+def test_a_socket_that_sends_too_much_is_paced_and_the_others_are_not(guarded: Guarded) -> None:
+    """Twelve largest messages from one socket: the first four (the burst) are handled at once, the rest
+    at :data:`RECEIVE_BYTES_PER_S`, so the last refusal comes after about 4 s; meanwhile another editor's
+    edits still reach a third client at once."""
+    scenario_id = guarded.scenario()
+    largest = attack(any_value(MARK + "x" * MAX_MESSAGE_BYTES))[: MAX_MESSAGE_BYTES - 1] + b"\x00"
+    count = 12
+    paced_s = (
+        count * (len(largest) + RECEIVE_MESSAGE_COST_BYTES) - RECEIVE_BURST_BYTES
+    ) / RECEIVE_BYTES_PER_S
+
+    async def flood() -> tuple[float, list[float]]:
+        carol = await guarded.client(scenario_id, "carol")
+        bob = await guarded.client(scenario_id, "bob")
+        alice = await guarded.client(scenario_id, "alice")
+        start_s = time.monotonic()
+        for _ in range(count):
+            await carol.send_raw(largest)
+        edit_s = []
+        while len(carol.notices) < count and time.monotonic() - start_s < 30:
+            sent_s = time.monotonic()
+            await edit_reaches(bob, alice, "bob")
+            edit_s.append(time.monotonic() - sent_s)
+        await carol.wait_for(lambda: len(carol.notices) >= count, 30)
+        took_s = time.monotonic() - start_s
+        for client in (carol, bob, alice):
+            await client.close()
+        return took_s, edit_s
+
+    took_s, edit_s = asyncio.run(flood())
+    assert took_s >= 0.9 * paced_s, (took_s, paced_s)
+    assert edit_s and max(edit_s) < 1.0, edit_s
     assert_still_serving(guarded, scenario_id)

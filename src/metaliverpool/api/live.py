@@ -26,6 +26,7 @@ from metaliverpool.api.context import ServerContext
 from metaliverpool.api.deps import TOKEN_COOKIE
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.live_access import CLOSE_BEHIND, CLOSE_NOT_ALLOWED, Revoked, live_role
+from metaliverpool.service.live_limits import ReceiveBudget
 
 router = APIRouter(tags=["live"])
 
@@ -143,11 +144,14 @@ async def live(socket: WebSocket, scenario_id: int) -> None:
     room = await context.rooms.acquire(scenario_id)
     try:
         await room.join(connection)
+        budget = ReceiveBudget()
         while not connection.ended:
             message = await receive_frame(socket)
             if message is None:
                 connection.end(1003, "binary frames only")
                 break
+            # a socket that sends too much waits, unread (TCP pushes back on it), while the others go on
+            await asyncio.sleep(budget.spend(len(message), time.monotonic()))
             if connection.ended:
                 break
             await room.receive(connection, message)

@@ -47,3 +47,37 @@ MAX_PRESENCE_STATE_BYTES = 8 * 1024
 
 MAX_PRESENCE_DEPTH = 8
 """Deepest nesting of an awareness state's JSON (``{"cursor": {"lon": 1}}`` is depth 2)."""
+
+RECEIVE_BYTES_PER_S = 2 * 1024 * 1024
+"""What one connection may send, sustained (bytes a second): beyond it the server stops reading that
+socket for a while (TCP pushes back on the sender), so no socket can keep the checks busy on a core."""
+
+RECEIVE_BURST_BYTES = 4 * MAX_MESSAGE_BYTES
+"""What one connection may send at once before :data:`RECEIVE_BYTES_PER_S` applies (bytes): four
+largest messages, so a client's first sync is never slowed."""
+
+RECEIVE_MESSAGE_COST_BYTES = 512
+"""Bytes each message counts for on top of its length, so floods of tiny messages are paced too."""
+
+
+class ReceiveBudget:
+    """A token bucket of bytes for one connection: :meth:`spend` says how long to wait before handling a
+    message so that the connection stays within :data:`RECEIVE_BYTES_PER_S` after a burst of
+    :data:`RECEIVE_BURST_BYTES`."""
+
+    def __init__(
+        self, rate_bytes_per_s: float = RECEIVE_BYTES_PER_S, burst_bytes: float = RECEIVE_BURST_BYTES
+    ) -> None:
+        self.rate_bytes_per_s = rate_bytes_per_s
+        self.burst_bytes = burst_bytes
+        self.tokens_bytes = burst_bytes
+        self.at_s: float | None = None
+
+    def spend(self, size_bytes: int, now_s: float) -> float:
+        """Take a message of ``size_bytes`` at monotonic time ``now_s``; returns the wait (seconds)."""
+        if self.at_s is not None:
+            elapsed_s = max(0.0, now_s - self.at_s)
+            self.tokens_bytes = min(self.burst_bytes, self.tokens_bytes + elapsed_s * self.rate_bytes_per_s)
+        self.at_s = now_s
+        self.tokens_bytes -= size_bytes + RECEIVE_MESSAGE_COST_BYTES
+        return max(0.0, -self.tokens_bytes / self.rate_bytes_per_s)
