@@ -20,6 +20,7 @@ ONS_ATTRIBUTION = (
     "Contains OS data © Crown copyright and database right"
 )
 OGL = "OGL v3.0"
+DFT_ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)"
 ODBL = "ODbL 1.0"
 
 
@@ -221,7 +222,7 @@ def _dft_count_sources() -> tuple[Source, ...]:
                     f"DfT count points, {district.replace('_', ' ').title()}: {what}",
                     "DfT",
                     OGL,
-                    "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)",
+                    DFT_ATTRIBUTION,
                     "latest",
                     f"{DFT_DOWNLOADS}/{folder}/local_authority_id/{file}",
                     required=False,
@@ -248,7 +249,7 @@ SOURCES += (
         "Mean AADF per district and year over a fixed panel of DfT count points (not link counts)",
         "DfT via saferactive/saferactive",
         OGL,
-        "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)",
+        DFT_ATTRIBUTION,
         "2010-2019",
         "https://github.com/saferactive/saferactive",
         required=False,

@@ -69,7 +69,14 @@ class _Matcher:
         self.links = links[car].reset_index(drop=True)
         nodes = twin.nodes.set_index("node_id")
         self.lat0 = float(nodes["lat"].mean())
-        self.node_osm = nodes["osm_node_id"]
+        self.link_ids = self.links["link_id"].to_numpy(dtype=np.int64)
+        self.node_osm = dict(
+            zip(
+                nodes.index.to_numpy(dtype=np.int64).tolist(),
+                nodes["osm_node_id"].astype(np.int64).tolist(),
+                strict=True,
+            )
+        )
         self.node_xy = pd.DataFrame(
             local_xy_m(nodes["lon"], nodes["lat"], self.lat0), index=nodes.index, columns=["x", "y"]
         )
@@ -116,32 +123,33 @@ class _Matcher:
                     f"one direction only of the road within {MATCH_TOLERANCE_M:.0f} m of "
                     f"({ref.lon:.5f}, {ref.lat:.5f})",
                 )
-            return tuple(int(self.links.at[r, "link_id"]) for r in chosen), ""
+            return tuple(int(self.link_ids[r]) for r in chosen), ""
         assert ref.bearing_deg is not None
         for row in order:
             if _angle_deg(self._bearing_at(int(row), point), ref.bearing_deg) <= BEARING_TOLERANCE_DEG:
-                return (int(self.links.at[int(row), "link_id"]),), ""
+                return (int(self.link_ids[int(row)]),), ""
         return (), (
             f"no car link within {MATCH_TOLERANCE_M:.0f} m of ({ref.lon:.5f}, {ref.lat:.5f}) heading within "
             f"{BEARING_TOLERANCE_DEG:.0f} degrees of {ref.bearing_deg:.0f}"
         )
 
     def by_way(self, ref: LinkRef) -> tuple[tuple[int, ...], str]:
-        on_way = self.links[self.links["osm_way_id"].to_numpy() == ref.osm_way_id]
+        way = int(ref.osm_way_id or 0)
+        on_way = self.links[self.links["osm_way_id"].to_numpy() == way]
         if on_way.empty:
             return (), f"OSM way {ref.osm_way_id} has no car link in the twin"
-        if self.way_nodes is None or ref.osm_way_id not in self.way_nodes:
+        if self.way_nodes is None or way not in self.way_nodes:
             return (
                 (),
                 f"node order of OSM way {ref.osm_way_id} unknown (the twin's OSM source is not readable)",
             )
-        position = {int(n): i for i, n in enumerate(self.way_nodes[int(ref.osm_way_id)])}
+        position = {int(n): i for i, n in enumerate(self.way_nodes[way])}
         starts, lengths, ids = [], [], []
         for link, a, b, length in on_way[["link_id", "from_node_id", "to_node_id", "length_m"]].itertuples(
             index=False
         ):
-            pa = position.get(int(self.node_osm.at[a]))
-            pb = position.get(int(self.node_osm.at[b]))
+            pa = position.get(self.node_osm[int(a)])
+            pb = position.get(self.node_osm[int(b)])
             if pa is None or pb is None or (pa < pb) != (ref.direction == "forward"):
                 continue
             starts.append(pa if ref.direction == "forward" else -pa)
@@ -169,7 +177,7 @@ class _Matcher:
         for k in range(len(links)):
             key = (int(a[k]), int(b[k]))
             if key not in best or cost[k] < best[key][0]:
-                best[key] = (float(cost[k]), int(links.at[k, "link_id"]))
+                best[key] = (float(cost[k]), int(self.link_ids[k]))
         keys = list(best)
         graph = coo_matrix(
             ([best[k][0] + 1e-9 for k in keys], ([k[0] for k in keys], [k[1] for k in keys])),

@@ -230,7 +230,7 @@ def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict
             criteria.append(
                 _criterion(
                     "Counts with GEH < 5",
-                    sum(r["geh"] < 5 for r in c),
+                    sum(bool(r["geh"] < 5) for r in c),
                     len(c),
                     "> 85% of counts (TAG M3.1 Table 2)",
                 )
@@ -238,7 +238,7 @@ def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict
             criteria.append(
                 _criterion(
                     "Counts within 100 veh/h (< 700), 15% (700-2,700) or 400 veh/h (> 2,700)",
-                    sum(r["flow_ok"] for r in c),
+                    sum(bool(r["flow_ok"]) for r in c),
                     len(c),
                     "> 85% of counts (TAG M3.1 Table 2)",
                 )
@@ -247,7 +247,7 @@ def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict
             criteria.append(
                 _criterion(
                     "Screenlines within 5%",
-                    sum(r["pass"] for r in s),
+                    sum(bool(r["pass"]) for r in s),
                     len(s),
                     "all or nearly all (> 85%) screenlines (TAG M3.1 Table 1)",
                 )
@@ -256,7 +256,7 @@ def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict
             criteria.append(
                 _criterion(
                     "Journey times within 15% (or 1 minute if higher)",
-                    sum(r["pass"] for r in j),
+                    sum(bool(r["pass"]) for r in j),
                     len(j),
                     "> 85% of routes (TAG M3.1 Table 3)",
                 )
@@ -265,7 +265,7 @@ def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict
             criteria.append(
                 _criterion(
                     "Area mean speeds within 15%",
-                    sum(r["pass"] for r in a),
+                    sum(bool(r["pass"]) for r in a),
                     len(a),
                     "every area (issue #16 target; TAG sets none)",
                     share=1.0 - 1e-9,
