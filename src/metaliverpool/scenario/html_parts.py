@@ -22,6 +22,7 @@ GREY = "#c8c8c8"
 
 
 def fmt(value: Any, pattern: str) -> str:
+    """``value`` formatted with ``pattern``; ``n/a`` for a missing or non-finite value, no ``-0``."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     text = pattern.format(value)
@@ -76,6 +77,7 @@ def link_lines(twin: Twin) -> pd.Series:
 
 
 def legend(items: list[tuple[str, str]]) -> str:
+    """A legend line of (colour, text) keys."""
     parts = [
         f"<span class='key'><i style='background:{colour}'></i>{html.escape(text)}</span>"
         for colour, text in items
