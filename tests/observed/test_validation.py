@@ -155,3 +155,27 @@ def test_validate_command_on_a_small_twin(tmp_path: Path, capsys: pytest.Capture
     matrix = document["matrix"]
     assert matrix["cells"]["slope"] == pytest.approx(1.0) and all(c["pass"] for c in matrix["criteria"])
     assert (out / "validation.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_dynamic_engine_counts_each_observation_over_its_own_period() -> None:
+    from metaliverpool.observed.model import Period
+    from metaliverpool.scenario.validation import validate_twin
+    from small_twins import two_route_twin
+
+    twin = two_route_twin(trips_per_hour=600)  # 600 trips A -> B departing 07:00-08:00, all by the fast road
+    fast_road = LinkRef(lon=LON0 + 0.0045, lat=LAT0 + 0.0005, bearing_deg=80.0)
+    hour = 3600.0
+    obs = ObservationSet(
+        counts=(
+            LinkCount("first", fast_road, 600.0, Period(7 * hour, 8 * hour), "validation", "t"),
+            LinkCount("second", fast_road, 600.0, Period(8 * hour, 9 * hour), "validation", "t"),
+            LinkCount("both", fast_road, 600.0, Period(7 * hour, 9 * hour), "validation", "t"),
+        )
+    )
+    document = validate_twin(twin, obs, "dynamic")
+    rows = {r["id"]: r for r in document["groups"]["validation"]["counts"]}
+    assert rows["first"]["link_ids"] == [0]  # the fast road's first link, entered on departure
+    assert rows["first"]["modelled_vph"] == pytest.approx(600.0)
+    assert rows["second"]["modelled_vph"] == pytest.approx(0.0)
+    assert rows["both"]["modelled_vph"] == pytest.approx(300.0)
+    assert document["run"]["engine"] == "dynamic"

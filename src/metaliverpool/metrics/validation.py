@@ -21,6 +21,7 @@ either engine can be judged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,11 @@ import pandas as pd
 
 from metaliverpool.network.geodesy import local_xy_m
 from metaliverpool.network.twin import Twin
-from metaliverpool.observed.model import USES, ObservationSet
+from metaliverpool.observed.model import USES, ObservationSet, Period
 
 FloatArray = npt.NDArray[np.float64]
+PeriodFlows = Callable[[Period], pd.Series]
+"""Hourly flow per ``link_id`` over a clock period."""
 
 TAG_SHARE = 0.85
 """Share of counts (routes, screenlines) that must meet a criterion (TAG M3.1 Tables 1-3: > 85%)."""
@@ -109,12 +112,12 @@ def _link_lonlat(twin: Twin) -> pd.DataFrame:
     return pd.DataFrame({"lon": middle[:, 0], "lat": middle[:, 1]}, index=twin.links["link_id"].to_numpy())
 
 
-def _count_rows(obs: ObservationSet, flow: pd.Series, places: pd.DataFrame) -> list[dict[str, Any]]:
+def _count_rows(obs: ObservationSet, flow: PeriodFlows, places: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for count in obs.counts:
         if not count.link_ids:
             continue
-        modelled = float(flow.reindex(list(count.link_ids)).fillna(0.0).sum())
+        modelled = float(flow(count.period).reindex(list(count.link_ids)).fillna(0.0).sum())
         lon, lat = count.where.lon, count.where.lat
         if lon is None or lat is None:
             spot = places.loc[list(count.link_ids)].mean()
@@ -140,14 +143,14 @@ def _count_rows(obs: ObservationSet, flow: pd.Series, places: pd.DataFrame) -> l
 
 
 def _area_speed_rows(
-    obs: ObservationSet, links: pd.DataFrame, places: pd.DataFrame, lat0: float
+    obs: ObservationSet, links: pd.DataFrame, flow: PeriodFlows, places: pd.DataFrame, lat0: float
 ) -> list[dict[str, Any]]:
     out = []
     xy = local_xy_m(places["lon"], places["lat"], lat0)
     for area in obs.area_speeds:
         centre = local_xy_m([area.centre_lon], [area.centre_lat], lat0)[0]
         inside = np.hypot(*(xy - centre).T) <= area.radius_m
-        chosen = links.reindex(places.index[inside]).dropna()
+        chosen = links.assign(flow_vph=flow(area.period)).reindex(places.index[inside]).dropna()
         vehicle_m = float((chosen["flow_vph"] * chosen["length_m"]).sum())
         vehicle_s = float((chosen["flow_vph"] * chosen["time_s"]).sum())
         modelled = vehicle_m / vehicle_s if vehicle_s > 0 else math.nan
@@ -169,20 +172,24 @@ def _area_speed_rows(
     return out
 
 
-def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict[str, Any]:
+def compare(
+    obs: ObservationSet, link_results: pd.DataFrame, twin: Twin, period_flows: PeriodFlows | None = None
+) -> dict[str, Any]:
     """Matched ``obs`` against ``link_results`` (``link_id``, ``flow_vph``, ``time_s``): rows and criteria
-    per use (``calibration``, ``validation``), each criterion with its TAG threshold."""
+    per use (``calibration``, ``validation``), each criterion with its TAG threshold. ``period_flows``
+    gives the hourly flows over an observation's period (default: ``flow_vph`` whatever the period)."""
     links = link_results.set_index("link_id")
     lengths = twin.links.set_index("link_id")["length_m"]
     links = links.assign(length_m=lengths.reindex(links.index).to_numpy())
-    flow = links["flow_vph"]
+    mean_flow = links["flow_vph"]
+    flow: PeriodFlows = period_flows if period_flows is not None else (lambda _period: mean_flow)
     places = _link_lonlat(twin)
     lat0 = float(twin.nodes["lat"].mean())
     counts = _count_rows(obs, flow, places)
     screenlines = []
     for line in obs.screenlines:
         if line.link_ids:
-            modelled = float(flow.reindex(list(line.link_ids)).fillna(0.0).sum())
+            modelled = float(flow(line.period).reindex(list(line.link_ids)).fillna(0.0).sum())
             difference = modelled / line.flow_vph - 1.0 if line.flow_vph > 0 else math.inf
             screenlines.append(
                 {
@@ -218,7 +225,7 @@ def compare(obs: ObservationSet, link_results: pd.DataFrame, twin: Twin) -> dict
                     "source": route.source,
                 }
             )
-    areas = _area_speed_rows(obs, links, places, lat0)
+    areas = _area_speed_rows(obs, links, flow, places, lat0)
     groups = {}
     for use in USES:
         c = [r for r in counts if r["use"] == use]

@@ -298,4 +298,6 @@ def run_dynamic(
         "journey_measure": "travel time (s), arrived trips",
         "seconds": time.perf_counter() - started,
     }
-    return RunOutputs(loads, trip_times, summary)
+    series = np.zeros((len(result.series_start_s), len(loads)))
+    series[:, present] = result.series_inflow[:, index]
+    return RunOutputs(loads, trip_times, summary, (result.series_start_s.copy(), series))

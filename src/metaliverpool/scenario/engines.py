@@ -55,11 +55,17 @@ LINK_COLUMNS = (
 
 @dataclass
 class RunOutputs:
-    """What one engine run produced, in the metrics' tables (see the module docstring)."""
+    """What one engine run produced, in the metrics' tables (see the module docstring).
+
+    ``link_inflow_series`` (dynamic engine only): the series intervals' start times (s after 07:00) and
+    the vehicles entering each link in each interval (intervals x links, columns in ``link_loads`` order),
+    for flows over a period of the run.
+    """
 
     link_loads: pd.DataFrame
     trip_times: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    link_inflow_series: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def period_hours(trips: pd.DataFrame) -> float:

@@ -5,9 +5,8 @@
 
 - the engine run: ``static`` (user-equilibrium assignment, :func:`~metaliverpool.scenario.engines.run_static`;
   modelled flow = the equilibrium hourly flow) or ``dynamic`` (the simulator with the README's flags:
-  Webster signals, 3 DTA iterations, gridlock timeout 300 s; modelled flow = vehicles entering the link over
-  the whole simulation divided by the demand period in hours, so a count is compared with the run's
-  period mean whatever its own period);
+  Webster signals, 3 DTA iterations, gridlock timeout 300 s; modelled flow = vehicles entering the link in
+  the simulator's 5-minute series intervals that start inside the observation's period, per hour);
 - the matched observations (:func:`~metaliverpool.ingest.observations.match_observations`) and the
   comparison with criteria (:mod:`metaliverpool.metrics.validation`), calibration and validation apart;
 - the matrix change statistics when the twin has a prior matrix (``od_prior``: ``origin_zone_id``,
@@ -27,10 +26,10 @@ import pandas as pd
 from metaliverpool.assign.twin import skim_time
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.ingest.observations import match_observations
-from metaliverpool.metrics.validation import compare, convergence, matrix_change
+from metaliverpool.metrics.validation import PeriodFlows, compare, convergence, matrix_change
 from metaliverpool.network.graph import RoadGraph
-from metaliverpool.network.twin import Twin
-from metaliverpool.observed.model import ObservationSet
+from metaliverpool.network.twin import DAY_START_CLOCK_S, Twin
+from metaliverpool.observed.model import ObservationSet, Period
 from metaliverpool.scenario.engines import period_hours, routable_zones, run_engine
 
 Engine = Literal["static", "dynamic"]
@@ -43,20 +42,37 @@ DYNAMIC_SETTINGS = RunSettings(
 SEED = 1
 
 
-def run_baseline(twin: Twin, engine: Engine) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Link results (``link_id``, ``flow_vph``, ``time_s``) of the twin's baseline and the run summary."""
+def _period_flows(starts_s: np.ndarray, inflow: np.ndarray, link_ids: np.ndarray) -> PeriodFlows:
+    """Vehicles entering each link in the series intervals that start inside the period, per hour."""
+
+    def flows(period: Period) -> pd.Series:
+        start = period.start_s - DAY_START_CLOCK_S
+        end = period.end_s - DAY_START_CLOCK_S
+        inside = (starts_s >= start) & (starts_s < end)
+        return pd.Series(inflow[inside].sum(axis=0) / (period.duration_s / 3600.0), index=link_ids)
+
+    return flows
+
+
+def run_baseline(twin: Twin, engine: Engine) -> tuple[pd.DataFrame, PeriodFlows | None, dict[str, Any]]:
+    """The twin's baseline: link results (``link_id``, ``flow_vph`` over the demand period, ``time_s``),
+    flows over any period (dynamic engine; ``None`` for the static one, whose flow is one period mean) and
+    the run summary."""
     settings = RunSettings(engine="static") if engine == "static" else DYNAMIC_SETTINGS
     outputs = run_engine(twin, settings, SEED)
     hours = period_hours(twin.trips)
     loads = outputs.link_loads
+    link_ids = loads["link_id"].to_numpy(dtype=np.int64)
     table = pd.DataFrame(
         {
-            "link_id": loads["link_id"].to_numpy(dtype=np.int64),
+            "link_id": link_ids,
             "flow_vph": loads["flow_veh"].to_numpy(dtype=np.float64) / hours,
             "time_s": loads["time_s"].to_numpy(dtype=np.float64),
         }
     )
-    return table, outputs.summary
+    series = outputs.link_inflow_series
+    flows = _period_flows(series[0], series[1], link_ids) if series is not None else None
+    return table, flows, outputs.summary
 
 
 def _matrix(
@@ -97,7 +113,7 @@ def validate_twin(
     """The validation document of ``twin`` against ``obs`` on ``engine`` (see the module docstring)."""
     started = time.perf_counter()
     matched = match_observations(obs, twin)
-    links, summary = run_baseline(twin, engine)
+    links, flows, summary = run_baseline(twin, engine)
     gaps = summary.get("relative_gaps") or [summary.get("relative_gap")]
     document: dict[str, Any] = {
         "twin": twin_name,
@@ -106,7 +122,7 @@ def validate_twin(
         "observation_files": list(obs.sources),
         "run": {k: v for k, v in summary.items() if isinstance(v, int | float | str | bool)},
         "convergence": convergence(gaps[-1] if gaps else None),
-        **compare(matched, links, twin),
+        **compare(matched, links, twin, flows),
         "matrix": matrix_statistics(twin, od_prior) if od_prior is not None else None,
     }
     document["seconds"] = time.perf_counter() - started
