@@ -97,7 +97,7 @@ def _scatter(document: dict[str, Any]) -> str:
         d = "M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in outline) + "Z"
         bands.append(f"<path class='geh-band' d='{d}' fill='{_BAND}' fill-opacity='{opacity}'/>")
     ticks = []
-    for value in np.linspace(0.0, top, 5)[1:]:
+    for value in np.linspace(0.0, top, 5)[1:-1]:  # no label at the far corner, where it would be clipped
         ticks.append(
             f"<text x='{sx(value):.1f}' y='{size - pad + 16}' text-anchor='middle'>{value:,.0f}</text>"
         )
