@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from metaliverpool.ingest.observations import match_observations
 from metaliverpool.observed.model import (
     MORNING_PEAK,
@@ -107,3 +110,21 @@ def test_route_becomes_the_shortest_path_through_its_points() -> None:
     links = twin.links.set_index("link_id")
     nodes = [int(links.at[path[0], "from_node_id"])] + [int(links.at[k, "to_node_id"]) for k in path]
     assert nodes == [0, 1, 2, 3, 4, 9, 14, 19, 24]
+
+
+def test_way_order_read_from_the_osm_file_the_twin_was_built_from(tmp_path: Path) -> None:
+    step = 1.0 / DEG_LAT_M
+    points = [(LON0, LAT0 + step * metres) for metres in (0.0, 100.0, 400.0, 500.0)]
+    twin = make_twin(points, [*two_way(0, 1, 900), *two_way(1, 2, 900), *two_way(2, 3, 900)])
+    # The way is drawn southwards in OSM: node 1003 first.
+    elements = [
+        {"type": "node", "id": 1000 + k, "lon": lon, "lat": lat} for k, (lon, lat) in enumerate(points)
+    ]
+    elements.append(
+        {"type": "way", "id": 900, "nodes": [1003, 1002, 1001, 1000], "tags": {"highway": "primary"}}
+    )
+    osm = tmp_path / "extract.json"
+    osm.write_text(json.dumps({"elements": elements}))
+    twin.manifest["build_config"] = {"osm_path": str(osm)}
+    obs = ObservationSet(counts=(count("fwd", LinkRef(osm_way_id=900, direction="forward")),))
+    assert match_observations(obs, twin).counts[0].link_ids == (3,)  # link 3 runs node 2 -> node 1
