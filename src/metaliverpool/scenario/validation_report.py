@@ -19,6 +19,7 @@ from metaliverpool.scenario.html_parts import GREY, STYLE, Projection, fmt, lege
 GEH_COLOURS = (("#1e8449", "GEH < 5"), ("#d68910", "GEH 5-10"), ("#c0392b", "GEH > 10"))
 _BAND = "#d5e8d4"
 _CHART_PX = 520
+_SIDE_PX = 7.0
 _EXTRA_STYLE = """
 .pass{color:#1e8449;font-weight:600}.fail{color:#c0392b;font-weight:600}
 svg.chart{border:1px solid #ddd;background:#fff}
@@ -146,12 +147,13 @@ def _site_map(document: dict[str, Any], twin: Twin) -> str:
     """Count sites coloured by GEH over the twin's roads (faint)."""
     nodes = twin.nodes
     projection = Projection(nodes["lon"].to_numpy(dtype=np.float64), nodes["lat"].to_numpy(dtype=np.float64))
-    roads = "".join(projection.path(coords) for coords in link_lines(twin).to_numpy())
+    lines = link_lines(twin)
+    roads = "".join(projection.path(coords) for coords in lines.to_numpy())
     sites = [r for group in document["groups"].values() for r in group["counts"]]
     marks = []
     if sites:
-        x, y = projection.xy(np.array([s["lon"] for s in sites]), np.array([s["lat"] for s in sites]))
-        for cx, cy, s in zip(x, y, sites, strict=True):
+        places = [_site_xy(s, projection, lines) for s in sites]
+        for (cx, cy), s in zip(places, sites, strict=True):
             title = html.escape(
                 f"{s['id']} {s['name']}: observed {s['observed_vph']:,.0f}, modelled"
                 f" {s['modelled_vph']:,.0f} veh/h, "
@@ -170,6 +172,23 @@ def _site_map(document: dict[str, Any], twin: Twin) -> str:
         f"<path d='{roads}' stroke='{GREY}' stroke-width='0.6' fill='none'/><g>{''.join(marks)}</g></svg>"
     )
     return f"<figure><figcaption>Count sites by GEH</figcaption>{svg}{legend(list(GEH_COLOURS))}</figure>"
+
+
+def _site_xy(site: dict[str, Any], projection: Projection, lines: Any) -> tuple[float, float]:
+    """Where a count site is drawn: its point (or its link's middle), moved :data:`_SIDE_PX` to the left
+    of the direction of travel, so that the two directions of a road show apart."""
+    x, y = projection.xy(np.array([site["lon"]]), np.array([site["lat"]]))
+    link = site["link_ids"][0] if site.get("link_ids") else None
+    if link is None or link not in lines.index:
+        return float(x[0]), float(y[0])
+    coords = np.asarray(lines[link], dtype=np.float64)
+    px, py = projection.xy(coords[:, 0], coords[:, 1])
+    steps = np.hypot(np.diff(px), np.diff(py))
+    if steps.sum() <= 0:
+        return float(x[0]), float(y[0])
+    k = int(np.searchsorted(np.cumsum(steps), 0.5 * steps.sum()))
+    dx, dy = (px[k + 1] - px[k]) / max(steps[k], 1e-9), (py[k + 1] - py[k]) / max(steps[k], 1e-9)
+    return float(x[0] + _SIDE_PX * dy), float(y[0] - _SIDE_PX * dx)  # left of travel, with y pointing down
 
 
 def _table(table_id: str, rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
