@@ -267,3 +267,11 @@ def test_observed_folder_listing_says_what_each_file_is(tmp_path: Path) -> None:
     assert listing["observed/lcr_observed_facts.csv"].startswith("Published headline figures")
     assert listing["observed/my_counts.csv"] == "link counts"
     assert listing["observed/other.csv"].startswith("not an observation file")
+
+
+def test_validate_cli_refuses_an_unknown_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "counts.csv", COUNTS_HEADER + "a,-2.99,53.4,0,100,07:00-10:00,validation\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--twin", str(tmp_path), "--observations", str(path), "--engine", "warp"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1 and "--engine" in err and "'warp'" in err
