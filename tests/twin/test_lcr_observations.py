@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import shapely
 
+from metaliverpool.demand.model import NtsTripRate
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY as AM_PEAK_SHARE_OF_DAY
 from metaliverpool.errors import InputError
-from metaliverpool.ingest.build import AM_PEAK_SHARE_OF_DAY
 from metaliverpool.ingest.lcr_observations import (
     COMMUTING_FILE,
     FACTS_FILE,
@@ -72,6 +73,7 @@ def test_real_figures_close_back_to_the_annual_total(liverpool_data: Path) -> No
     flows, factors = tunnel_flows_vph(liverpool_data)
     weekday = next(f for f in factors if f.name == "average weekday / average day")
     assert 1.0 < weekday.value < 1.2  # weekdays are busier than the average day
+    assert weekday.value == pytest.approx(NtsTripRate().weekday_over_average_day)  # the trip rate's factor
     morning_vehicles = sum(c.flow_vph for c in observations.counts) * 3.0
     annual = morning_vehicles / AM_PEAK_SHARE_OF_DAY / weekday.value * 365.0
     assert annual == pytest.approx(25_000_000.0)

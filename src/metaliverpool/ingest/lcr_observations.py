@@ -20,8 +20,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY as TRA0307_AM_PEAK_SHARE
 from metaliverpool.errors import InputError
-from metaliverpool.ingest.build import AM_PEAK_SHARE_OF_DAY
 from metaliverpool.observed.model import (
     MORNING_PEAK,
     AreaSpeed,
@@ -61,7 +61,7 @@ MERSEYFLOW_QUARTER_DAYS = 92.0
 
 AM_PEAK_SHARE_OF_WEEKDAY = Factor(
     "share of a weekday's traffic in 07:00-10:00",
-    AM_PEAK_SHARE_OF_DAY,
+    TRA0307_AM_PEAK_SHARE,
     "DfT TRA0307 (traffic distribution by time of day, weekday): about 6.5 + 7 + 6 % in 07-08, 08-09, "
     "09-10; the figure the build's DfT vehicle-km target uses (docs/demand.md, table 6)",
 )

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from metaliverpool.network.twin import Twin
+from metaliverpool.observed.summary import calibration_line
 from metaliverpool.scenario.impacts import Impacts
 
 MAP_WIDTH_PX = 860
@@ -455,6 +456,7 @@ svg.map{border:1px solid #ddd;max-width:100%;height:auto}
 .key i{display:inline-block;width:18px;height:6px;margin-right:5px;vertical-align:middle}
 svg.chart text{font-size:11px;fill:#333}.charts{display:flex;flex-wrap:wrap;gap:12px}
 .note{font-size:.85em;color:#666}
+.calibration{font-size:.9em;border-left:3px solid #c77700;padding:2px 8px;background:#fafafa}
 """
 
 
@@ -534,6 +536,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
 <title>{html.escape(str(scenario.get("name", "Scenario")))} - Meta Liverpool</title>
 <style>{_STYLE}</style></head><body>
 <h1>{html.escape(str(scenario.get("name", "")))}</h1>
+<p class="calibration" id="twin-calibration">Twin: {html.escape(calibration_line(base_twin.manifest))}</p>
 <p class="lede">{html.escape(str(scenario.get("description", "")))}</p>
 <p class="note">Engine: {html.escape(str(run.get("engine")))}; seeds {html.escape(str(run.get("seeds")))};
 baseline and scenario run
