@@ -74,6 +74,11 @@ def test_real_figures_close_back_to_the_annual_total(liverpool_data: Path) -> No
     weekday = next(f for f in factors if f.name == "average weekday / average day")
     assert 1.0 < weekday.value < 1.2  # weekdays are busier than the average day
     assert weekday.value == pytest.approx(NtsTripRate().weekday_over_average_day)  # the trip rate's factor
+    judgement = {f.name for f in factors if f.judgement}
+    assert judgement == {  # the rest are published figures of the thing they stand for
+        "average weekday / average day",
+        "share of morning-peak tunnel traffic towards Liverpool",
+    }
     morning_vehicles = sum(c.flow_vph for c in observations.counts) * 3.0
     annual = morning_vehicles / AM_PEAK_SHARE_OF_DAY / weekday.value * 365.0
     assert annual == pytest.approx(25_000_000.0)

@@ -91,7 +91,8 @@ TOMTOM_MORNING_OVER_ALL_HOURS_TIME = Factor(
     (1.0 + 0.46) / (1.0 + 0.29),
     "TomTom Traffic Index 2015, Liverpool: congestion level 29 % (all hours) and 46 % in the morning rush "
     "hour, both extra travel time over free flow, so the ratio of times is 1.46 / 1.29 (as quoted on a "
-    "'Liverpool road accident map 2015-2016' page); the 2015 ratio is applied to 2024",
+    "'Liverpool road accident map 2015-2016' page); the 2015 ratio is applied to 2024 (judgement)",
+    judgement=True,
 )
 
 QUEENSWAY = "queensway"
@@ -160,7 +161,8 @@ def weekday_over_average_day(facts: dict[str, tuple[float, str, str, int]], path
         weekday / (MERSEYFLOW_QUARTER_VEHICLES / MERSEYFLOW_QUARTER_DAYS),
         f"merseyflow, Mersey Gateway + Silver Jubilee bridges, Jul-Sep 2022: {weekday:,.0f} per weekday "
         f"over {MERSEYFLOW_QUARTER_VEHICLES:,.0f} in the quarter's {MERSEYFLOW_QUARTER_DAYS:.0f} days "
-        "(the other tolled Mersey crossing, taken as like the tunnels)",
+        "(the other tolled Mersey crossing, taken as like the tunnels: judgement)",
+        judgement=True,
     )
 
 
