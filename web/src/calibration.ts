@@ -7,5 +7,5 @@ import { el } from "./dom";
 export function calibrationStatus(info: TwinInfo): HTMLElement {
   const line = info.calibration;
   const calibrated = !line.toLowerCase().startsWith("not calibrated");
-  return el("div", { class: `calibration ${calibrated ? "calibrated" : "prior"}`, id: "calibration", title: line, role: "status" }, line);
+  return el("div", { class: `calibration ${calibrated ? "calibrated" : "prior"}`, id: "calibration", role: "status" }, line);
 }
