@@ -69,7 +69,11 @@ def test_run_writes_kpis_and_report_and_uses_the_cache(
     assert (links.loc[links["osm_way_id"] == CLOSED_WAY, "scenario_vph"] == 0).all()
     assert links.loc[links["osm_way_id"] == CLOSED_WAY, "baseline_vph"].sum() > 0
     assert kpis["network"]["vehicle_hours"]["change"]["mean"] > 0, "closing a main road costs time"
-    assert "<svg class='map'" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "<svg class='map'" in report
+    # one line near the top says what the twin was calibrated against (this grid twin: nothing)
+    assert report.index('id="twin-calibration"') < report.index("<h2>")
+    assert "Twin: Not calibrated: demand is the prior (docs/validation.md)" in report
 
     again = tmp_path / "again"
     code, stdout, _ = run_cli(

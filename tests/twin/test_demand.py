@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from metaliverpool.demand.gravity import deterrence_exponential, furness
-from metaliverpool.demand.model import DemandConfig, distance_km, morning_peak_demand
+from metaliverpool.demand.model import DemandConfig, NtsTripRate, distance_km, morning_peak_demand
 from metaliverpool.demand.profile import PERIOD_S, integer_matrix, trips_from_matrix
 
 positive = st.floats(min_value=0.1, max_value=1000.0)
@@ -84,7 +85,7 @@ def _zones() -> pd.DataFrame:
 
 
 def test_demand_respects_cordon_directions_and_target() -> None:
-    result = morning_peak_demand(_zones(), DemandConfig(target_vehicle_km=8000.0))
+    result = morning_peak_demand(_zones(), DemandConfig(car_trips_per_resident=0.2, target_vehicle_km=8000.0))
     trips = result.trips
     assert abs(result.summary["vehicle_km"] - 8000.0) / 8000.0 < 0.01
     assert result.summary["furness_max_relative_error"] < 1e-6
@@ -92,3 +93,12 @@ def test_demand_respects_cordon_directions_and_target() -> None:
     assert not (trips["origin_zone_id"] == trips["destination_zone_id"]).any()
     internal = result.matrix[:3].sum(axis=1)
     assert np.allclose(internal, [300.0, 200.0, 200.0])  # population x share x 0.20
+
+
+def test_nts_trip_rate_is_the_product_of_its_cited_factors() -> None:
+    # NTS 2023: 363 car-driver trips per person a year; merseyflow weekday / average day 1.10; TRA0307 0.19
+    rate = NtsTripRate()
+    assert rate.per_resident() == pytest.approx(363.0 / 365.0 * (74_000 * 92 / 6_180_000) * 0.19)
+    assert 0.20 < rate.per_resident() < 0.21
+    assert DemandConfig().car_trips_per_resident == rate.per_resident()
+    assert NtsTripRate(car_driver_trips_per_person_per_year=0.0).per_resident() == 0.0

@@ -130,6 +130,7 @@ def test_twins_and_summary(client: TestClient) -> None:
     summary = client.get("/api/twins/test-grid", headers=headers).json()
     assert summary["counts"]["links"] == 24
     assert summary["bounds"] == pytest.approx([-2.995, 53.405, -2.991, 53.409])
+    assert summary["calibration"] == "Not calibrated: demand is the prior (docs/validation.md)"
     assert client.get("/api/twins/nowhere", headers=headers).status_code == 404
     assert client.get("/api/twins").status_code == 401
 

@@ -342,6 +342,35 @@ def test_screenshot_shows_the_road_network_and_edits(browser: Browser, shared_se
         context.close()
 
 
+def test_map_says_in_one_readable_line_what_the_twin_was_calibrated_against(
+    browser: Browser, shared_server: ProcessServer
+) -> None:
+    server = shared_server
+    tokens = {"cal": account(server, "cal")}
+    scenario_id = shared_scenario(server, tokens, "cal", {})
+    context, page = open_as(browser, server, tokens["cal"], scenario_id)
+    try:
+        line = page.locator("#calibration")
+        assert line.inner_text() == "Not calibrated: demand is the prior (docs/validation.md)"
+        box, wrap = line.bounding_box(), page.locator(".mapwrap").bounding_box()
+        assert box is not None and wrap is not None
+        inside = wrap["x"] <= box["x"] and box["x"] + box["width"] <= wrap["x"] + wrap["width"]
+        assert inside and wrap["y"] <= box["y"] < wrap["y"] + 60, (box, wrap)  # on the map, at its top
+        assert box["height"] < 40  # one line (two at most on a narrow map)
+        size = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('#calibration')).fontSize)"
+        )
+        assert size >= 12
+        # not hidden under the map's zoom buttons or the legend
+        for other in (".maplibregl-ctrl-top-left", ".legend"):
+            b = page.locator(other).first.bounding_box()
+            assert b is not None
+            apart = box["x"] >= b["x"] + b["width"] or b["x"] >= box["x"] + box["width"]
+            assert apart or box["y"] >= b["y"] + b["height"] or b["y"] >= box["y"] + box["height"], other
+    finally:
+        context.close()
+
+
 def test_congestion_forecast_layer_draws_the_server_forecast(
     browser: Browser, shared_server: ProcessServer, forecast_model: Path
 ) -> None:

@@ -7,7 +7,7 @@ export interface ScenarioInfo {
   visibility: "private" | "shared"; role: "owner" | "editor" | "viewer"; members: Member[];
   forked_from_version_id: number | null; created_at_s: number;
 }
-export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number> }
+export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number>; calibration: string }
 export interface VersionInfo { version_id: number; scenario_id: number; number: number; name: string; author: string; created_at_s: number; edit_count: number }
 export interface RunInfo {
   run_id: number; scenario_id: number; version_id: number | null; status: string; progress: number;

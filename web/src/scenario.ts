@@ -11,6 +11,7 @@ import { buildLayers, createMap, type MapView, type TwinLayers } from "./map";
 import { describeEdit, editColour, editWays, editArea } from "./edits";
 import { equityRows, formatNumber, kpiRows } from "./kpis";
 import { BANDS, clock, forecastDetails, forecastPanel, TWIN_DAY_START_S, type ForecastLayer } from "./forecast";
+import { calibrationStatus } from "./calibration";
 
 interface AiLoop {
   seeds: number; eligible_signals: number; horizon_s: number; risk_threshold: number;
@@ -53,7 +54,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const forecastLegend = el("div", { id: "forecast-legend", style: "display:none" }, el("b", {}, "Forecast"), " congestion: ",
     ...BANDS.flatMap((band, k) => [k ? ", " : "", el("span", { style: `color:rgb(${band.colour.slice(0, 3).join(",")})` }, band.name)]));
   const slider = el("div", { class: "slider", id: "time-slider", style: "display:none" });
-  const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, toast, legend, slider);
+  const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, calibrationStatus(twinInfo), toast, legend, slider);
   app.append(el("div", { class: "layout" }, side, mapWrap));
 
   const { map, overlay } = createMap(mapDiv, twinInfo.bounds);

@@ -13,6 +13,7 @@ from metaliverpool.config import data_dir
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
 from metaliverpool.network.twin import Twin
+from metaliverpool.observed.summary import calibration_line
 from metaliverpool.store.bundle import read_manifest, read_twin, write_twin
 from metaliverpool.store.geojson import twin_to_geojson
 
@@ -23,6 +24,7 @@ def twin_summary(twin: Twin) -> dict[str, object]:
     manifest = twin.manifest
     return {
         "region": manifest.get("region"),
+        "calibration": calibration_line(manifest),
         "counts": twin.counts(),
         "road_length_km": round(float(links["length_m"].sum()) / 1000.0, 1),
         "links_by_highway": links["highway"].value_counts().sort_index().to_dict(),

@@ -18,7 +18,7 @@ Every parameter is in :class:`DemandConfig`, with its source in ``docs/demand.md
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,15 +26,45 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from metaliverpool.demand.gravity import deterrence_exponential, furness, margin_error
-from metaliverpool.demand.profile import integer_matrix, trips_from_matrix
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY, integer_matrix, trips_from_matrix
+
+
+@dataclass(frozen=True)
+class NtsTripRate:
+    """Car-driver trips per resident starting 07:00-10:00 on a weekday, from national statistics
+    (``docs/demand.md``, table 4)."""
+
+    car_driver_trips_per_person_per_year: float = 363.0
+    """National Travel Survey 2023, England: average trips per person per year by main mode, car or van
+    driver (DfT, NTS0303; 39 % of 915 trips, NTS0101)."""
+    weekday_over_average_day: float = 74_000.0 / (6_180_000.0 / 92.0)
+    """Average weekday / average day: merseyflow, Mersey Gateway and Silver Jubilee bridges, Jul-Sep 2022,
+    74,000 vehicles per weekday against 6.18 million in the quarter's 92 days (1.10); traffic on the
+    region's other tolled crossing standing in for trips (judgement)."""
+    am_peak_share_of_weekday: float = AM_PEAK_SHARE_OF_WEEKDAY
+    """Share of a weekday's car traffic in 07:00-10:00 (DfT TRA0307), standing in for the share of
+    car-driver trips that start then."""
+
+    def per_resident(self) -> float:
+        """Car-driver trips per resident in 07:00-10:00 of an average weekday."""
+        return (
+            self.car_driver_trips_per_person_per_year
+            / 365.0
+            * self.weekday_over_average_day
+            * self.am_peak_share_of_weekday
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """The factors and their product, JSON-ready (the manifest's ``build_config``)."""
+        return {**asdict(self), "car_trips_per_resident": self.per_resident()}
 
 
 @dataclass(frozen=True)
 class DemandConfig:
     """Parameters of demand v1 (sources in ``docs/demand.md``)."""
 
-    car_trips_per_resident: float = 0.20
-    """Car-driver trips starting 07:00-10:00 per resident (NTS-based, see docs)."""
+    car_trips_per_resident: float = field(default_factory=lambda: NtsTripRate().per_resident())
+    """Car-driver trips starting 07:00-10:00 per resident (:class:`NtsTripRate`)."""
     outbound_ratio: float = 0.5
     """External exits per external entry in the morning peak of a city centre."""
     external_share: float = 2.0

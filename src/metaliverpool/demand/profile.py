@@ -16,6 +16,9 @@ from numpy.typing import NDArray
 HOURLY_SHARES = (0.33, 0.37, 0.30)
 """Share of the 07:00-10:00 trips departing in each hour."""
 
+AM_PEAK_SHARE_OF_WEEKDAY = 0.19
+"""Share of a weekday's car traffic in 07:00-10:00 (DfT TRA0307, weekday: about 6.5 + 7 + 6 %)."""
+
 PERIOD_S = 3 * 3600.0
 
 

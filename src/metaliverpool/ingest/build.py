@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from metaliverpool.demand.model import DemandConfig, morning_peak_demand
+from metaliverpool.demand.model import DemandConfig, NtsTripRate, morning_peak_demand
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.catalogue import SOURCES, file_record
 from metaliverpool.ingest.osm_network import NetworkConfig, RoadNetwork, nearest_node_ids, network_from_osm
@@ -34,7 +35,7 @@ SERVICE_ATTRACTION_WEIGHTS = {"hospital": 200.0, "school": 30.0, "gp": 10.0}
 """Attraction weight per service (employment proxy); any other OSM amenity counts 1."""
 RESIDENT_ATTRACTION_WEIGHT = 0.01
 """Attraction weight per resident (trips to homes, escort trips)."""
-AM_PEAK_SHARE_OF_DAY = 0.19
+AM_PEAK_SHARE_OF_DAY = AM_PEAK_SHARE_OF_WEEKDAY
 """Share of a day's car traffic in 07:00-10:00 (DfT TRA0307, weekday: about 6.5 + 7 + 6 %)."""
 MILE_KM = 1.609344
 
@@ -392,6 +393,11 @@ def build_twin(config: BuildConfig, data_dir: Path, on_step: Callable[[str], Non
             "osm_path": str(osm_path),
             "network": network_config.as_dict(),
             "demand": demand_config.as_dict(),
+            "car_trips_per_resident_from": (
+                NtsTripRate().as_dict()
+                if demand_config.car_trips_per_resident == NtsTripRate().per_resident()
+                else "given in the build config"
+            ),
             "service_attraction_weights": SERVICE_ATTRACTION_WEIGHTS,
             "resident_attraction_weight": RESIDENT_ATTRACTION_WEIGHT,
         },

@@ -99,4 +99,5 @@ svg.map{border:1px solid #ddd;max-width:100%;height:auto}
 .key i{display:inline-block;width:18px;height:6px;margin-right:5px;vertical-align:middle}
 svg.chart text{font-size:11px;fill:#333}.charts{display:flex;flex-wrap:wrap;gap:12px}
 .note{font-size:.85em;color:#666}
+.calibration{font-size:.9em;border-left:3px solid #c77700;padding:2px 8px;background:#fafafa}
 """

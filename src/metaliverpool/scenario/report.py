@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from metaliverpool.network.twin import Twin
+from metaliverpool.observed.summary import calibration_line
 from metaliverpool.scenario.html_parts import GREY as _GREY
 from metaliverpool.scenario.html_parts import STYLE as _STYLE
 from metaliverpool.scenario.html_parts import Projection as _Projection
@@ -458,6 +459,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
 <title>{html.escape(str(scenario.get("name", "Scenario")))} - Meta Liverpool</title>
 <style>{_STYLE}</style></head><body>
 <h1>{html.escape(str(scenario.get("name", "")))}</h1>
+<p class="calibration" id="twin-calibration">Twin: {html.escape(calibration_line(base_twin.manifest))}</p>
 <p class="lede">{html.escape(str(scenario.get("description", "")))}</p>
 <p class="note">Engine: {html.escape(str(run.get("engine")))}; seeds {html.escape(str(run.get("seeds")))};
 baseline and scenario run

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from metaliverpool.network.twin import Twin
+from metaliverpool.observed.summary import calibration_line
 from metaliverpool.service.access import NotFound
 from metaliverpool.service.layers import LAYER_NAMES, encode_layer
 from metaliverpool.store.bundle import read_manifest, read_twin
@@ -88,4 +89,5 @@ class TwinCatalog:
             "counts": entry.manifest.get("counts", {}),
             "bounds": bounds,
             "layers": list(LAYER_NAMES),
+            "calibration": calibration_line(entry.manifest),
         }
