@@ -75,7 +75,8 @@ def access_command(
     try:
         write_text_atomic(out, text)
     except OSError as error:
-        raise InputError(out, f"cannot write ({error.strerror or error})") from None
+        reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
+        raise InputError(out, f"cannot write ({reason})") from None
     services = [code for code in JTS_SERVICES if f"{code}Cart" in table.columns]
     summary = {
         "lsoas": len(table),

@@ -58,11 +58,11 @@ def read_jts_csv(path: Path) -> pd.DataFrame:
         values = pd.to_numeric(raw, errors="coerce")
         bad = values.isna() & ~raw.isin(MISSING)
         if bad.any():
-            row = int(bad.to_numpy().argmax())
+            first = int(bad.to_numpy().argmax())
             raise InputError(
                 path,
-                f"{raw.iloc[row]!r} is not a number of minutes",
-                where=f"line {lines[row][0]}, field {name}",
+                f"{raw.iloc[first]!r} is not a number of minutes",
+                where=f"line {lines[first][0]}, field {name}",
             )
         result[name] = values.to_numpy(dtype=float)
     return result

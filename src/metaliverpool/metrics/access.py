@@ -128,8 +128,12 @@ def active_network(
     road_b = road_row.reindex(road_links["to_node_id"].to_numpy()[road_mask]).to_numpy()
     road_length = road_links["length_m"].to_numpy(dtype=np.float64)[road_mask]
     active_row = pd.Series(np.arange(len(active_nodes)), index=active_nodes["node_id"].to_numpy())
-    act_a = active_index[active_row.reindex(active_links["from_node_id"].to_numpy()[active_mask]).to_numpy()]
-    act_b = active_index[active_row.reindex(active_links["to_node_id"].to_numpy()[active_mask]).to_numpy()]
+    act_a = active_index[
+        active_row.reindex(active_links["from_node_id"].to_numpy()[active_mask]).to_numpy().astype(np.int64)
+    ]
+    act_b = active_index[
+        active_row.reindex(active_links["to_node_id"].to_numpy()[active_mask]).to_numpy().astype(np.int64)
+    ]
     act_length = active_links["length_m"].to_numpy(dtype=np.float64)[active_mask]
     tails = [act_a, act_b, road_a] + ([road_b] if roads_both_ways else [])
     heads = [act_b, act_a, road_b] + ([road_a] if roads_both_ways else [])

@@ -234,8 +234,10 @@ def jts_access_table(
 ) -> pd.DataFrame:
     """One row per LSOA zone (``kind == "lsoa"`` when the column exists): ``LSOA_code``, then for each
     service in ``destinations`` (JTS order) and each mode in ``networks`` the minutes ``<S><suffix>``
-    (e.g. ``GPCart``); with ``study_bbox``, ``edge_services`` lists (``;``-separated) the services for
-    which a destination outside the study area may be nearer (:func:`outside_may_be_nearer`)."""
+    (e.g. ``GPCart``, NaN when no destination is reachable in the twin); with ``study_bbox``,
+    ``edge_services`` lists (``;``-separated) the services whose times may not be the true nearest: a
+    destination outside the study area may be nearer (:func:`outside_may_be_nearer`), or by some mode none
+    is reachable inside it."""
     lsoas = zones[zones["kind"] == "lsoa"] if "kind" in zones.columns else zones
     lon = lsoas["anchor_lon"].to_numpy(dtype=np.float64)
     lat = lsoas["anchor_lat"].to_numpy(dtype=np.float64)
@@ -247,10 +249,14 @@ def jts_access_table(
         places = destinations[code]
         dest_lon = places["lon"].to_numpy(dtype=np.float64)
         dest_lat = places["lat"].to_numpy(dtype=np.float64)
+        unreachable = np.zeros(len(lsoas), dtype=bool)
         for mode, network in networks.items():
-            table[f"{code}{MODE_SUFFIX[mode]}"] = nearest_time_s(network, lon, lat, dest_lon, dest_lat) / 60.0
+            minutes = nearest_time_s(network, lon, lat, dest_lon, dest_lat) / 60.0
+            table[f"{code}{MODE_SUFFIX[mode]}"] = minutes
+            unreachable |= ~np.isfinite(minutes)
         if study_bbox is not None:
-            for row in np.flatnonzero(outside_may_be_nearer(lon, lat, dest_lon, dest_lat, study_bbox)):
+            outside = outside_may_be_nearer(lon, lat, dest_lon, dest_lat, study_bbox)
+            for row in np.flatnonzero(outside | unreachable):
                 edge[row].append(code)
     if study_bbox is not None:
         table["edge_services"] = [";".join(codes) for codes in edge]
