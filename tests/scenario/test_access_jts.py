@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from metaliverpool.metrics.jts import (
     jts_access_table,
     jts_destinations,
     nearest_time_s,
+    origin_points,
     walk_network,
 )
 from metaliverpool.network.twin import Twin, empty_table
@@ -82,6 +84,14 @@ def test_straight_road_known_answers() -> None:
     assert row["edge_services"] == "", "the study area is far bigger than the road"
     narrow = jts_access_table(twin.zones, destinations, networks, study_bbox=(LON0 - 0.001, 53.0, -2.5, 54.0))
     assert narrow.loc[0, "edge_services"] == "GP", "the west edge (66 m) is nearer than the GP (1 km)"
+
+
+def test_origin_is_the_anchor_or_a_point_on_the_zone() -> None:
+    twin = _straight_road()
+    lon, lat = origin_points(twin.zones)
+    assert (lon[0], lat[0]) == (LON0, LAT0 + 0.001)
+    lon, lat = origin_points(twin.zones.drop(columns=["anchor_lon", "anchor_lat"]))
+    assert twin.zones["geometry"].iloc[0].contains(shapely.Point(lon[0], lat[0]))
 
 
 def test_one_way_street_is_one_way_by_cycle_not_on_foot() -> None:

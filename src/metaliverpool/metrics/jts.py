@@ -3,8 +3,8 @@ time in minutes to the nearest destination of each service type by car, by cycle
 
 Method (``docs/access.md`` has the sources and every departure from JTS):
 
-- **Origins**: one point per LSOA (the zone's ``anchor_lon``/``anchor_lat``). JTS starts from Output Area
-  population-weighted centroids and averages over the LSOA's Output Areas.
+- **Origins**: one point per LSOA (:func:`origin_points`: the zone's ``anchor_lon``/``anchor_lat``).
+  JTS starts from Output Area population-weighted centroids and averages over the LSOA's Output Areas.
 - **Destinations** (:func:`jts_destinations`): GP practices (NHS), hospitals (NHS), primary and secondary
   schools (DfE GIAS, split by phase). Food stores and town centres are not in the twin's services.
 - **Walk**: 4.8 km/h on the active-travel links plus the roads pedestrians may use
@@ -91,7 +91,7 @@ def jts_destinations(
         "GP": kind == "gp",
         "Hosp": (kind == "hospital") & ~source.str.startswith("osm"),
     }
-    if school_phase is not None:
+    if school_phase is not None and "source_id" in services.columns:
         gias = (kind == "school") & (source == "gias_schools")
         phase = services["source_id"].astype(str).map(school_phase)
         chosen["PS"] = gias & phase.isin(PRIMARY_PHASES)
@@ -226,6 +226,17 @@ def outside_may_be_nearer(
     return np.asarray(edge_m < nearest_m)
 
 
+def origin_points(zones: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
+    """Each zone's origin (lon, lat): ``anchor_lon``/``anchor_lat`` when the twin has them, else a point on
+    the zone polygon's surface (how the build places the anchor)."""
+    if {"anchor_lon", "anchor_lat"} <= set(zones.columns):
+        return zones["anchor_lon"].to_numpy(dtype=np.float64), zones["anchor_lat"].to_numpy(dtype=np.float64)
+    points = shapely.point_on_surface(zones["geometry"].to_numpy(dtype=object))
+    return np.asarray(shapely.get_x(points), dtype=np.float64), np.asarray(
+        shapely.get_y(points), dtype=np.float64
+    )
+
+
 def jts_access_table(
     zones: pd.DataFrame,
     destinations: Mapping[str, pd.DataFrame],
@@ -239,8 +250,7 @@ def jts_access_table(
     destination outside the study area may be nearer (:func:`outside_may_be_nearer`), or by some mode none
     is reachable inside it."""
     lsoas = zones[zones["kind"] == "lsoa"] if "kind" in zones.columns else zones
-    lon = lsoas["anchor_lon"].to_numpy(dtype=np.float64)
-    lat = lsoas["anchor_lat"].to_numpy(dtype=np.float64)
+    lon, lat = origin_points(lsoas)
     table = pd.DataFrame({"LSOA_code": lsoas["zone_code"].astype(str).to_numpy()})
     edge: list[list[str]] = [[] for _ in range(len(lsoas))]
     for code in JTS_SERVICES:
