@@ -32,6 +32,7 @@ from metaliverpool.metrics.jts import (
     walk_network,
 )
 from metaliverpool.network.twin import Twin, empty_table
+from metaliverpool.scenario.access_map import NO_VALUE_COLOUR, SCALE_MAX_MIN, minutes_colour
 from metaliverpool.store.bundle import read_twin
 from small_twins import LAT0, LON0, grid_twin, make_twin, two_way
 
@@ -206,9 +207,9 @@ def test_access_command_on_the_central_twin(
         "LSOA_code,GPCart,GPCyct,GPWalkt\n" + "".join(f"{code},5.0,8.0,20.0\n" for code in codes),
         encoding="utf-8",
     )
-    code, stdout, _ = run_cli(
-        ["access", "--twin", str(liverpool_centre_bundle), "--out", str(out), "--jts", str(jts)], capsys
-    )
+    page = tmp_path / "access.html"
+    argv = ["access", "--twin", str(liverpool_centre_bundle), "--out", str(out), "--jts", str(jts)]
+    code, stdout, _ = run_cli([*argv, "--map", str(page)], capsys)
     assert code == 0
     table = pd.read_csv(out, keep_default_na=False, na_values=[""])
     services = ["PS", "SS", "GP", "Hosp"]
@@ -233,6 +234,11 @@ def test_access_command_on_the_central_twin(
     assert np.median(walk[both]) > np.median(cycle[both]), "on foot is slower than by cycle"
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["lsoas"] == len(table) and summary["services_left_out"] == ["Food", "Town"]
+    html_text = page.read_text(encoding="utf-8")
+    assert html_text.count("<svg class='map'") == 12 and html_text.count("<path class='lsoa'") == 12 * len(
+        table
+    )
+    assert "GPWalkt: GP on foot" in html_text and "none reachable" in html_text
     gp_car = next(row for row in summary["comparison"] if row["column"] == "GPCart")
     assert gp_car["lsoas"] == table["GPCart"].notna().sum() and gp_car["jts_median_min"] == 5.0
 
@@ -250,3 +256,9 @@ def test_access_command_bad_input(
     code, _, err = run_cli(["access", "--twin", str(liverpool_centre_bundle), "--out", str(out)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert err.strip().startswith("error:") and "file.txt" in err
+
+
+def test_minutes_colour_scale() -> None:
+    assert minutes_colour(0.0) == "rgb(255,247,188)"
+    assert minutes_colour(SCALE_MAX_MIN) == minutes_colour(95.0) == "rgb(8,48,107)", "long times saturate"
+    assert minutes_colour(float("nan")) == NO_VALUE_COLOUR

@@ -7,7 +7,8 @@ area may be nearer). Car times use the morning-peak congested link times of the 
 twin's trips. With ``--jts FILE...`` (JTS LSOA tables saved as CSV) it also compares, per column, the
 median minutes and the median absolute difference over the LSOAs in both. The last line of standard
 output is one JSON object: ``lsoas``, ``services``, ``services_left_out``, ``medians_min``,
-``edge_lsoas``, ``comparison`` and ``seconds``. Method and sources: ``docs/access.md``.
+``edge_lsoas``, ``comparison`` and ``seconds``. ``--map FILE.html`` also writes the table as LSOA maps
+(:mod:`metaliverpool.scenario.access_map`). Method and sources: ``docs/access.md``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from metaliverpool.metrics.jts import (
     walk_network,
 )
 from metaliverpool.network.twin import Twin
+from metaliverpool.scenario.access_map import render_access_map
 from metaliverpool.scenario.engines import run_static
 from metaliverpool.store.bundle import read_twin
 
@@ -60,6 +62,7 @@ def access_command(
     data: Path | None = typer.Option(
         None, "--data", help="Data folder with the DfE schools file (default: METALIVERPOOL_DATA)."
     ),
+    map_html: Path | None = typer.Option(None, "--map", help="Also write the LSOA maps as one HTML page."),
 ) -> None:
     """Compute the JTS access table of ``twin``, write it, print the summary JSON line."""
     started = time.perf_counter()
@@ -71,12 +74,10 @@ def access_command(
         table = access_table(
             bundle, phases, lambda step, done: progress.update(task, description=step, completed=done)
         )
-    text = table.to_csv(index=False, float_format="%.2f", lineterminator="\n")
-    try:
-        write_text_atomic(out, text)
-    except OSError as error:
-        reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
-        raise InputError(out, f"cannot write ({reason})") from None
+    _write(out, table.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
+    if map_html is not None:
+        title = f"Access to services: {bundle.manifest.get('region', twin.name)}"
+        _write(map_html, render_access_map(bundle.zones, table, title))
     services = [code for code in JTS_SERVICES if f"{code}Cart" in table.columns]
     summary = {
         "lsoas": len(table),
@@ -127,6 +128,15 @@ def access_table(
     table = jts_access_table(twin.zones, jts_destinations(twin.services, school_phase), networks, bbox)
     step("done", 4)
     return table
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` atomically; an unwritable path is an :class:`InputError`."""
+    try:
+        write_text_atomic(path, text)
+    except OSError as error:
+        reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
+        raise InputError(path, f"cannot write ({reason})") from None
 
 
 def _school_phases(data: Path) -> dict[str, str] | None:
