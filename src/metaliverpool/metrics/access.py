@@ -7,7 +7,8 @@ at its network node; a service is reached at its nearest network node (``service
 On foot: an undirected network of the active-travel links (footways, cycleways, crossings) joined to the
 roads pedestrians may walk along (every road class except motorways and tunnels), nodes matched by OSM node
 id; walking speed 4.8 km/h (the DfT Journey Time Statistics assumption). Zones and services attach to their
-nearest walking node.
+nearest walking node. :func:`active_network` builds that network for any speed and set of links; the JTS
+measures (:mod:`metaliverpool.metrics.jts`) use it for walking and cycling.
 """
 
 from __future__ import annotations
