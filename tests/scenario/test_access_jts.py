@@ -21,12 +21,14 @@ from hypothesis import strategies as st
 from cli_capture import run_cli
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.jts import read_jts_tables
+from metaliverpool.ingest.zones import read_oa_points
 from metaliverpool.metrics.jts import (
     car_network,
     compare_with_jts,
     cycle_network,
     jts_access_table,
     jts_destinations,
+    lsoa_origins,
     nearest_time_s,
     origin_points,
     walk_network,
@@ -75,7 +77,9 @@ def test_straight_road_known_answers() -> None:
     }
     destinations = jts_destinations(twin.services)
     assert list(destinations) == ["GP"], "an OSM hospital is not a JTS hospital"
-    table = jts_access_table(twin.zones, destinations, networks, study_bbox=(-3.5, 53.0, -2.5, 54.0))
+    table = jts_access_table(
+        lsoa_origins(twin.zones), destinations, networks, study_bbox=(-3.5, 53.0, -2.5, 54.0)
+    )
     row = table.iloc[0]
     assert row["LSOA_code"] == "E01000001"
     assert row["GPWalkt"] == pytest.approx((OFFSET_M + road_m) / WALK_MPS / 60.0, rel=1e-9)
@@ -83,8 +87,37 @@ def test_straight_road_known_answers() -> None:
     # Car: walk 111.195 m to the car at node 0, drive 0 -> 3 at 30 mph, the GP is at the kerb.
     assert row["GPCart"] == pytest.approx((OFFSET_M / WALK_MPS + road_m / CAR_MPS) / 60.0, rel=1e-9)
     assert row["edge_services"] == "", "the study area is far bigger than the road"
-    narrow = jts_access_table(twin.zones, destinations, networks, study_bbox=(LON0 - 0.001, 53.0, -2.5, 54.0))
+    narrow = jts_access_table(
+        lsoa_origins(twin.zones), destinations, networks, study_bbox=(LON0 - 0.001, 53.0, -2.5, 54.0)
+    )
     assert narrow.loc[0, "edge_services"] == "GP", "the west edge (66 m) is nearer than the GP (1 km)"
+
+
+def test_output_area_origins_are_averaged_per_lsoa() -> None:
+    twin = _straight_road()
+    walk = {"walk": walk_network(twin.nodes, twin.links, twin.active_nodes, twin.active_links)}
+    road_m = float(twin.links["length_m"].iloc[[0, 2, 4]].sum())
+    areas = pd.DataFrame(
+        {
+            "lsoa_code": ["E01000001", "E01000001", "E01999999"],
+            "lon": [LON0, LON0 + 0.015, LON0],
+            "lat": [LAT0 + 0.001, LAT0, LAT0],
+        }
+    )
+    origins = lsoa_origins(twin.zones, areas)
+    assert origins["LSOA_code"].tolist() == ["E01000001", "E01000001"], "OAs of other LSOAs are dropped"
+    table = jts_access_table(origins, jts_destinations(twin.services), walk)
+    # One OA 111.195 m off node 0 (then the whole road), the other at the GP's door (0 minutes).
+    expected = 0.5 * ((OFFSET_M + road_m) / WALK_MPS / 60.0 + 0.0)
+    assert table["GPWalkt"].tolist() == pytest.approx([expected], rel=1e-9)
+    assert lsoa_origins(twin.zones, areas.iloc[2:]).shape[0] == 1, "an LSOA without OAs keeps its point"
+
+
+def test_output_areas_of_the_data_folder(liverpool_data: Path) -> None:
+    areas = read_oa_points(liverpool_data)
+    assert len(areas) == 5091 and areas["oa_code"].is_unique  # SOURCES.md: 5,091 OAs
+    assert areas.groupby("lsoa_code").size().between(1, 40).all()
+    assert areas["lon"].between(-3.3, -2.5).all() and areas["lat"].between(53.2, 53.8).all()
 
 
 def test_origin_is_the_anchor_or_a_point_on_the_zone() -> None:

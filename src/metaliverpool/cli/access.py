@@ -31,6 +31,7 @@ from metaliverpool.edits.schema import RunSettings
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.jts import read_jts_tables
 from metaliverpool.ingest.services import SCHOOLS_FILE, school_phases
+from metaliverpool.ingest.zones import read_oa_points
 from metaliverpool.metrics.jts import (
     JTS_SERVICES,
     car_network,
@@ -38,12 +39,16 @@ from metaliverpool.metrics.jts import (
     cycle_network,
     jts_access_table,
     jts_destinations,
+    lsoa_origins,
     walk_network,
 )
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.access_map import render_access_map
 from metaliverpool.scenario.engines import run_static
 from metaliverpool.store.bundle import read_twin
+
+ORIGINS = ("lsoa", "oa")
+"""``--origins``: one point per LSOA, or one per Output Area averaged per LSOA (``docs/access.md``)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -63,16 +68,26 @@ def access_command(
         None, "--data", help="Data folder with the DfE schools file (default: METALIVERPOOL_DATA)."
     ),
     map_html: Path | None = typer.Option(None, "--map", help="Also write the LSOA maps as one HTML page."),
+    origins: str = typer.Option(
+        "lsoa", "--origins", help="lsoa: one point per LSOA; oa: each Output Area's point, averaged per LSOA."
+    ),
 ) -> None:
     """Compute the JTS access table of ``twin``, write it, print the summary JSON line."""
     started = time.perf_counter()
     published = read_jts_tables(jts) if jts else None
+    if origins not in ORIGINS:
+        raise InputError("--origins", f"expected one of {', '.join(ORIGINS)}, found {origins!r}")
     bundle = read_twin(twin)
-    phases = _school_phases(data or data_dir())
+    folder = data or data_dir()
+    phases = _school_phases(folder)
+    output_areas = read_oa_points(folder) if origins == "oa" else None
     with progress_bar() as progress:
         task = progress.add_task("static assignment (morning peak)", total=4)
         table = access_table(
-            bundle, phases, lambda step, done: progress.update(task, description=step, completed=done)
+            bundle,
+            phases,
+            output_areas,
+            lambda step, done: progress.update(task, description=step, completed=done),
         )
     _write(out, table.to_csv(index=False, float_format="%.2f", lineterminator="\n"))
     if map_html is not None:
@@ -100,10 +115,14 @@ def access_command(
 
 
 def access_table(
-    twin: Twin, school_phase: dict[str, str] | None, on_step: Callable[[str, int], None] | None = None
+    twin: Twin,
+    school_phase: dict[str, str] | None,
+    output_areas: pd.DataFrame | None = None,
+    on_step: Callable[[str, int], None] | None = None,
 ) -> pd.DataFrame:
     """The JTS access table of ``twin`` (:func:`metaliverpool.metrics.jts.jts_access_table`), with car times
-    from the static assignment of its trips; ``on_step(name, steps_done)`` reports progress (4 steps)."""
+    from the static assignment of its trips, from its LSOAs' points or their ``output_areas``
+    (:func:`metaliverpool.metrics.jts.lsoa_origins`); ``on_step(name, steps_done)`` reports progress."""
 
     def step(name: str, done: int) -> None:
         if on_step is not None:
@@ -125,7 +144,8 @@ def access_table(
     }
     step("nearest destinations", 2)
     bbox = twin.manifest.get("study_area", {}).get("bbox")
-    table = jts_access_table(twin.zones, jts_destinations(twin.services, school_phase), networks, bbox)
+    origins = lsoa_origins(twin.zones, output_areas)
+    table = jts_access_table(origins, jts_destinations(twin.services, school_phase), networks, bbox)
     step("done", 4)
     return table
 

@@ -111,6 +111,17 @@ SOURCES: tuple[Source, ...] = (
         required=False,
     ),
     Source(
+        "oa_boundaries",
+        "boundaries/lcr_oa2011_bgc.geojson",
+        "Output Area 2011 boundaries (generalised, clipped): `access --origins oa`",
+        "ONS",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2011",
+        "https://geoportal.statistics.gov.uk/search?q=output%20areas%20december%202011%20boundaries%20bgc",
+        required=False,
+    ),
+    Source(
         "imd2019",
         "imd2019/lcr_imd2019_domains_and_population.csv",
         "English Indices of Deprivation 2019: domains and population denominators",

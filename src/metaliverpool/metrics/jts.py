@@ -3,8 +3,9 @@ time in minutes to the nearest destination of each service type by car, by cycle
 
 Method (``docs/access.md`` has the sources and every departure from JTS):
 
-- **Origins**: one point per LSOA (:func:`origin_points`: the zone's ``anchor_lon``/``anchor_lat``).
-  JTS starts from Output Area population-weighted centroids and averages over the LSOA's Output Areas.
+- **Origins** (:func:`lsoa_origins`): one point per LSOA (the zone's ``anchor_lon``/``anchor_lat``), or
+  a point on each of its Output Areas with the LSOA's time the plain mean over them. JTS starts from
+  Output Area population-weighted centroids and averages over the LSOA's Output Areas.
 - **Destinations** (:func:`jts_destinations`): GP practices (NHS), hospitals (NHS), primary and secondary
   schools (DfE GIAS, split by phase). Food stores and town centres are not in the twin's services.
 - **Walk**: 4.8 km/h on the active-travel links plus the roads pedestrians may use
@@ -237,40 +238,57 @@ def origin_points(zones: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
     )
 
 
+def lsoa_origins(zones: pd.DataFrame, output_areas: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The origins of the LSOA zones (``kind == "lsoa"`` when the column exists): ``LSOA_code``, ``lon``,
+    ``lat``. One per LSOA (:func:`origin_points`), or with ``output_areas`` (``lsoa_code``, ``lon``,
+    ``lat``) one per Output Area of each LSOA, as JTS does; an LSOA with no Output Area keeps its own."""
+    lsoas = zones[zones["kind"] == "lsoa"] if "kind" in zones.columns else zones
+    lon, lat = origin_points(lsoas)
+    own = pd.DataFrame({"LSOA_code": lsoas["zone_code"].astype(str).to_numpy(), "lon": lon, "lat": lat})
+    if output_areas is None:
+        return own
+    areas = output_areas.rename(columns={"lsoa_code": "LSOA_code"})[["LSOA_code", "lon", "lat"]]
+    areas = areas[areas["LSOA_code"].isin(own["LSOA_code"])]
+    return pd.concat([areas, own[~own["LSOA_code"].isin(areas["LSOA_code"])]], ignore_index=True)
+
+
 def jts_access_table(
-    zones: pd.DataFrame,
+    origins: pd.DataFrame,
     destinations: Mapping[str, pd.DataFrame],
     networks: Mapping[str, ModeNetwork],
     study_bbox: Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """One row per LSOA zone (``kind == "lsoa"`` when the column exists): ``LSOA_code``, then for each
-    service in ``destinations`` (JTS order) and each mode in ``networks`` the minutes ``<S><suffix>``
-    (e.g. ``GPCart``, NaN when no destination is reachable in the twin); with ``study_bbox``,
-    ``edge_services`` lists (``;``-separated) the services whose times may not be the true nearest: a
-    destination outside the study area may be nearer (:func:`outside_may_be_nearer`), or by some mode none
-    is reachable inside it."""
-    lsoas = zones[zones["kind"] == "lsoa"] if "kind" in zones.columns else zones
-    lon, lat = origin_points(lsoas)
-    table = pd.DataFrame({"LSOA_code": lsoas["zone_code"].astype(str).to_numpy()})
-    edge: list[list[str]] = [[] for _ in range(len(lsoas))]
+    """One row per LSOA of ``origins`` (:func:`lsoa_origins`; in order of first appearance): ``LSOA_code``,
+    then for each service in ``destinations`` (JTS order) and each mode in ``networks`` the minutes
+    ``<S><suffix>`` (e.g. ``GPCart``), the mean over the LSOA's origins that reach a destination (NaN when
+    none does); with ``study_bbox``, ``edge_services`` lists (``;``-separated) the services whose times
+    may not be the true nearest: from some origin a destination outside the study area may be nearer
+    (:func:`outside_may_be_nearer`), or by some mode none is reachable inside it."""
+    lon = origins["lon"].to_numpy(dtype=np.float64)
+    lat = origins["lat"].to_numpy(dtype=np.float64)
+    codes = origins["LSOA_code"].astype(str)
+    order = pd.unique(codes)
+    table = pd.DataFrame({"LSOA_code": order})
+    edge: dict[str, list[str]] = {code: [] for code in order}
     for code in JTS_SERVICES:
         if code not in destinations:
             continue
         places = destinations[code]
         dest_lon = places["lon"].to_numpy(dtype=np.float64)
         dest_lat = places["lat"].to_numpy(dtype=np.float64)
-        unreachable = np.zeros(len(lsoas), dtype=bool)
+        doubtful = np.zeros(len(origins), dtype=bool)
         for mode, network in networks.items():
             minutes = nearest_time_s(network, lon, lat, dest_lon, dest_lat) / 60.0
-            table[f"{code}{MODE_SUFFIX[mode]}"] = minutes
-            unreachable |= ~np.isfinite(minutes)
+            finite = pd.Series(np.where(np.isfinite(minutes), minutes, np.nan), index=codes.to_numpy())
+            table[f"{code}{MODE_SUFFIX[mode]}"] = finite.groupby(level=0).mean().reindex(order).to_numpy()
+            doubtful |= ~np.isfinite(minutes)
         if study_bbox is not None:
-            outside = outside_may_be_nearer(lon, lat, dest_lon, dest_lat, study_bbox)
-            for row in np.flatnonzero(outside | unreachable):
-                edge[row].append(code)
+            doubtful |= outside_may_be_nearer(lon, lat, dest_lon, dest_lat, study_bbox)
+            for lsoa in pd.unique(codes[doubtful]):
+                edge[lsoa].append(code)
     if study_bbox is not None:
-        table["edge_services"] = [";".join(codes) for codes in edge]
-    return table.replace([np.inf], np.nan)
+        table["edge_services"] = [";".join(edge[lsoa]) for lsoa in order]
+    return table
 
 
 def compare_with_jts(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
