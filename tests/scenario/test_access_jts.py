@@ -283,6 +283,8 @@ def test_access_command_bad_input(
         ["access", "--twin", str(tmp_path / "nope"), "--out", str(tmp_path / "a.csv")], capsys
     )
     assert code == 2 and len(err.strip().splitlines()) == 1 and "nope" in err
+    code, _, err = run_cli(["access", "--twin", "x", "--out", "y.csv", "--origins", "msoa"], capsys)
+    assert code == 2 and "--origins" in err and len(err.strip().splitlines()) == 1
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a folder", encoding="utf-8")
     out = blocker / "a.csv"
