@@ -4,12 +4,12 @@ Writes ``--out`` (CSV, atomically): one row per LSOA zone of the twin, ``LSOA_co
 ``<S>Cart``, ``<S>Cyct`` and ``<S>Walkt`` for each JTS service the twin has (``PS``, ``SS``, ``GP``,
 ``Hosp``; JTS's column names), and ``edge_services`` (services for which a destination outside the study
 area may be nearer). Car times use the morning-peak congested link times of the static assignment of the
-twin's trips. ``--origins oa`` starts from every Output Area of each LSOA and averages, as JTS does;
-the default starts from the LSOA's own point. With ``--jts FILE...`` (JTS LSOA tables saved as CSV) it
-also compares, per column, the median minutes and the median absolute difference over the LSOAs in both. The last line of standard
-output is one JSON object: ``lsoas``, ``services``, ``services_left_out``, ``medians_min``,
-``edge_lsoas``, ``comparison`` and ``seconds``. ``--map FILE.html`` also writes the table as LSOA maps
-(:mod:`metaliverpool.scenario.access_map`). Method and sources: ``docs/access.md``.
+twin's trips. ``--origins oa`` starts from every Output Area of each LSOA and averages, as JTS does; the
+default starts from the LSOA's own point. With ``--jts FILE...`` (JTS LSOA tables saved as CSV) it also
+compares, per column, the median minutes and the median absolute difference over the LSOAs in both. The
+last line of standard output is one JSON object: ``lsoas``, ``services``, ``services_left_out``,
+``medians_min``, ``edge_lsoas``, ``comparison`` and ``seconds``. ``--map FILE.html`` also writes the
+table as LSOA maps (:mod:`metaliverpool.scenario.access_map`). Method and sources: ``docs/access.md``.
 """
 
 from __future__ import annotations
