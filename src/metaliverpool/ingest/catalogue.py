@@ -40,6 +40,35 @@ class Source:
     required: bool = True
 
 
+JTS_2019_TABLES = (
+    ("jts0502", "primary schools", 1030968),
+    ("jts0503", "secondary schools", 1030971),
+    ("jts0505", "GPs", 1030975),
+    ("jts0506", "hospitals", 1030976),
+    ("jts0507", "food stores", 1030977),
+    ("jts0508", "town centres", 1030979),
+)
+"""DfT Journey Time Statistics LSOA tables (one ODS workbook each, a sheet per year 2014-2019) and their
+attachment numbers on GOV.UK, as listed by datasciencecampus/jtstats-r (``accessibility_table_csv.csv``).
+``metaliverpool access --jts`` reads a year's sheet saved as CSV (``docs/access.md``)."""
+
+
+def _jts_source(code: str, service: str, attachment: int) -> Source:
+    return Source(
+        code,
+        f"fetched/{code}.ods",
+        f"DfT Journey Time Statistics {code.upper()}: travel time to {service} by mode, LSOA, England "
+        f"(not staged here; `data fetch {code}`)",
+        "DfT",
+        OGL,
+        "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)",
+        "2019 (sheets 2014-2019)",
+        "https://assets.publishing.service.gov.uk/government/uploads/system/uploads/attachment_data/file/"
+        f"{attachment}/{code}.ods",
+        required=False,
+    )
+
+
 SOURCES: tuple[Source, ...] = (
     Source(
         "osm_centre",
@@ -80,6 +109,17 @@ SOURCES: tuple[Source, ...] = (
         ONS_ATTRIBUTION,
         "2011",
         "https://geoportal.statistics.gov.uk/datasets/ons::middle-layer-super-output-areas-december-2011-boundaries-generalised-clipped-bgc-ew-v3",
+        required=False,
+    ),
+    Source(
+        "oa_boundaries",
+        "boundaries/lcr_oa2011_bgc.geojson",
+        "Output Area 2011 boundaries (generalised, clipped): `access --origins oa`",
+        "ONS",
+        OGL,
+        ONS_ATTRIBUTION,
+        "2011",
+        "https://geoportal.statistics.gov.uk/search?q=output%20areas%20december%202011%20boundaries%20bgc",
         required=False,
     ),
     Source(
@@ -186,6 +226,7 @@ SOURCES: tuple[Source, ...] = (
         "https://download.geofabrik.de/europe/united-kingdom/england/cheshire-latest.osm.pbf",
         required=False,
     ),
+    *(_jts_source(code, service, attachment) for code, service, attachment in JTS_2019_TABLES),
 )
 
 

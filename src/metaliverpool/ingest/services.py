@@ -103,3 +103,18 @@ def study_area_services(data: Path, study_area: shapely.Polygon) -> pd.DataFrame
     frame = frame[inside].copy()
     frame["geometry"] = shapely.points(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float))
     return frame.sort_values(["source", "source_id", "kind"]).reset_index(drop=True)
+
+
+SCHOOLS_FILE = next(relative for kind, _, relative, _, _ in POI_SOURCES if kind == "school")
+
+
+def school_phases(data: Path) -> dict[str, str]:
+    """The DfE GIAS phase (``primary``, ``secondary``, ``all-through``, ``sixth-form``) of every school in
+    the data folder's schools file, by URN (the ``source_id`` of ``gias_schools`` services)."""
+    phases = {}
+    for feature in read_geojson_features(data / SCHOOLS_FILE):
+        props = feature.get("properties", {}) if isinstance(feature, dict) else {}
+        urn, phase = props.get("urn"), props.get("phase")
+        if urn is not None and phase:
+            phases[str(urn)] = str(phase).strip().lower()
+    return phases

@@ -152,3 +152,26 @@ def lsoa_zones(data: Path, study_area: shapely.Polygon) -> pd.DataFrame:
     for column in DECILE_COLUMNS:
         zones[column] = zones[column].astype(np.int32)
     return zones.sort_values("zone_code").reset_index(drop=True)
+
+
+OA_BOUNDARIES_FILE = "boundaries/lcr_oa2011_bgc.geojson"
+OA_LOOKUP_FILE = "census2011/lcr_oa11_lsoa11_msoa11_lad17_oac11_lookup.csv"
+
+
+def read_oa_points(data: Path) -> pd.DataFrame:
+    """Output Areas 2011 of the data folder: ``oa_code``, ``lsoa_code`` and a point on each OA's surface
+    (``lon``, ``lat``), from the OA boundaries (``OA11CD``) and the OA -> LSOA lookup."""
+    path = data / OA_BOUNDARIES_FILE
+    rows = []
+    for index, feature in enumerate(read_geojson_features(path)):
+        try:
+            point = shapely.point_on_surface(shapely.geometry.shape(feature["geometry"]))
+            rows.append({"oa_code": str(feature["properties"]["OA11CD"]), "lon": point.x, "lat": point.y})
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InputError(path, f"malformed feature ({error})", where=f"feature {index}") from None
+    lookup_path = data / OA_LOOKUP_FILE
+    if not lookup_path.is_file():
+        raise InputError(lookup_path, "file not found")
+    lookup = pd.read_csv(lookup_path, usecols=["OA11CD", "LSOA11CD"], dtype=str)
+    lookup = lookup.rename(columns={"OA11CD": "oa_code", "LSOA11CD": "lsoa_code"})
+    return pd.DataFrame(rows).merge(lookup, on="oa_code", how="inner")[["oa_code", "lsoa_code", "lon", "lat"]]

@@ -20,7 +20,7 @@ from metaliverpool.network.twin import Twin
 from metaliverpool.observed.summary import calibration_line
 from metaliverpool.scenario.html_parts import GREY as _GREY
 from metaliverpool.scenario.html_parts import STYLE as _STYLE
-from metaliverpool.scenario.html_parts import Projection as _Projection
+from metaliverpool.scenario.html_parts import Projection
 from metaliverpool.scenario.html_parts import fmt as _fmt
 from metaliverpool.scenario.html_parts import legend as _legend
 from metaliverpool.scenario.html_parts import link_lines as _link_lines
@@ -55,7 +55,7 @@ def _change_cell(change: dict[str, Any], pattern: str) -> str:
 
 
 def _link_map(
-    projection: _Projection,
+    projection: Projection,
     lines: pd.Series,
     values: pd.Series,
     title: str,
@@ -98,7 +98,7 @@ def _link_map(
     return f"<figure><figcaption>{html.escape(title)}</figcaption>{svg}{legend}</figure>"
 
 
-def _markers(projection: _Projection, points: list[tuple[float, float, str]]) -> str:
+def _markers(projection: Projection, points: list[tuple[float, float, str]]) -> str:
     """Circles at ``points`` (lon, lat, label), with the label as a tooltip."""
     if not points:
         return ""
@@ -193,7 +193,7 @@ def _diverging_colour(value: float, largest: float) -> str:
     return f"rgb({int(255 - 60 * t)},{int(255 - 200 * t)},{int(255 - 120 * t)})"
 
 
-def _zone_map(projection: _Projection, twin: Twin, zones: pd.DataFrame, lines: pd.Series, map_id: str) -> str:
+def _zone_map(projection: Projection, twin: Twin, zones: pd.DataFrame, lines: pd.Series, map_id: str) -> str:
     geometry = twin.zones.set_index("zone_id")["geometry"]
     values = zones.set_index("zone_id")["journey_change_s"]
     largest = float(np.nanmax(np.abs(values.to_numpy(dtype=np.float64)))) if values.notna().any() else 0.0
@@ -387,7 +387,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
     """The report page for a ``kpis.json`` document and its impact tables."""
     scenario = doc.get("scenario", {})
     nodes = base_twin.nodes
-    projection = _Projection(nodes["lon"].to_numpy(dtype=np.float64), nodes["lat"].to_numpy(dtype=np.float64))
+    projection = Projection(nodes["lon"].to_numpy(dtype=np.float64), nodes["lat"].to_numpy(dtype=np.float64))
     lines = _link_lines(base_twin)
     links = impacts.links.set_index("base_link_id")
     names = links["name"] if "name" in links else pd.Series(dtype=str)
