@@ -169,12 +169,14 @@ class OdmeResult:
 
     ``demand_vph`` is the estimated matrix (zones x zones, veh/h) of the first class, ``prior_vph`` the
     prior; ``target_flow_vph`` the modelled flow of each target at the equilibrium of ``demand_vph``
-    (``assignment``), ``history`` one record per outer iteration (the first is the prior).
+    (``assignment``) and ``prior_target_flow_vph`` at the prior's; ``history`` one record per outer
+    iteration (the first is the prior).
     """
 
     demand_vph: FloatArray
     prior_vph: FloatArray
     target_flow_vph: FloatArray
+    prior_target_flow_vph: FloatArray
     assignment: AssignmentResult
     history: list[OdmeIteration]
     seconds: float
@@ -224,6 +226,15 @@ class _Bands:
         col_low, col_high = band(cols, config.trip_end_tolerance)
         total_low, total_high = band(total, config.total_tolerance)
         return cls(row_low, row_high, col_low, col_high, float(total_low), float(total_high))
+
+
+def _feasible_set(prior: FloatArray, config: OdmeConfig) -> tuple[_Cells, _Bands]:
+    """The movable cells of ``prior`` with their bounds, and the trip-end and total bands."""
+    origin, destination = np.nonzero(prior > 0)
+    values = prior[origin, destination]
+    factor = 1.0 + config.max_cell_change
+    cells = _Cells(origin, destination, values, values / factor, values * factor, prior.shape[0])
+    return cells, _Bands.around(cells, config)
 
 
 def _sums(cells: _Cells, t: FloatArray) -> tuple[FloatArray, FloatArray, float]:
@@ -384,13 +395,9 @@ def estimate_matrix(
     graph = problem.graph
     targets.check(graph.link_count)
     prior = problem.demand_vph[0]
-    origin, destination = np.nonzero(prior > 0)
-    values = prior[origin, destination]
-    factor = 1.0 + config.max_cell_change
-    cells = _Cells(origin, destination, values, values / factor, values * factor, graph.zone_count)
-    bands = _Bands.around(cells, config)
+    cells, bands = _feasible_set(prior, config)
     incidence = targets.matrix(graph.link_count)
-    t = values.copy()
+    t = cells.prior.copy()
     history: list[OdmeIteration] = []
     best: tuple[float, FloatArray, AssignmentResult, FloatArray] = (np.inf, t, None, t)  # type: ignore[assignment]
     for iteration in range(config.outer_iterations + 1):
@@ -413,6 +420,8 @@ def estimate_matrix(
             elapsed_s=time.perf_counter() - started,
         )
         history.append(record)
+        if iteration == 0:
+            prior_modelled = modelled
         if on_iteration is not None:
             on_iteration(record)
         stalled = objective > best[0] * (1.0 - config.relative_improvement)
@@ -428,7 +437,31 @@ def estimate_matrix(
         demand_vph=cells.matrix(t),
         prior_vph=prior.copy(),
         target_flow_vph=modelled,
+        prior_target_flow_vph=prior_modelled,
         assignment=result,
         history=history,
         seconds=time.perf_counter() - started,
     )
+
+
+def adjust_to_measured(
+    estimate: OdmeResult,
+    targets: CountTargets,
+    measured_vph: FloatArray,
+    config: OdmeConfig,
+    steps: int,
+) -> FloatArray:
+    """Further gradient steps on ``estimate``'s matrix with ``measured_vph`` (e.g. a simulator's flows on
+    the targets at that matrix) as the current flows instead of the static equilibrium's.
+
+    The direction and step use the static link-OD proportions of ``estimate.assignment`` (the response of
+    the flows to the matrix), the starting point is the measured flows: the targets are then expected at
+    ``measured + response (T - T_estimate)``. The same cell bounds, trip-end and total bands around the
+    prior hold. Returns the adjusted matrix (veh/h).
+    """
+    cells, bands = _feasible_set(estimate.prior_vph, config)
+    t = estimate.demand_vph[cells.origin, cells.destination]
+    link_count = estimate.assignment.class_flow_vph.shape[1]
+    response = targets.matrix(link_count) @ _proportions(estimate.assignment, cells, link_count)
+    background = np.asarray(measured_vph, dtype=np.float64) - response @ t
+    return cells.matrix(_inner_steps(response, background, targets, cells, bands, t, steps))

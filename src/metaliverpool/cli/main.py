@@ -23,6 +23,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "simulate": ("simulate",),
     "forecast": ("forecast",),
     "signals": ("signals",),
+    "calibrate": ("calibrate",),
 }
 """Modules under ``metaliverpool.cli`` (each defines ``register(app: typer.Typer) -> None``) and the
 top-level commands each registers. Only the module of the command being run is imported, so a command
