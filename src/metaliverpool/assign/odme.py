@@ -117,6 +117,9 @@ class OdmeConfig:
     trip_end_tolerance:
         Each zone's productions and attractions stay within this relative band of the prior's (0 holds
         them; ``None`` leaves them free).
+    free_trip_end_zones:
+        Zones (indices) whose trip ends are left free whatever ``trip_end_tolerance`` says (their cells
+        still keep the cell bound): e.g. external cordon zones, whose prior trip ends are a guess.
     total_tolerance:
         The matrix total stays within this relative band of the prior's (0 holds it; ``None``: free).
     outer_iterations:
@@ -131,6 +134,7 @@ class OdmeConfig:
 
     max_cell_change: float = 1.0
     trip_end_tolerance: float | None = 0.1
+    free_trip_end_zones: tuple[int, ...] = ()
     total_tolerance: float | None = 0.05
     outer_iterations: int = 15
     inner_iterations: int = 5
@@ -224,6 +228,8 @@ class _Bands:
 
         row_low, row_high = band(rows, config.trip_end_tolerance)
         col_low, col_high = band(cols, config.trip_end_tolerance)
+        free = list(config.free_trip_end_zones)
+        row_low[free], col_low[free], row_high[free], col_high[free] = 0.0, 0.0, np.inf, np.inf
         total_low, total_high = band(total, config.total_tolerance)
         return cls(row_low, row_high, col_low, col_high, float(total_low), float(total_high))
 

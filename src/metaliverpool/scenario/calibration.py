@@ -68,6 +68,9 @@ class CalibrationConfig:
     ----------
     odme:
         Matrix estimation parameters (cell bound, trip-end and total bands, iterations).
+    free_external_trip_ends:
+        Leave the trip ends of external (cordon) zones free (their cells keep the cell bound): their prior
+        totals are split by road capacity (``docs/demand.md``), a guess that counts should correct.
     value_of_time_gbp_per_h:
         Weighs tolls in route choice (as the scenario engines do).
     dynamic_check:
@@ -83,6 +86,7 @@ class CalibrationConfig:
     """
 
     odme: OdmeConfig = field(default_factory=OdmeConfig)
+    free_external_trip_ends: bool = True
     value_of_time_gbp_per_h: float = 10.0
     dynamic_check: bool = True
     dynamic_corrections: int = 1
@@ -293,13 +297,19 @@ def calibrate_twin(
     targets = _graph_targets(observations.count_targets("calibration"), static)
     observed = targets.graph_targets.flow_vph
 
+    odme = config.odme
+    if config.free_external_trip_ends and "kind" in static.zones.columns:
+        external = np.flatnonzero(static.zones["kind"].to_numpy() == "external")
+        odme = dataclasses.replace(odme, free_trip_end_zones=tuple(int(z) for z in external))
+    config = dataclasses.replace(config, odme=odme)
+
     def on_iteration(record: OdmeIteration) -> None:
         say(
-            f"matrix estimation {record.iteration}/{config.odme.outer_iterations}: "
+            f"matrix estimation {record.iteration}/{odme.outer_iterations}: "
             f"GEH<5 {record.share_geh_below_5:.0%}, max GEH {record.max_geh:.1f}"
         )
 
-    estimate = estimate_matrix(static.problem, targets.graph_targets, config.odme, on_iteration=on_iteration)
+    estimate = estimate_matrix(static.problem, targets.graph_targets, odme, on_iteration=on_iteration)
     prior_flow = estimate.prior_target_flow_vph
     chosen = estimate.demand_vph
     calibrated = _twin_with_matrix(twin, static, chosen)
