@@ -12,6 +12,7 @@ from rich.table import Table
 from metaliverpool.config import data_dir
 from metaliverpool.ingest.catalogue import source_status
 from metaliverpool.ingest.fetch import FETCH_TIMEOUT_S, fetch_sources
+from metaliverpool.ingest.observations import observed_files
 
 
 def register(app: typer.Typer) -> None:
@@ -24,11 +25,14 @@ def register(app: typer.Typer) -> None:
     def status(
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
-        """List every source: found or missing, path, size, checksum, date, licence and attribution."""
+        """List every source (found or missing, path, size, checksum, date, licence, attribution) and the
+        files in observed/ with what each is."""
         folder = data_dir()
         records = source_status(folder)
+        observed = observed_files(folder)
         if as_json:
-            typer.echo(json.dumps({"data_dir": str(folder), "sources": records}, indent=2))
+            document = {"data_dir": str(folder), "sources": records, "observed": observed}
+            typer.echo(json.dumps(document, indent=2))
             return
         console = Console(width=200)
         console.print(f"data folder: {folder} ({'found' if folder.is_dir() else 'MISSING'})")
@@ -48,6 +52,12 @@ def register(app: typer.Typer) -> None:
                 r["attribution"],
             )
         console.print(table)
+        listing = Table(title="observed/ (observations for validate and calibrate)")
+        listing.add_column("file")
+        listing.add_column("what", overflow="fold")
+        for entry in observed:
+            listing.add_row(entry["path"], entry["what"])
+        console.print(listing)
 
     @group.command("fetch")
     def fetch(

@@ -24,6 +24,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "forecast": ("forecast",),
     "signals": ("signals",),
     "calibrate": ("calibrate",),
+    "validate": ("validate",),
 }
 """Modules under ``metaliverpool.cli`` (each defines ``register(app: typer.Typer) -> None``) and the
 top-level commands each registers. Only the module of the command being run is imported, so a command

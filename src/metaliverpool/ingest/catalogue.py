@@ -20,6 +20,7 @@ ONS_ATTRIBUTION = (
     "Contains OS data © Crown copyright and database right"
 )
 OGL = "OGL v3.0"
+DFT_ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)"
 ODBL = "ODbL 1.0"
 
 
@@ -185,6 +186,75 @@ SOURCES: tuple[Source, ...] = (
         "https://download.geofabrik.de/europe/united-kingdom/england/cheshire-latest.osm.pbf",
         required=False,
     ),
+)
+
+
+DFT_LOCAL_AUTHORITY_IDS: dict[str, int] = {
+    "wirral": 84,
+    "halton": 156,
+    "knowsley": 157,
+    "st_helens": 158,
+    "liverpool": 161,
+    "sefton": 192,
+}
+"""DfT road traffic statistics' local authority ids of the six districts (roadtraffic.dft.gov.uk)."""
+
+DFT_DOWNLOADS = "https://storage.googleapis.com/dft-statistics/road-traffic/downloads"
+"""Where DfT publishes the count-point files, one per local authority and kind."""
+
+DFT_COUNT_FILES = {
+    "aadf": ("aadfbydirection", "AADF by count point and direction, all years"),
+    "rawcount": ("rawcount", "raw manual counts by count point, direction, date and hour"),
+}
+"""Kinds of DfT count-point file: the download folder and what it holds."""
+
+
+def _dft_count_sources() -> tuple[Source, ...]:
+    """The DfT count-point files of the six districts (not staged here; ``data fetch dft_<kind>_<name>``)."""
+    out = []
+    for kind, (folder, what) in DFT_COUNT_FILES.items():
+        for district, authority in DFT_LOCAL_AUTHORITY_IDS.items():
+            file = f"dft_{folder}_local_authority_id_{authority}.csv"
+            out.append(
+                Source(
+                    f"dft_{kind}_{district}",
+                    f"fetched/{file}",
+                    f"DfT count points, {district.replace('_', ' ').title()}: {what}",
+                    "DfT",
+                    OGL,
+                    DFT_ATTRIBUTION,
+                    "latest",
+                    f"{DFT_DOWNLOADS}/{folder}/local_authority_id/{file}",
+                    required=False,
+                )
+            )
+    return tuple(out)
+
+
+SOURCES += (
+    Source(
+        "observed_facts",
+        "observed/lcr_observed_facts.csv",
+        "Published headline figures: Mersey crossings' volumes, tunnel delay, TomTom centre speed",
+        "Merseytravel, merseyflow, BBC, TomTom (as cited per row)",
+        "facts quoted from the cited pages",
+        "As cited in each row's source column",
+        "2010-2024",
+        "",
+        required=False,
+    ),
+    Source(
+        "dft_count_panel_means",
+        "observed/lcr_dft_count_panel_means_2010_2019.csv",
+        "Mean AADF per district and year over a fixed panel of DfT count points (not link counts)",
+        "DfT via saferactive/saferactive",
+        OGL,
+        DFT_ATTRIBUTION,
+        "2010-2019",
+        "https://github.com/saferactive/saferactive",
+        required=False,
+    ),
+    *_dft_count_sources(),
 )
 
 

@@ -63,6 +63,8 @@ class LinkRef:
 
     Exactly one of the two forms is set: (``osm_way_id``, ``direction``) with ``direction`` ``forward``
     (the way's drawing order) or ``backward``; or (``lon``, ``lat``, ``bearing_deg``).
+    ``both_directions`` (point form only, ``bearing_deg`` then ``None``) stands for both directions of
+    the road nearest the point: a count published for the two directions combined (DfT's ``C``).
     """
 
     osm_way_id: int | None = None
@@ -70,10 +72,12 @@ class LinkRef:
     lon: float | None = None
     lat: float | None = None
     bearing_deg: float | None = None
+    both_directions: bool = False
 
     def __post_init__(self) -> None:
         by_way = self.osm_way_id is not None and self.direction is not None
-        by_point = self.lon is not None and self.lat is not None and self.bearing_deg is not None
+        located = self.lon is not None and self.lat is not None
+        by_point = located and ((self.bearing_deg is not None) != self.both_directions)
         if by_way == by_point:
             raise ValueError("a LinkRef is either (osm_way_id, direction) or (lon, lat, bearing_deg)")
 
@@ -168,6 +172,8 @@ class ObservationSet:
     routes: tuple[JourneyTimeRoute, ...] = ()
     area_speeds: tuple[AreaSpeed, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    unmatched: tuple[str, ...] = ()
+    """After matching: one line per observation that found no twin link (``id: why``)."""
 
     def count_targets(self, use: Use | None = None) -> list[CountTarget]:
         """Matched counts and screenlines as matrix-estimation targets (unmatched ones are left out).
