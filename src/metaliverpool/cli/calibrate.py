@@ -7,7 +7,8 @@ calibrated twin (``docs/calibration.md``). Options: ``--max-cell-change B`` (cel
 ``[prior/(1+B), prior (1+B)]``), ``--trip-end-tolerance``, ``--total-tolerance``, ``--iterations``,
 ``--no-dynamic`` (static only), ``--dynamic-corrections N``, ``--seeds N``, ``--ray ADDRESS|local``
 (dynamic runs as Ray tasks). The last line printed is a JSON summary: ``{"out", "summary", "geh_below_5",
-"car_trips_prior", "car_trips_calibrated", "unmatched", "seconds"}``.
+"car_trips_prior", "car_trips_calibrated", "unmatched", "seconds"}`` (``unmatched``: observations that
+found no twin link, and targets none of whose links is a car link).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def register(app: typer.Typer) -> None:
                     "geh_below_5": results["geh_below_5"],
                     "car_trips_prior": results["car_trips_prior"],
                     "car_trips_calibrated": results["car_trips_calibrated"],
-                    "unmatched": results["skipped_targets"],
+                    "unmatched": [*matched.unmatched, *results["skipped_targets"]],
                     "seconds": round(time.perf_counter() - started, 1),
                 }
             )

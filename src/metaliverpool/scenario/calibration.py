@@ -56,6 +56,9 @@ from metaliverpool.store.bundle import OD_PRIOR_TABLE, write_twin
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str], None]
 
+NOT_CALIBRATED = {"calibrated": False, "summary": "Not calibrated: demand is the prior (docs/calibration.md)"}
+"""The ``calibration`` record of a twin whose demand is the prior."""
+
 GEH_TARGET = 5.0
 """The usual acceptance threshold of a count: GEH below 5 (DfT TAG unit M3.1)."""
 
@@ -438,6 +441,11 @@ def _kind_counts(observations: ObservationSet, used: set[str]) -> str:
     if lines:
         parts.append(f"{lines} screenline{'s' if lines != 1 else ''}")
     return " and ".join(parts) or "no counts"
+
+
+def not_calibrated(twin: Twin) -> Twin:
+    """``twin`` with the manifest's ``calibration`` record saying that its demand is the prior."""
+    return dataclasses.replace(twin, manifest={**twin.manifest, "calibration": dict(NOT_CALIBRATED)})
 
 
 def od_prior_table(twin: Twin) -> pd.DataFrame:
