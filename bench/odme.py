@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python bench/odme.py ../shared/data/benchmarks/tntp/SiouxFalls [--scale 0.1] [--every 1] [--seed 1]
+    .venv/bin/python bench/odme.py ../shared/data/benchmarks/tntp/SiouxFalls [--scale 0.1] [--every 1]
+        [--seed 1] [--peer-options='--init-input.remove-overflow']
 
 The same problem for both tools:
 
@@ -115,7 +116,8 @@ def report(
         "seconds": seconds,
     }
     print(
-        f"{name:<34} GEH max {row['geh_max']:6.2f}  <5 {row['geh_below_5']:6.1%}  <1 {row['geh_below_1']:6.1%}  "
+        f"{name:<34} GEH max {row['geh_max']:6.2f}  <5 {row['geh_below_5']:6.1%}  "
+        f"<1 {row['geh_below_1']:6.1%}  "
         f"total {row['total_change_pct']:+6.2f}%  RMSE from prior {row['rmse_from_prior_vph']:7.2f}  "
         f"to truth {row['rmse_to_truth_vph']:7.2f} veh/h  {seconds:7.2f} s"
     )
@@ -144,7 +146,8 @@ def main() -> None:
     counts = equilibrium(graph, truth).link_flow_pcu
     counted = np.arange(0, graph.link_count, args.every)
     print(
-        f"{name}: {zones} zones, {graph.link_count} links, {len(counted)} counted; truth {truth.sum():.0f} veh/h, prior {prior.sum():.0f}"
+        f"{name}: {zones} zones, {graph.link_count} links, {len(counted)} counted; "
+        f"truth {truth.sum():.0f} veh/h, prior {prior.sum():.0f}"
     )
     print(f"numba compile/load: {compile_kernels():.1f} s")
 
