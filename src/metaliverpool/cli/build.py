@@ -15,12 +15,14 @@ from typing import Annotated
 
 import typer
 
+from metaliverpool.assign.odme import OdmeConfig
 from metaliverpool.cli.progress import progress_bar
 from metaliverpool.config import data_dir
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.calibration import (
+    BUILD_MAX_CELL_CHANGE,
     CalibrationConfig,
     calibrate_twin,
     not_calibrated,
@@ -97,7 +99,7 @@ def register(app: typer.Typer) -> None:
                 result, _ = calibrate_twin(
                     twin,
                     matched,
-                    CalibrationConfig(),
+                    CalibrationConfig(odme=OdmeConfig(max_cell_change=BUILD_MAX_CELL_CHANGE)),
                     progress=lambda message: progress.update(task, description=message),
                 )
                 progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)
