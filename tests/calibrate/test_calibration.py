@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from metaliverpool.network.twin import Twin
 from metaliverpool.observed.model import MORNING_PEAK, LinkCount, LinkRef, ObservationSet, Screenline
 from metaliverpool.scenario.calibration import CalibrationConfig, calibrate_twin, write_calibrated_twin
 from metaliverpool.scenario.engines import static_problem
+from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 from metaliverpool.store.bundle import OD_PRIOR_TABLE, read_optional_table, read_twin
 from small_twins import grid_twin
 
@@ -135,3 +137,20 @@ def test_static_only_and_bad_inputs(prior_twin: Twin) -> None:
         calibrate_twin(prior_twin, nowhere)
     with pytest.raises(InputError, match="departures span 1 h"):
         calibrate_twin(grid_twin(), obs)
+
+
+def test_dynamic_check_on_ray_matches_the_serial_runs(prior_twin: Twin) -> None:
+    flows = observed_flows(prior_twin, np.array([1.2, 1.0, 1.0, 1.0]))
+    obs = observations(prior_twin, flows)
+    config = CalibrationConfig(dynamic_corrections=0, seeds=(1, 2))
+    _, serial = calibrate_twin(prior_twin, obs, config)
+    cluster = RayCluster(RaySettings(local_cpus=2))
+    try:
+        _, remote = calibrate_twin(prior_twin, obs, dataclasses.replace(config, ray=cluster))
+        assert cluster.connect().is_initialized()  # a Ray instance ran them (ours, or the session's)
+    finally:
+        cluster.close()
+    assert [t["dynamic_vph"] for t in remote["results"]["targets"]] == [
+        t["dynamic_vph"] for t in serial["results"]["targets"]
+    ]
+    assert serial["results"]["dynamic"]["seeds"] == [1, 2]
