@@ -34,6 +34,7 @@ def test_build_any_extract_then_info_and_export(
     main(["twin", "info", str(out), "--json"])
     info = json.loads(capsys.readouterr().out)
     assert info["counts"]["links"] == len(twin.links) and info["signalised_junctions"] == 2
+    assert info["calibration"] == NOT_CALIBRATED["summary"]
     main(["twin", "export", str(out), "--format", "geojson", "--out", str(tmp_path / "gj")])
     zones = json.loads((tmp_path / "gj" / "zones.geojson").read_text())
     assert len(zones["features"]) == len(twin.zones)

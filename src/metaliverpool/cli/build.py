@@ -23,6 +23,7 @@ from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.calibration import (
     BUILD_MAX_CELL_CHANGE,
+    NOT_CALIBRATED,
     CalibrationConfig,
     calibrate_twin,
     not_calibrated,
@@ -50,6 +51,7 @@ def twin_summary(twin: Twin) -> dict[str, object]:
             "population": float(twin.zones["population"].sum()),
         },
         "trips": len(twin.trips),
+        "calibration": (manifest.get("calibration") or NOT_CALIBRATED)["summary"],
         "dropped": manifest.get("dropped"),
         "osm_timestamp": manifest.get("osm_timestamp"),
         "code_version": manifest.get("code_version"),
