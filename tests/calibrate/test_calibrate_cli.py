@@ -87,3 +87,22 @@ def test_calibrate_bad_file_exits_2_and_writes_nothing(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "counts.csv" in error and "flow_vph" in error
     assert not out.exists()
+
+
+def test_bad_cell_bound_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "calibrate",
+                "--twin",
+                str(tmp_path),
+                "--observations",
+                "x.csv",
+                "--out",
+                str(tmp_path / "o"),
+                "--max-cell-change",
+                "1,two",
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert "--max-cell-change" in capsys.readouterr().err

@@ -139,10 +139,10 @@ def test_static_only_and_bad_inputs(prior_twin: Twin) -> None:
         calibrate_twin(grid_twin(), obs)
 
 
-def test_dynamic_check_on_ray_matches_the_serial_runs(prior_twin: Twin) -> None:
+def test_candidates_and_dynamic_check_on_ray_match_the_serial_runs(prior_twin: Twin) -> None:
     flows = observed_flows(prior_twin, np.array([1.2, 1.0, 1.0, 1.0]))
     obs = observations(prior_twin, flows)
-    config = CalibrationConfig(dynamic_corrections=0, seeds=(1, 2))
+    config = CalibrationConfig(dynamic_corrections=0, seeds=(1, 2), candidate_cell_changes=(0.5, 1.0))
     _, serial = calibrate_twin(prior_twin, obs, config)
     cluster = RayCluster(RaySettings(local_cpus=2))
     try:
@@ -154,3 +154,18 @@ def test_dynamic_check_on_ray_matches_the_serial_runs(prior_twin: Twin) -> None:
         t["dynamic_vph"] for t in serial["results"]["targets"]
     ]
     assert serial["results"]["dynamic"]["seeds"] == [1, 2]
+    assert remote["results"]["candidates"] == serial["results"]["candidates"]  # estimated as Ray tasks
+
+
+def test_candidate_bounds_keep_the_smallest_that_meets_the_counts(prior_twin: Twin) -> None:
+    flows = observed_flows(prior_twin, np.array([1.5, 1.0, 0.8, 1.2]))
+    obs = observations(prior_twin, flows)
+    odme = OdmeConfig(trip_end_tolerance=0.6, total_tolerance=0.3, outer_iterations=10)
+    config = CalibrationConfig(odme=odme, candidate_cell_changes=(0.02, 1.0, 2.0), dynamic_check=False)
+    _, record = calibrate_twin(prior_twin, obs, config)
+    candidates = record["results"]["candidates"]
+    assert [c["max_cell_change"] for c in candidates] == [0.02, 1.0, 2.0]
+    assert candidates[0]["geh_below_5"] != "7/7"  # 2% per cell cannot reach counts 50% off
+    assert [c["chosen"] for c in candidates] == [False, True, False]  # x2 already meets every count
+    assert record["results"]["config"]["max_cell_change"] == 1.0 and "x2 of the prior" in record["method"]
+    assert record["results"]["cell_factor_max"] <= 2.0 + 1e-9

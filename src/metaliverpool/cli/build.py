@@ -15,14 +15,13 @@ from typing import Annotated
 
 import typer
 
-from metaliverpool.assign.odme import OdmeConfig
 from metaliverpool.cli.progress import progress_bar
 from metaliverpool.config import data_dir
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.calibration import (
-    BUILD_MAX_CELL_CHANGE,
+    BUILD_CELL_CHANGES,
     NOT_CALIBRATED,
     CalibrationConfig,
     calibrate_twin,
@@ -101,7 +100,7 @@ def register(app: typer.Typer) -> None:
                 result, _ = calibrate_twin(
                     twin,
                     matched,
-                    CalibrationConfig(odme=OdmeConfig(max_cell_change=BUILD_MAX_CELL_CHANGE)),
+                    CalibrationConfig(candidate_cell_changes=BUILD_CELL_CHANGES),
                     progress=lambda message: progress.update(task, description=message),
                 )
                 progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)

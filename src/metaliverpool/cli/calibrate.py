@@ -4,7 +4,8 @@
 (:func:`metaliverpool.ingest.observations.read_observations`), matches them to the twin, estimates the
 matrix from the ``calibration`` counts and screenlines, checks it in the dynamic engine and writes the
 calibrated twin (``docs/calibration.md``). Options: ``--max-cell-change B`` (cells within
-``[prior/(1+B), prior (1+B)]``), ``--trip-end-tolerance``, ``--total-tolerance``, ``--iterations``,
+``[prior/(1+B), prior (1+B)]``; ``B1,B2,...``: candidate bounds, estimated in turn or as Ray tasks, the
+smallest that meets every count kept), ``--trip-end-tolerance``, ``--total-tolerance``, ``--iterations``,
 ``--no-dynamic`` (static only), ``--dynamic-corrections N``, ``--seeds N``, ``--ray ADDRESS|local``
 (dynamic runs as Ray tasks). The last line printed is a JSON summary: ``{"out", "summary", "geh_below_5",
 "car_trips_prior", "car_trips_calibrated", "unmatched", "seconds"}`` (``unmatched``: observations that
@@ -14,6 +15,7 @@ found no twin link, and targets none of whose links is a car link).
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Annotated
@@ -21,8 +23,20 @@ from typing import Annotated
 import typer
 
 from metaliverpool.cli.progress import progress_bar
+from metaliverpool.errors import InputError
 from metaliverpool.scenario.calibration import CalibrationConfig, calibrate_twin, write_calibrated_twin
 from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
+
+
+def cell_changes(text: str) -> tuple[float, ...]:
+    """``--max-cell-change`` values: one number or several separated by commas, each >= 0, sorted."""
+    try:
+        values = sorted(float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(text, "expected numbers separated by commas", where="--max-cell-change") from None
+    if not values or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise InputError(text, "every cell bound must be a finite number >= 0", where="--max-cell-change")
+    return tuple(values)
 
 
 def register(app: typer.Typer) -> None:
@@ -36,9 +50,12 @@ def register(app: typer.Typer) -> None:
         ],
         out: Annotated[Path, typer.Option("--out", help="Calibrated twin bundle to write (atomically).")],
         max_cell_change: Annotated[
-            float,
-            typer.Option("--max-cell-change", min=0.0, help="B: cells within [prior/(1+B), prior*(1+B)]."),
-        ] = 1.0,
+            str,
+            typer.Option(
+                "--max-cell-change",
+                help="B: cells within [prior/(1+B), prior*(1+B)]; B1,B2,...: smallest meeting the counts.",
+            ),
+        ] = "1",
         trip_end_tolerance: Annotated[
             float,
             typer.Option("--trip-end-tolerance", min=0.0, max=0.99, help="Trip-end band."),
@@ -68,9 +85,11 @@ def register(app: typer.Typer) -> None:
         cluster = None
         if ray is not None:
             cluster = RayCluster(RaySettings(address=None if ray == "local" else ray))
+        bounds = cell_changes(max_cell_change)
         config = CalibrationConfig(
+            candidate_cell_changes=bounds,
             odme=OdmeConfig(
-                max_cell_change=max_cell_change,
+                max_cell_change=bounds[0],
                 trip_end_tolerance=trip_end_tolerance,
                 total_tolerance=total_tolerance,
                 outer_iterations=iterations,
