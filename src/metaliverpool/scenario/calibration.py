@@ -43,12 +43,12 @@ from metaliverpool.assign.odme import (
     estimate_matrix,
     geh,
 )
-from metaliverpool.demand.model import DemandConfig
-from metaliverpool.demand.profile import PERIOD_S, integer_matrix, trips_from_matrix
+from metaliverpool.demand.profile import PERIOD_S
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.errors import InputError
 from metaliverpool.network.twin import Twin
 from metaliverpool.observed.model import CountTarget, ObservationSet
+from metaliverpool.scenario.calibration_trips import car_trips, od_prior_table, twin_with_matrix
 from metaliverpool.scenario.engines import RunOutputs, StaticProblem, period_hours, static_problem
 from metaliverpool.scenario.ray_cluster import RayCluster
 from metaliverpool.store.bundle import OD_PRIOR_TABLE, write_twin
@@ -146,73 +146,6 @@ def _graph_targets(targets: Sequence[CountTarget], static: StaticProblem) -> _Ta
 def _target_flows(targets: list[CountTarget], link_flow_vph: pd.Series) -> FloatArray:
     """Summed flow of each target's twin links (``link_flow_vph`` indexed by twin ``link_id``)."""
     return np.array([float(link_flow_vph.reindex(list(t.link_ids)).fillna(0.0).sum()) for t in targets])
-
-
-def _access_nodes(twin: Twin) -> list[npt.NDArray[np.int32]]:
-    """Per zone (``zone_id`` 0..n-1), the nodes its prior trips start or end at (its node if none)."""
-    trips = twin.trips
-    ends = pd.concat(
-        [
-            trips[["origin_zone_id", "origin_node_id"]].set_axis(["zone", "node"], axis=1),
-            trips[["destination_zone_id", "destination_node_id"]].set_axis(["zone", "node"], axis=1),
-        ]
-    )
-    by_zone = ends.groupby("zone")["node"].unique()
-    zones = twin.zones.sort_values("zone_id")
-    out = []
-    for zone_id, node_id in zip(zones["zone_id"], zones["node_id"], strict=True):
-        nodes = by_zone.get(zone_id)
-        chosen = np.sort(np.asarray(nodes, dtype=np.int32)) if nodes is not None else np.array([node_id])
-        out.append(chosen.astype(np.int32))
-    return out
-
-
-def prior_trip_matrix(twin: Twin) -> FloatArray:
-    """The twin's car trips as a zone-by-zone count matrix (rows and columns by ``zone_id``)."""
-    zone_count = int(twin.zones["zone_id"].max()) + 1 if len(twin.zones) else 0
-    trips = _car_trips(twin)
-    out = np.zeros((zone_count, zone_count))
-    np.add.at(
-        out,
-        (
-            trips["origin_zone_id"].to_numpy(dtype=np.int64),
-            trips["destination_zone_id"].to_numpy(dtype=np.int64),
-        ),
-        1.0,
-    )
-    return out
-
-
-def _car_trips(twin: Twin) -> pd.DataFrame:
-    trips = twin.trips
-    return trips[trips["mode"] == "car"] if "mode" in trips.columns else trips
-
-
-def _demand_seed(twin: Twin) -> int:
-    demand = twin.manifest.get("demand")
-    if isinstance(demand, dict) and isinstance(demand.get("config"), dict) and "seed" in demand["config"]:
-        return int(demand["config"]["seed"])
-    return DemandConfig().seed
-
-
-def _twin_with_matrix(twin: Twin, static: StaticProblem, demand_vph: FloatArray) -> Twin:
-    """``twin`` with its car trips redrawn from ``demand_vph`` (engine zone order, veh/h); trips of zones the
-    engine cannot route are kept as they were."""
-    full = prior_trip_matrix(twin)
-    zone_ids = static.zones["zone_id"].to_numpy(dtype=np.int64)
-    full[np.ix_(zone_ids, zone_ids)] = demand_vph * static.hours
-    counts = integer_matrix(full)
-    zones = twin.zones.sort_values("zone_id")
-    if not np.array_equal(zones["zone_id"].to_numpy(), np.arange(len(zones))):
-        raise InputError("twin zones", "zone_id must run 0..n-1 to redraw trips")
-    trips = trips_from_matrix(
-        counts, zones["node_id"].to_numpy(dtype=np.int32), _demand_seed(twin), _access_nodes(twin)
-    )
-    others = twin.trips[twin.trips["mode"] != "car"] if "mode" in twin.trips.columns else twin.trips.iloc[0:0]
-    if len(others):
-        others = others.assign(trip_id=np.arange(len(trips), len(trips) + len(others), dtype=np.int32))
-        trips = pd.concat([trips, others[trips.columns]], ignore_index=True)
-    return dataclasses.replace(twin, trips=trips)
 
 
 def _simulate(twin: Twin, config: CalibrationConfig) -> pd.Series:
@@ -315,6 +248,7 @@ def calibrate_twin(
     if config.free_external_trip_ends and "kind" in static.zones.columns:
         external = np.flatnonzero(static.zones["kind"].to_numpy() == "external")
         odme = dataclasses.replace(odme, free_trip_end_zones=tuple(int(z) for z in external))
+    zone_ids = static.zones["zone_id"].to_numpy(dtype=np.int64)
     bounds = config.candidate_cell_changes or (odme.max_cell_change,)
     estimates = _estimates(static, targets.graph_targets, odme, bounds, config.ray, say)
     pick = _choose(estimates, targets.graph_targets)
@@ -323,7 +257,7 @@ def calibrate_twin(
     config = dataclasses.replace(config, odme=odme)
     prior_flow = estimate.prior_target_flow_vph
     chosen = estimate.demand_vph
-    calibrated = _twin_with_matrix(twin, static, chosen)
+    calibrated = twin_with_matrix(twin, zone_ids, chosen * static.hours)
     dynamic_flow: FloatArray | None = None
     dynamic_record: dict[str, Any] | None = None
     if config.dynamic_check:
@@ -339,7 +273,7 @@ def calibrate_twin(
                 config.odme,
                 config.correction_steps,
             )
-            candidate = _twin_with_matrix(twin, static, adjusted)
+            candidate = twin_with_matrix(twin, zone_ids, adjusted * static.hours)
             flow = _target_flows(targets.used, _simulate(candidate, config))
             kept = _squared_geh(flow, observed) < _squared_geh(dynamic_flow, observed)
             checked.append({**_dynamic_round(f"correction {round_number + 1}", flow, observed), "kept": kept})
@@ -438,8 +372,8 @@ def _record(
 ) -> dict[str, Any]:
     observed = targets.graph_targets.flow_vph
     static_geh = geh(estimate.target_flow_vph, observed)
-    prior_trips = len(_car_trips(prior_twin))
-    new_trips = len(_car_trips(calibrated))
+    prior_trips = len(car_trips(prior_twin))
+    new_trips = len(car_trips(calibrated))
     used_cells = estimate.prior_vph > 0
     factor = chosen[used_cells] / estimate.prior_vph[used_cells]
     odme = config.odme
@@ -505,20 +439,6 @@ def _kind_counts(observations: ObservationSet, used: set[str]) -> str:
 def not_calibrated(twin: Twin) -> Twin:
     """``twin`` with the manifest's ``calibration`` record saying that its demand is the prior."""
     return dataclasses.replace(twin, manifest={**twin.manifest, "calibration": dict(NOT_CALIBRATED)})
-
-
-def od_prior_table(twin: Twin) -> pd.DataFrame:
-    """The ``od_prior`` table of ``twin``'s car trips (``origin_zone_id``, ``destination_zone_id``,
-    ``trips`` over the demand period), one row per non-empty cell."""
-    matrix = prior_trip_matrix(twin)
-    origin, destination = np.nonzero(matrix)
-    return pd.DataFrame(
-        {
-            "origin_zone_id": origin.astype(np.int32),
-            "destination_zone_id": destination.astype(np.int32),
-            "trips": matrix[origin, destination].astype(np.float64),
-        }
-    )
 
 
 def write_calibrated_twin(prior: Twin, calibrated: Twin, out: Path) -> Path:
