@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 "--max-cell-change",
-                help="B: cells within [prior/(1+B), prior*(1+B)]; B1,B2,...: smallest meeting the counts.",
+                help="B: cells between prior/(1+B) and prior*(1+B); B1,B2,...: smallest meeting counts.",
             ),
         ] = "1",
         trip_end_tolerance: Annotated[
