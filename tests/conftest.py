@@ -31,8 +31,9 @@ def benchmarks_data() -> Path:
 
 @pytest.fixture(scope="session")
 def liverpool_centre_bundle(tmp_path_factory: pytest.TempPathFactory, liverpool_data: Path) -> Path:
-    """The ``liverpool-centre`` twin bundle built from the real data by ``metaliverpool build``, once per
-    session (it takes a while); tests read it and never write into it."""
+    """The ``liverpool-centre`` twin bundle built from the real data by ``metaliverpool build
+    --no-calibrate`` (the prior demand, whose facts the tests check), once per session (it takes a while);
+    tests read it and never write into it."""
     out = tmp_path_factory.mktemp("liverpool") / "liverpool-centre"
-    main(["build", "--region", "liverpool-centre", "--out", str(out)])
+    main(["build", "--region", "liverpool-centre", "--out", str(out), "--no-calibrate"])
     return out

@@ -14,6 +14,7 @@ from metaliverpool.errors import DataUnavailableError
 from metaliverpool.ingest.catalogue import SOURCES, Source, sha256_file
 from metaliverpool.ingest.fetch import fetch_url
 from metaliverpool.network.twin import Twin
+from metaliverpool.scenario.calibration import NOT_CALIBRATED
 from metaliverpool.store.bundle import read_twin
 
 
@@ -24,6 +25,7 @@ def test_build_any_extract_then_info_and_export(
     main(["build", "--out", str(out), "--region", "liverpool-city-region", "--osm", str(crossroads_pbf)])
     twin = read_twin(out)
     assert twin.manifest["region"] == "liverpool-city-region"
+    assert twin.manifest["calibration"] == NOT_CALIBRATED  # --osm: the prior unless --calibrate
     assert twin.manifest["sources"][0]["sha256"] == sha256_file(crossroads_pbf)
     assert (twin.zones["kind"] == "lsoa").any() and (twin.zones["kind"] == "external").any()
     assert len(twin.trips) > 0
@@ -32,9 +34,22 @@ def test_build_any_extract_then_info_and_export(
     main(["twin", "info", str(out), "--json"])
     info = json.loads(capsys.readouterr().out)
     assert info["counts"]["links"] == len(twin.links) and info["signalised_junctions"] == 2
+    assert info["calibration"] == NOT_CALIBRATED["summary"]
     main(["twin", "export", str(out), "--format", "geojson", "--out", str(tmp_path / "gj")])
     zones = json.loads((tmp_path / "gj" / "zones.geojson").read_text())
     assert len(zones["features"]) == len(twin.zones)
+
+
+def test_build_calibrate_needs_the_counted_roads(
+    tmp_path: Path, liverpool_data: Path, crossroads_pbf: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "twin"
+    args = ["build", "--out", str(out), "--region", "liverpool-city-region", "--osm", str(crossroads_pbf)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--calibrate"])  # the Mersey tunnels are not in this extract
+    assert exit_info.value.code == 2
+    assert "no calibration count matches" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def assert_trip_ends_in_their_zones(twin: Twin) -> None:

@@ -17,6 +17,7 @@ their effect on link times.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -31,8 +32,8 @@ from metaliverpool.assign.convergence import (
     record_iteration,
 )
 from metaliverpool.assign.problem import AssignmentProblem
-from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
-from metaliverpool.kernels.path_gp import gp_sweep, link_flows_from_paths
+from metaliverpool.assign.result import AssignmentConfig, AssignmentResult, PathFlows
+from metaliverpool.kernels.path_gp import collect_paths, gp_sweep, link_flows_from_paths
 
 
 def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentConfig) -> AssignmentResult:
@@ -140,9 +141,14 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
         history.append(record_iteration(iteration, measure, previous_pcu, v, float("nan"), elapsed))
         previous_pcu = v
         if config.should_stop(measure.relative_gap, iteration, elapsed):
-            return AssignmentResult.from_measure(
+            result = AssignmentResult.from_measure(
                 "gp", problem, class_flow.copy(), v, measure, iteration, config, started, history
             )
+            path_od, flow, indptr, links_of_paths = collect_paths(
+                od_head, path_links, path_start, path_len, path_flow, path_next
+            )
+            paths = PathFlows(od_class, od_origin, od_dest, od_demand, path_od, flow, indptr, links_of_paths)
+            return dataclasses.replace(result, paths=paths)
         sweep(True)
         for _ in range(config.inner_sweeps):
             before = link_flow_pcu.copy()

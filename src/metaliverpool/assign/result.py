@@ -49,6 +49,34 @@ class AssignmentConfig:
 
 
 @dataclass(frozen=True, eq=False)
+class PathFlows:
+    """The used paths of a path-based run (``gp``), for link-OD proportions (matrix estimation).
+
+    Attributes
+    ----------
+    od_class, od_origin, od_destination:
+        int64[ods]: class and zone indices of each OD entry with demand.
+    od_demand_vph:
+        float64[ods]: demand of each OD entry (vehicles per hour).
+    path_od:
+        int64[paths]: OD entry of each path.
+    path_flow_vph:
+        float64[paths]: vehicles per hour on each path (> 0; the paths of an entry sum to its demand).
+    link_indptr, links:
+        The links of path ``q`` are ``links[link_indptr[q]:link_indptr[q + 1]]`` (graph link numbers).
+    """
+
+    od_class: npt.NDArray[np.int64]
+    od_origin: npt.NDArray[np.int64]
+    od_destination: npt.NDArray[np.int64]
+    od_demand_vph: FloatArray
+    path_od: npt.NDArray[np.int64]
+    path_flow_vph: FloatArray
+    link_indptr: npt.NDArray[np.int64]
+    links: npt.NDArray[np.int32]
+
+
+@dataclass(frozen=True, eq=False)
 class AssignmentResult:
     """Equilibrium (or the last iterate) of an assignment.
 
@@ -79,6 +107,8 @@ class AssignmentResult:
         Wall time of the assignment (preparation included, reading files and compiling kernels not).
     history:
         One record per iteration.
+    paths:
+        The used paths with their flows (path-based algorithms only; ``None`` otherwise).
     """
 
     algorithm: str
@@ -95,6 +125,7 @@ class AssignmentResult:
     converged: bool
     seconds: float
     history: list[IterationRecord] = field(default_factory=list)
+    paths: PathFlows | None = None
 
     @classmethod
     def from_measure(

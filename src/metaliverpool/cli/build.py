@@ -1,4 +1,11 @@
-"""``metaliverpool build``, ``metaliverpool twin info`` and ``metaliverpool twin export``."""
+"""``metaliverpool build``, ``metaliverpool twin info`` and ``metaliverpool twin export``.
+
+``build`` calibrates the demand to the region's observed counts
+(:func:`metaliverpool.ingest.lcr_observations.lcr_observations`, matched to the new twin) with
+:func:`metaliverpool.scenario.calibration.calibrate_twin` unless ``--no-calibrate`` (or ``--osm``, where
+the default is the prior); the bundle then holds the prior matrix (``od_prior``) and the manifest's
+``calibration`` record (``docs/calibration.md``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,13 @@ from metaliverpool.errors import InputError
 from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
 from metaliverpool.network.twin import Twin
 from metaliverpool.observed.summary import calibration_line
+from metaliverpool.scenario.calibration import (
+    BUILD_CELL_CHANGES,
+    CalibrationConfig,
+    calibrate_twin,
+    not_calibrated,
+    write_calibrated_twin,
+)
 from metaliverpool.store.bundle import read_manifest, read_twin, write_twin
 from metaliverpool.store.geojson import twin_to_geojson
 
@@ -56,27 +70,54 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--osm", help="Another OSM extract (.json, .osm, .osm.pbf).")
         ] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the departure-time draw.")] = 20250917,
+        calibrate: Annotated[
+            bool | None,
+            typer.Option(
+                "--calibrate/--no-calibrate",
+                help="Calibrate the demand to the region's observed counts (docs/calibration.md); default: "
+                "yes for the region's own extract, no with --osm. --no-calibrate keeps the prior demand.",
+            ),
+        ] = None,
     ) -> None:
         """Build a twin bundle from the sources (OSM network, zones, services, demand)."""
         from metaliverpool.demand.model import DemandConfig
 
         config = BuildConfig(region=region, osm_path=osm, demand=DemandConfig(seed=seed))
+        calibrated = osm is None if calibrate is None else calibrate
         with progress_bar() as progress:
-            task = progress.add_task("building", total=len(BUILD_STEPS) + 1)
+            task = progress.add_task("building", total=len(BUILD_STEPS) + 2)
 
             def on_step(name: str) -> None:
                 progress.update(task, description=name, completed=BUILD_STEPS.index(name))
 
             twin = build_twin(config, data_dir(), on_step)
-            progress.update(task, description="write bundle", completed=len(BUILD_STEPS))
-            write_twin(twin, out)
-            progress.update(task, completed=len(BUILD_STEPS) + 1)
+            progress.update(task, description="calibrate", completed=len(BUILD_STEPS))
+            if calibrated:
+                from metaliverpool.ingest.lcr_observations import lcr_observations
+                from metaliverpool.ingest.observations import match_observations
+
+                matched = match_observations(lcr_observations(data_dir()), twin)
+                result, _ = calibrate_twin(
+                    twin,
+                    matched,
+                    CalibrationConfig(candidate_cell_changes=BUILD_CELL_CHANGES),
+                    progress=lambda message: progress.update(task, description=message),
+                )
+                progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)
+                write_calibrated_twin(twin, result, out)
+                twin = result
+            else:
+                twin = not_calibrated(twin)
+                progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)
+                write_twin(twin, out)
+            progress.update(task, completed=len(BUILD_STEPS) + 2)
         counts = twin.counts()
         typer.echo(
             f"wrote {out}: {counts['nodes']} nodes, {counts['links']} links, "
             f"{counts['junctions']} junctions, {counts['zones']} zones, {counts['services']} services, "
             f"{counts['trips']} trips"
         )
+        typer.echo(calibration_line(twin.manifest))
 
     twin_app = typer.Typer(help="Inspect and export twin bundles.", no_args_is_help=True)
 

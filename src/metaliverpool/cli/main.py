@@ -23,6 +23,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "simulate": ("simulate",),
     "forecast": ("forecast",),
     "signals": ("signals",),
+    "calibrate": ("calibrate",),
     "validate": ("validate",),
     "access": ("access",),
 }

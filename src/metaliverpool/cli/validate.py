@@ -20,11 +20,7 @@ from metaliverpool.errors import InputError
 from metaliverpool.ingest.observations import read_observations
 from metaliverpool.scenario.validation import Engine, validate_twin
 from metaliverpool.scenario.validation_report import render_validation_report
-from metaliverpool.store.bundle import read_twin
-
-OD_PRIOR_FILE = "od_prior.parquet"
-"""The prior matrix a calibrated twin keeps beside its tables (``origin_zone_id``, ``destination_zone_id``,
-``trips``)."""
+from metaliverpool.store.bundle import OD_PRIOR_TABLE, read_optional_table, read_twin, table_path
 
 
 def _finite(value: Any) -> Any:
@@ -39,13 +35,14 @@ def _finite(value: Any) -> Any:
 
 
 def _od_prior(twin_dir: Path) -> pd.DataFrame | None:
-    path = twin_dir / OD_PRIOR_FILE
-    if not path.is_file():
+    """The twin's prior matrix (:data:`OD_PRIOR_TABLE`), or None if it was not calibrated."""
+    table = read_optional_table(twin_dir, OD_PRIOR_TABLE)
+    if table is None:
         return None
-    table = pd.read_parquet(path)
     missing = {"origin_zone_id", "destination_zone_id", "trips"} - set(table.columns)
     if missing:
-        raise InputError(path, f"missing column(s) {', '.join(sorted(missing))}")
+        where = table_path(twin_dir, OD_PRIOR_TABLE)
+        raise InputError(where, f"missing column(s) {', '.join(sorted(missing))}")
     return table
 
 

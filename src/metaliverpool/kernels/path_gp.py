@@ -428,3 +428,39 @@ def link_flows_from_paths(
         pcu = class_pcu[k]
         for a in range(out_link_flow_pcu.shape[0]):
             out_link_flow_pcu[a] += pcu * out_class_link_flow[k, a]
+
+
+@njit(cache=True, nogil=True)
+def collect_paths(od_head, path_links, path_start, path_len, path_flow, path_next):
+    """The used paths (flow > 0) as flat arrays: ``(path_od, path_flow, link_indptr, links)``.
+
+    ``path_od`` int64[paths] is the OD entry of each path, ``path_flow`` its vehicles, and the links of path
+    ``q`` are ``links[link_indptr[q]:link_indptr[q + 1]]`` (destination to origin).
+    """
+    paths = 0
+    total = 0
+    for od in range(od_head.shape[0]):
+        p = od_head[od]
+        while p >= 0:
+            if path_flow[p] > 0.0:
+                paths += 1
+                total += path_len[p]
+            p = path_next[p]
+    out_od = np.empty(paths, dtype=np.int64)
+    out_flow = np.empty(paths, dtype=np.float64)
+    indptr = np.zeros(paths + 1, dtype=np.int64)
+    links = np.empty(total, dtype=np.int32)
+    q = 0
+    for od in range(od_head.shape[0]):
+        p = od_head[od]
+        while p >= 0:
+            if path_flow[p] > 0.0:
+                out_od[q] = od
+                out_flow[q] = path_flow[p]
+                start = indptr[q]
+                for i in range(path_len[p]):
+                    links[start + i] = path_links[path_start[p] + i]
+                indptr[q + 1] = start + path_len[p]
+                q += 1
+            p = path_next[p]
+    return out_od, out_flow, indptr, links

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from metaliverpool.assign.odme import geh
 from metaliverpool.network.geodesy import local_xy_m
 from metaliverpool.network.twin import Twin
 from metaliverpool.observed.model import USES, ObservationSet, Period
@@ -44,14 +45,6 @@ GAP_CRITERION = 1e-3
 
 AREA_SPEED_TOLERANCE = 0.15
 """Issue #16's target for area mean speeds (not a TAG criterion): within 15%."""
-
-
-def geh(modelled_vph: npt.ArrayLike, observed_vph: npt.ArrayLike) -> FloatArray:
-    """GEH statistic of hourly flows (0 where both are 0)."""
-    m = np.asarray(modelled_vph, dtype=np.float64)
-    c = np.asarray(observed_vph, dtype=np.float64)
-    total = m + c
-    return np.sqrt(np.divide(2.0 * (m - c) ** 2, total, out=np.zeros_like(total), where=total > 0))
 
 
 def flow_tolerance_vph(observed_vph: npt.ArrayLike) -> FloatArray:

@@ -99,9 +99,27 @@ def _link_frame(twin: Twin) -> pd.DataFrame:
     )
 
 
-def run_static(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
-    """User-equilibrium assignment of the twin's trips (see the module docstring); ``seed`` is unused."""
-    started = time.perf_counter()
+@dataclass(frozen=True, eq=False)
+class StaticProblem:
+    """The static engine's view of a twin: routable ``zones`` (engine order), the ``problem`` (car trips as
+    veh/h over ``hours``, tolls weighed by the value of time), and each trip's zone indices ``origin`` /
+    ``destination`` (NaN for a zone without a node; ``known`` marks the routable trips)."""
+
+    zones: pd.DataFrame
+    problem: AssignmentProblem
+    hours: float
+    origin: np.ndarray
+    destination: np.ndarray
+    known: np.ndarray
+
+    @property
+    def graph(self) -> RoadGraph:
+        """The car network."""
+        return self.problem.graph
+
+
+def static_problem(twin: Twin, value_of_time_gbp_per_h: float) -> StaticProblem:
+    """The assignment problem the static engine solves for ``twin`` (see :class:`StaticProblem`)."""
     zones = routable_zones(twin)
     routed = dataclasses.replace(twin, zones=zones)
     graph = RoadGraph.from_twin(routed)
@@ -114,10 +132,20 @@ def run_static(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
     demand = np.zeros((len(zones), len(zones)), dtype=np.float64)
     np.add.at(demand, (origin[known].astype(np.int64), destination[known].astype(np.int64)), 1.0 / hours)
     problem = AssignmentProblem.build(
-        graph,
-        [UserClass.with_value_of_time("car", demand, value_of_time_per_h=settings.value_of_time_gbp_per_h)],
+        graph, [UserClass.with_value_of_time("car", demand, value_of_time_per_h=value_of_time_gbp_per_h)]
     )
-    result = assign(problem, "gp", AssignmentConfig(target_gap=settings.relative_gap, max_iterations=200))
+    return StaticProblem(zones, problem, hours, origin, destination, known)
+
+
+def run_static(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
+    """User-equilibrium assignment of the twin's trips (see the module docstring); ``seed`` is unused."""
+    started = time.perf_counter()
+    static = static_problem(twin, settings.value_of_time_gbp_per_h)
+    graph, hours, trips = static.graph, static.hours, twin.trips
+    origin, destination, known = static.origin, static.destination, static.known
+    result = assign(
+        static.problem, "gp", AssignmentConfig(target_gap=settings.relative_gap, max_iterations=200)
+    )
     loads = _link_frame(twin)
     loads["flow_veh"] = 0.0
     loads["time_s"] = loads["free_time_s"]

@@ -13,8 +13,11 @@ bundle, or nothing. Reading checks the format version and the required columns a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from metaliverpool.atomic import atomic_directory
 from metaliverpool.errors import InputError
@@ -26,28 +29,40 @@ BUNDLE_FORMAT_VERSION = 1
 
 MANIFEST_NAME = "manifest.json"
 
+OD_PRIOR_TABLE = "od_prior"
+"""Optional table of a calibrated twin: the prior matrix (``origin_zone_id`` int32,
+``destination_zone_id`` int32, ``trips`` float64 over 07:00-10:00, before estimation)."""
+
 
 def table_path(bundle: Path, name: str) -> Path:
     """Path of table ``name`` inside ``bundle``."""
     return Path(bundle) / f"{name}.parquet"
 
 
-def write_twin(twin: Twin, path: Path) -> Path:
+def write_twin(twin: Twin, path: Path, extra_tables: Mapping[str, pd.DataFrame] | None = None) -> Path:
     """Write ``twin`` to the folder ``path`` atomically (replacing an existing bundle); returns the path.
 
-    Raises ``ValueError`` if a table lacks a required column (a programming error, not user input).
+    ``extra_tables`` are optional tables written beside the required ones (e.g. :data:`OD_PRIOR_TABLE`)
+    and listed in the manifest's ``tables``. Raises ``ValueError`` if a table lacks a required column (a
+    programming error, not user input) or an extra table has a required table's name.
     """
+    extra = dict(extra_tables or {})
+    clash = sorted(set(extra) & set(TABLE_COLUMNS))
+    if clash:
+        raise ValueError(f"extra tables may not replace required tables: {clash}")
     missing = twin.missing_columns()
     if missing:
         raise ValueError(f"twin tables lack required columns: {missing}")
     manifest: dict[str, Any] = dict(twin.manifest)
     manifest["format_version"] = BUNDLE_FORMAT_VERSION
     manifest["counts"] = twin.counts()
-    manifest["tables"] = {name: f"{name}.parquet" for name in TABLE_COLUMNS}
+    manifest["tables"] = {name: f"{name}.parquet" for name in [*TABLE_COLUMNS, *extra]}
     with atomic_directory(Path(path)) as staging:
         for name, frame in twin.tables().items():
             ordered = list(TABLE_COLUMNS[name]) + [c for c in frame.columns if c not in TABLE_COLUMNS[name]]
             write_geoparquet(frame[ordered], table_path(staging, name))
+        for name, frame in extra.items():
+            write_geoparquet(frame, table_path(staging, name))
         (staging / MANIFEST_NAME).write_text(
             json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
         )
@@ -97,3 +112,9 @@ def read_twin(path: Path, tables: tuple[str, ...] | None = None) -> Twin:
             raise InputError(table_path(path, name), f"missing required columns {absent}")
         frames[name] = frame
     return Twin(manifest=manifest, **frames)
+
+
+def read_optional_table(path: Path, name: str) -> pd.DataFrame | None:
+    """Optional table ``name`` of the bundle at ``path`` (e.g. :data:`OD_PRIOR_TABLE`), or None if absent."""
+    file = table_path(path, name)
+    return read_geoparquet(file) if file.is_file() else None
