@@ -85,15 +85,15 @@ def test_signalised_approach_discharges_green_times_saturation_flow_per_cycle() 
 
 def test_full_downstream_link_blocks_its_upstream_link() -> None:
     net = chain_network([1000.0, 200.0, 1000.0], [10.0] * 3, [1800.0] * 3, [1.0] * 3)
-    storage = net.link_storage_veh
+    storage = net.effective_storage_veh(1.0)  # 40 at jam, +1 for the step (SimNetwork.effective_storage_veh)
     always_red = SignalSpec(node=2, phases=((),), green_s=(60.0,), amber_s=(0.0,), all_red_s=(0.0,))
     plan = build_signal_plan(net, [always_red])
     demand = steady_demand(0, 3, 150, 2.0)
     result = run_free_flow_routes(net, demand, plan, horizon_s=2000.0, series_interval_s=100.0)
     last = result.series_occupancy[-1]
-    assert last[1] == storage[1] == 40
-    assert last[0] == 150 - 40
-    assert result.series_outflow[:, 0].sum() == 40
+    assert last[1] == storage[1] == 41
+    assert last[0] == 150 - 41
+    assert result.series_outflow[:, 0].sum() == 41
     assert not np.any(np.isfinite(result.veh_arrive_s))
     assert result.gridlock_interventions == 0
 
