@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from metaliverpool.demand.gravity import deterrence_exponential, furness
-from metaliverpool.demand.model import DemandConfig, distance_km, morning_peak_demand
+from metaliverpool.demand.model import DemandConfig, distance_km, morning_peak_demand, sample_trips
 from metaliverpool.demand.profile import PERIOD_S, integer_matrix, trips_from_matrix
 
 positive = st.floats(min_value=0.1, max_value=1000.0)
@@ -92,3 +92,17 @@ def test_demand_respects_cordon_directions_and_target() -> None:
     assert not (trips["origin_zone_id"] == trips["destination_zone_id"]).any()
     internal = result.matrix[:3].sum(axis=1)
     assert np.allclose(internal, [300.0, 200.0, 200.0])  # population x share x 0.20
+
+
+def test_sample_trips_scales_the_demand_reproducibly() -> None:
+    trips = pd.DataFrame(
+        {"trip_id": np.arange(10), "departure_time_s": np.arange(10) * 60.0, "origin_zone_id": 1}
+    )
+    half = sample_trips(trips, 0.5, seed=3)
+    assert len(half) == 5 and half["trip_id"].is_unique
+    assert half.equals(sample_trips(trips, 0.5, seed=3))
+    assert not half.equals(sample_trips(trips, 0.5, seed=4))
+    more = sample_trips(trips, 1.5, seed=0)
+    assert len(more) == 15 and more["trip_id"].is_unique
+    assert np.all(np.diff(more["departure_time_s"]) >= 0)
+    assert sample_trips(trips, 1.0).equals(trips)
