@@ -2,7 +2,7 @@
 
 At half the morning-peak demand (queues short), the two engines must agree on network vehicle-km within 5%
 and on network mean speed within 10%, both measured by ``metrics.network.network_totals`` over the twin's
-links and 07:00-10:00 (``docs/network-coding.md``: measured 2.2% and 3.0%)."""
+links and the demand period's trips (``docs/network-coding.md``: measured 0.3% and 2.8%)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ SUMMARY_KEYS = {
     "vehicle_km",
     "gridlock_interventions",
     "seconds",
-    "network_period_s",
     "network_vehicle_km",
     "network_vehicle_hours",
     "network_mean_speed_kmh",

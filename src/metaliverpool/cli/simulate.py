@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,11 +112,9 @@ def load_twin(path: Path, signals: str, demand_scale: float = 1.0, seed: int = 0
 
 
 def network_summary(result: SimResult) -> dict[str, float]:
-    """Network vehicle-km, vehicle-hours and mean speed over the demand period (whole hours covering the
-    departures), the static engine's definition (:func:`~metaliverpool.metrics.network.network_totals`)."""
-    last = float(result.demand.departure_time_s.max()) if result.demand.vehicle_count else 0.0
-    period_s = max(1.0, math.ceil(last / 3600.0)) * 3600.0
-    flow_veh, time_s = result.link_period_totals(period_s)
+    """Network vehicle-km, vehicle-hours and mean speed of every link traversal of the run, the static
+    engine's definition (:func:`~metaliverpool.metrics.network.network_totals`)."""
+    flow_veh, time_s = result.link_traversal_totals()
     network = result.network
     loads = pd.DataFrame(
         {
@@ -129,7 +126,6 @@ def network_summary(result: SimResult) -> dict[str, float]:
     )
     totals = network_totals(loads)
     return {
-        "network_period_s": period_s,
         "network_vehicle_km": totals["vehicle_km"],
         "network_vehicle_hours": totals["vehicle_hours"],
         "network_mean_speed_kmh": totals["mean_speed_kmh"],

@@ -259,7 +259,7 @@ def run_dynamic(
     loads = _link_frame(twin)
     sim_rows = pd.Series(np.arange(network.link_count), index=network.link_external_id)
     rows = sim_rows.reindex(loads["link_id"].to_numpy()).to_numpy()
-    exits, mean_time = result.link_period_totals(period_hours(twin.trips) * 3600.0)
+    exits, mean_time = result.link_traversal_totals()
     queue = result.series_queue.mean(axis=0) if result.series_queue.shape[0] else np.zeros(network.link_count)
     present = np.isfinite(rows)
     index = rows[present].astype(np.int64)

@@ -18,9 +18,9 @@ Engines:
   ``travel_time_s`` is its OD pair's equilibrium generalised cost in seconds (time + toll x 3600 / value of
   time), the measure of user benefit appraisal uses. Deterministic: the seed does not matter.
 - ``dynamic``: the mesoscopic simulator (:mod:`metaliverpool.sim`) with iterative dynamic assignment;
-  ``flow_veh`` = vehicles that left the link during the demand period (series intervals starting before
-  its end, :meth:`~metaliverpool.sim.engine.SimResult.link_period_totals`); ``time_s`` = their mean
-  traversal time; ``queue_veh`` =
+  ``flow_veh`` = vehicles that left the link during the run (the demand period's trips, the hour after
+  it included: :meth:`~metaliverpool.sim.engine.SimResult.link_traversal_totals`); ``time_s`` = their
+  mean traversal time; ``queue_veh`` =
   mean queue over the series snapshots; a trip's ``travel_time_s`` = arrival - departure (NaN if it did not
   arrive).
 """
