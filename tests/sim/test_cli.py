@@ -20,6 +20,9 @@ SUMMARY_KEYS = {
     "vehicle_km",
     "gridlock_interventions",
     "seconds",
+    "network_vehicle_km",
+    "network_vehicle_hours",
+    "network_mean_speed_kmh",
 }
 
 

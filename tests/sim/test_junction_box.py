@@ -63,7 +63,10 @@ def test_link_inside_a_signal_junction_is_never_held_by_its_exit_signal() -> Non
 def test_liverpool_morning_peak_gridlocks_less_with_junction_boxes(liverpool_centre_bundle: Path) -> None:
     """Measured 2026-11-22 (webster, free-flow routes, one simulation): without the gridlock rule 17,130
     of 48,024 trips complete (10,062 before links inside signal junctions lost their stop line); with a
-    300 s rule 41,110 complete with 113,000 interventions (before: 40,873 and 124,033)."""
+    300 s rule 41,110 complete with 113,000 interventions (before: 40,873 and 124,033). Measured
+    2026-12-07 on the coded twin (docs/network-coding.md: RR67 saturation flows, storage for the step, the
+    rule counting standing time only): 28,006 complete without the rule; 31,207 with it and 2,227
+    interventions (the rule no longer teleports vehicles that are merely queueing)."""
     from metaliverpool.store.bundle import read_twin
 
     twin = read_twin(liverpool_centre_bundle)
@@ -83,9 +86,9 @@ def test_liverpool_morning_peak_gridlocks_less_with_junction_boxes(liverpool_cen
     )
     trips = demand.vehicle_count
     stuck = simulate(network, plan, demand, routes, SimConfig(horizon_s=window_s + 3600.0))
-    assert stuck.completed.sum() >= 0.31 * trips  # 0.357 measured, 0.21 before
+    assert stuck.completed.sum() >= 0.55 * trips  # 0.583 measured, 0.357 before the coding, 0.21 before
     ruled = simulate(
         network, plan, demand, routes, SimConfig(horizon_s=window_s + 3600.0, gridlock_timeout_s=300.0)
     )
-    assert ruled.completed.sum() >= 0.84 * trips  # 0.856 measured
-    assert ruled.gridlock_interventions <= 119_000  # 113,000 measured, 124,033 before
+    assert ruled.completed.sum() >= 0.62 * trips  # 0.650 measured
+    assert ruled.gridlock_interventions <= 3_000  # 2,227 measured, 113,000 with the queueing-time rule

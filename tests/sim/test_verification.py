@@ -85,15 +85,15 @@ def test_signalised_approach_discharges_green_times_saturation_flow_per_cycle() 
 
 def test_full_downstream_link_blocks_its_upstream_link() -> None:
     net = chain_network([1000.0, 200.0, 1000.0], [10.0] * 3, [1800.0] * 3, [1.0] * 3)
-    storage = net.link_storage_veh
+    storage = net.effective_storage_veh(1.0)  # 40 at jam, +1 for the step (SimNetwork.effective_storage_veh)
     always_red = SignalSpec(node=2, phases=((),), green_s=(60.0,), amber_s=(0.0,), all_red_s=(0.0,))
     plan = build_signal_plan(net, [always_red])
     demand = steady_demand(0, 3, 150, 2.0)
     result = run_free_flow_routes(net, demand, plan, horizon_s=2000.0, series_interval_s=100.0)
     last = result.series_occupancy[-1]
-    assert last[1] == storage[1] == 40
-    assert last[0] == 150 - 40
-    assert result.series_outflow[:, 0].sum() == 40
+    assert last[1] == storage[1] == 41
+    assert last[0] == 150 - 41
+    assert result.series_outflow[:, 0].sum() == 41
     assert not np.any(np.isfinite(result.veh_arrive_s))
     assert result.gridlock_interventions == 0
 
@@ -132,3 +132,22 @@ def test_minor_approach_gives_way_by_the_critical_gap() -> None:
     # while majors flow every 4 s, a minor vehicle fits in each 4 s gap once the 3 s gap has passed
     window = (times > 100) & (times < 500)
     assert np.sum(is_minor[window]) == pytest.approx(np.sum(~is_minor[window]), abs=2)
+
+
+def test_gridlock_rule_counts_standing_time_not_queueing_time() -> None:
+    """A signal (20 s green in a 60 s cycle, 600 veh/h) at the end of a 40 m link is fed 1,800 veh/h: the
+    queue takes the late vehicles over 1,000 s to clear, but the head of the queue on the first link never
+    stands longer than a red: the 300 s gridlock rule must not fire. (It used to count the time since the
+    vehicle could have reached the stop line, queueing included, and teleported 58 of these 300.)"""
+    net = chain_network([500.0, 40.0, 500.0], [10.0] * 3, [1800.0] * 3, [1.0] * 3)
+    signal = SignalSpec(
+        node=2, phases=(((1, 2),), ()), green_s=(20.0, 35.0), amber_s=(3.0, 0.0), all_red_s=(2.0, 0.0)
+    )
+    demand = steady_demand(0, 3, 300, 2.0)
+    result = run_free_flow_routes(
+        net, demand, build_signal_plan(net, [signal]), horizon_s=4000.0, gridlock_timeout_s=300.0
+    )
+    travel = result.veh_arrive_s - demand.departure_time_s
+    assert result.gridlock_interventions == 0
+    assert np.all(np.isfinite(result.veh_arrive_s))
+    assert travel.max() > 1000.0  # the late vehicles did queue that long

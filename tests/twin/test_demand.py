@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from metaliverpool.demand.gravity import deterrence_exponential, furness
-from metaliverpool.demand.model import DemandConfig, NtsTripRate, distance_km, morning_peak_demand
+from metaliverpool.demand.model import (
+    DemandConfig,
+    NtsTripRate,
+    distance_km,
+    morning_peak_demand,
+    sample_trips,
+)
 from metaliverpool.demand.profile import PERIOD_S, integer_matrix, trips_from_matrix
 
 positive = st.floats(min_value=0.1, max_value=1000.0)
@@ -102,3 +108,17 @@ def test_nts_trip_rate_is_the_product_of_its_cited_factors() -> None:
     assert 0.20 < rate.per_resident() < 0.21
     assert DemandConfig().car_trips_per_resident == rate.per_resident()
     assert NtsTripRate(car_driver_trips_per_person_per_year=0.0).per_resident() == 0.0
+
+
+def test_sample_trips_scales_the_demand_reproducibly() -> None:
+    trips = pd.DataFrame(
+        {"trip_id": np.arange(10), "departure_time_s": np.arange(10) * 60.0, "origin_zone_id": 1}
+    )
+    half = sample_trips(trips, 0.5, seed=3)
+    assert len(half) == 5 and half["trip_id"].is_unique
+    assert half.equals(sample_trips(trips, 0.5, seed=3))
+    assert not half.equals(sample_trips(trips, 0.5, seed=4))
+    more = sample_trips(trips, 1.5, seed=0)
+    assert len(more) == 15 and more["trip_id"].is_unique
+    assert np.all(np.diff(more["departure_time_s"]) >= 0)
+    assert sample_trips(trips, 1.0).equals(trips)

@@ -11,6 +11,7 @@ Outputs: ``link_series.parquet`` (per link and interval: inflow, outflow, mean s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ import pandas as pd
 import typer
 
 from metaliverpool.atomic import atomic_directory, write_text_atomic
+from metaliverpool.demand.model import sample_trips
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.cityflow import read_cityflow
 from metaliverpool.ingest.tntp import read_net, read_trips, road_graph_from_tntp
+from metaliverpool.metrics.network import network_totals
 from metaliverpool.sim.demand import Demand, demand_from_od
 from metaliverpool.sim.dta import DtaConfig, DtaResult, run_dta
-from metaliverpool.sim.engine import EventBatch, SimConfig, simulate
+from metaliverpool.sim.engine import EventBatch, SimConfig, SimResult, simulate
 from metaliverpool.sim.network import SimNetwork, sim_network_from_graph
 from metaliverpool.sim.routing import route_incremental
 from metaliverpool.sim.signals import (
@@ -89,17 +92,44 @@ def load_tntp(
     return SimInputs(network, empty_signal_plan(network), demand, window_s + 3 * 3600.0)
 
 
-def load_twin(path: Path, signals: str) -> SimInputs:
-    """A twin bundle: its car network, junction control and trips (signal plans per ``signals``)."""
+def load_twin(path: Path, signals: str, demand_scale: float = 1.0, seed: int = 0) -> SimInputs:
+    """A twin bundle: its car network, junction control and trips (signal plans per ``signals``); with
+    ``demand_scale`` other than 1 the trips are sampled (:func:`~metaliverpool.demand.model.sample_trips`,
+    ``seed``)."""
     from metaliverpool.store.bundle import read_twin
 
     twin = read_twin(path)
+    if demand_scale != 1.0:
+        if not demand_scale > 0.0:
+            raise InputError("--demand-scale", f"must be > 0, got {demand_scale}")
+        twin = dataclasses.replace(twin, trips=sample_trips(twin.trips, demand_scale, seed))
     network = sim_network_from_twin(twin)
     demand = demand_from_twin(twin)
     window = float(demand.departure_time_s.max()) if demand.vehicle_count else 3600.0
     mode = "fixed" if signals == "fixed" else signals
     plan = _plan_for(network, signal_nodes(twin, network), demand, mode, window)
     return SimInputs(network, plan, demand, window + 3600.0)
+
+
+def network_summary(result: SimResult) -> dict[str, float]:
+    """Network vehicle-km, vehicle-hours and mean speed of every link traversal of the run, the static
+    engine's definition (:func:`~metaliverpool.metrics.network.network_totals`)."""
+    flow_veh, time_s = result.link_traversal_totals()
+    network = result.network
+    loads = pd.DataFrame(
+        {
+            "length_m": network.link_length_m,
+            "free_time_s": network.link_free_time_s,
+            "flow_veh": flow_veh,
+            "time_s": time_s,
+        }
+    )
+    totals = network_totals(loads)
+    return {
+        "network_vehicle_km": totals["vehicle_km"],
+        "network_vehicle_hours": totals["vehicle_hours"],
+        "network_mean_speed_kmh": totals["mean_speed_kmh"],
+    }
 
 
 def write_outputs(
@@ -165,7 +195,7 @@ def run_simulate(
         unit = LENGTH_UNITS_M[length_unit] if length_unit else None
         inputs = load_tntp(tntp, departure_window, demand_scale, seed, unit)
     elif twin is not None:
-        inputs = load_twin(twin, signals)
+        inputs = load_twin(twin, signals, demand_scale, seed)
     else:
         if cityflow_flow is None or cityflow_roadnet is None:
             raise InputError("command line", "--cityflow-roadnet needs --cityflow-flow")
@@ -199,6 +229,7 @@ def run_simulate(
             on_events=events.append,
         )  # fmt: skip
     summary = dta.result.summary()
+    summary.update(network_summary(dta.result))
     summary["seconds"] = time.perf_counter() - started
     write_outputs(out, inputs, dta, events, summary)
     return summary
@@ -218,7 +249,11 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--departure-window", help="TNTP: spread OD demand over this many seconds.")
         ] = 3600.0,
         demand_scale: Annotated[
-            float, typer.Option("--demand-scale", help="TNTP: multiply the OD matrix.")
+            float,
+            typer.Option(
+                "--demand-scale",
+                help="TNTP: multiply the OD matrix; twin: sample this share of the trips (seeded by --seed).",
+            ),
         ] = 1.0,
         length_unit: Annotated[
             str | None,

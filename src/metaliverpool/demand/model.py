@@ -233,3 +233,24 @@ def morning_peak_demand(
         "config": config.as_dict(),
     }
     return DemandResult(trips=trips, matrix=matrix, summary=summary)
+
+
+def sample_trips(trips: pd.DataFrame, scale: float, seed: int = 0) -> pd.DataFrame:
+    """A demand ``scale`` times ``trips`` (rows kept in their order, index reset): each trip is kept
+    ``floor(scale)`` times plus once more with probability ``scale - floor(scale)``, drawn without
+    replacement with ``seed`` (so ``scale`` 0.5 keeps exactly half, rounded down). Copies of a trip get new
+    ``trip_id`` values after the largest one. ``scale`` must be > 0."""
+    if not scale > 0.0:
+        raise ValueError(f"demand scale must be > 0, got {scale}")
+    whole = int(np.floor(scale))
+    extra = int(np.floor((scale - whole) * len(trips)))
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.permutation(len(trips))[:extra])
+    parts = [trips] * whole + [trips.iloc[picked]]
+    out = pd.concat(parts, ignore_index=True)
+    if whole >= 1 and len(out) > len(trips) and "trip_id" in out.columns:
+        start = int(trips["trip_id"].max()) + 1
+        out.loc[len(trips) :, "trip_id"] = np.arange(start, start + len(out) - len(trips))
+    if "departure_time_s" in out.columns:
+        out = out.sort_values("departure_time_s", kind="stable").reset_index(drop=True)
+    return out

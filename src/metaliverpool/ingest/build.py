@@ -22,6 +22,7 @@ from metaliverpool.demand.model import DemandConfig, NtsTripRate, morning_peak_d
 from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.catalogue import SOURCES, file_record
+from metaliverpool.ingest.coding import code_network
 from metaliverpool.ingest.osm_network import NetworkConfig, RoadNetwork, nearest_node_ids, network_from_osm
 from metaliverpool.ingest.osm_read import OsmData, read_osm
 from metaliverpool.ingest.regions import Region, get_region
@@ -29,7 +30,7 @@ from metaliverpool.ingest.services import study_area_services
 from metaliverpool.ingest.zones import DECILE_COLUMNS, lsoa_zones
 from metaliverpool.network.twin import Twin
 
-BUILD_STEPS = ("read OSM", "road network", "zones", "services", "demand")
+BUILD_STEPS = ("read OSM", "road network", "zones", "services", "demand", "network coding")
 
 SERVICE_ATTRACTION_WEIGHTS = {"hospital": 200.0, "school": 30.0, "gp": 10.0}
 """Attraction weight per service (employment proxy); any other OSM amenity counts 1."""
@@ -405,7 +406,8 @@ def build_twin(config: BuildConfig, data_dir: Path, on_step: Callable[[str], Non
         "dropped": network.dropped,
         "demand": {**demand.summary, "calibration": calibration, "census2021_commuting": commuting},
     }
-    return Twin(
+    step("network coding")
+    twin = Twin(
         nodes=network.nodes,
         links=network.links,
         junctions=network.junctions,
@@ -418,3 +420,4 @@ def build_twin(config: BuildConfig, data_dir: Path, on_step: Callable[[str], Non
         trips=demand.trips,
         manifest=manifest,
     )
+    return code_network(twin)

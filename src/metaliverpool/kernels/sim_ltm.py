@@ -265,6 +265,7 @@ def advance_ltm(
                 best_forced = False
                 best_jump = 0
                 best_depth = 0
+                best_wait = 0.0
                 # heads of incoming links (on a multi-lane link, a vehicle of another movement may pass a
                 # head that cannot move: it is in another lane)
                 for a in range(in_count):
@@ -298,6 +299,7 @@ def advance_ltm(
                             continue  # behind a held vehicle of its own movement
                         move = ready
                         forced = False
+                        wait = 0.0
                         jump = pos + 1
                         if nxt >= 0:
                             supply = _supply_time_s(
@@ -313,7 +315,12 @@ def advance_ltm(
                                 link_headway_s,
                             )
                             if supply == _INF and gridlock_timeout_s > 0.0 and j == 0:
-                                waited = t0 - (entry + link_free_time_s[link])
+                                # standing time at the stop line: since it got there or, if later,
+                                # since the vehicle ahead of it left (not the time spent queueing)
+                                head_since = entry + link_free_time_s[link]
+                                if link_last_exit_s[link] > head_since:
+                                    head_since = link_last_exit_s[link]
+                                waited = t0 - head_since
                                 if waited >= gridlock_timeout_s:
                                     # jump to the first link of the rest of the route with room (teleport)
                                     k = pos + 1
@@ -323,6 +330,7 @@ def advance_ltm(
                                             break
                                         k += 1
                                     forced = True
+                                    wait = waited
                                     jump = k
                                     supply = t0
                                     if k < path_length[pid]:
@@ -365,6 +373,7 @@ def advance_ltm(
                                 best_forced = forced
                                 best_jump = jump
                                 best_depth = j
+                                best_wait = wait
                             break
                         if held < held_next.shape[0]:
                             held_next[held] = nxt
@@ -443,7 +452,7 @@ def advance_ltm(
                         ev_kind[e] = EVENT_GRIDLOCK
                         ev_vehicle[e] = vehicle
                         ev_link[e] = best_next
-                        ev_value[e] = best_time - (veh_link_entry_s[vehicle] + link_free_time_s[link])
+                        ev_value[e] = best_wait + (best_time - t0)
                         counters[0] = e + 1
                     if best_next < 0:
                         veh_arrive_s[vehicle] = best_time

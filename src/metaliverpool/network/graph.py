@@ -254,7 +254,12 @@ class RoadGraph:
     ) -> RoadGraph:
         """Compile a twin's ``links`` and ``zones`` tables (car network unless ``include_bus_only``).
 
-        Free-flow time is ``length_m / free_speed_mps``; every link gets BPR ``bpr_alpha``/``bpr_beta``;
+        Free-flow time is ``length_m / free_speed_mps``; every link gets BPR ``bpr_alpha``/``bpr_beta``
+        on its capacity ``capacity_vph``. A coded twin (``stop_line_capacity_vph`` and
+        ``junction_delay_s`` columns, :mod:`metaliverpool.network.coding`) uses instead the stop-line
+        capacity and adds the junction's zero-flow (uniform) delay to the free-flow time, so a link's time
+        is ``(t_free + d_uniform) (1 + alpha (v / c_stop)^beta)``: increasing in flow, ``t_free +
+        d_uniform`` at zero flow;
         tolls come from ``toll_gbp``. ``link_external_id`` holds the twin ``link_id`` (bus-only links are
         left out, so link numbers here may differ from twin link ids); node numbers are the twin's
         ``node_id``. Zone ``z`` is the ``z``-th row of ``zones`` sorted by ``zone_id`` and starts at its
@@ -286,6 +291,10 @@ class RoadGraph:
         to = links["to_node_id"].to_numpy(dtype=np.int64)
         ids = links["link_id"].to_numpy(dtype=np.int64)
         capacity = links["capacity_vph"].to_numpy(dtype=np.float64)
+        free_time = length / speed
+        if "stop_line_capacity_vph" in links.columns:  # coded network (docs/network-coding.md)
+            capacity = links["stop_line_capacity_vph"].to_numpy(dtype=np.float64)
+            free_time = free_time + links["junction_delay_s"].to_numpy(dtype=np.float64)
         toll = links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links else np.zeros(len(links))
         alpha = np.full(len(links), bpr_alpha)
         split = split_restricted_junctions(
@@ -297,7 +306,7 @@ class RoadGraph:
             link_from=np.concatenate([split.link_from, split.connector_from]),
             link_to=np.concatenate([split.link_to, split.connector_to]),
             link_capacity_vph=np.concatenate([capacity, np.ones(extra)]),
-            link_free_time_s=np.concatenate([length / speed, np.zeros(extra)]),
+            link_free_time_s=np.concatenate([free_time, np.zeros(extra)]),
             link_length_m=np.concatenate([length, np.zeros(extra)]),
             link_alpha=np.concatenate([alpha, np.zeros(extra)]),
             link_beta=bpr_beta,

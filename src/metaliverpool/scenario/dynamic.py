@@ -259,18 +259,15 @@ def run_dynamic(
     loads = _link_frame(twin)
     sim_rows = pd.Series(np.arange(network.link_count), index=network.link_external_id)
     rows = sim_rows.reindex(loads["link_id"].to_numpy()).to_numpy()
-    inflow = result.series_inflow.sum(axis=0).astype(np.float64)
-    exits = result.series_outflow.sum(axis=0).astype(np.float64)
-    exit_time = result.series_exit_time_s.sum(axis=0)
-    mean_time = np.where(exits > 0, exit_time / np.maximum(exits, 1.0), network.link_free_time_s)
+    exits, mean_time = result.link_traversal_totals()
     queue = result.series_queue.mean(axis=0) if result.series_queue.shape[0] else np.zeros(network.link_count)
     present = np.isfinite(rows)
     index = rows[present].astype(np.int64)
     flow_veh = np.zeros(len(loads))
     time_s = loads["free_time_s"].to_numpy(copy=True)
     queue_veh = np.zeros(len(loads))
-    flow_veh[present] = inflow[index]
-    time_s[present] = np.maximum(mean_time[index], network.link_free_time_s[index])
+    flow_veh[present] = exits[index]
+    time_s[present] = mean_time[index]
     queue_veh[present] = queue[index]
     loads["flow_veh"] = flow_veh
     loads["time_s"] = time_s

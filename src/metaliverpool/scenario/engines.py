@@ -6,6 +6,10 @@
 - ``trip_times``: one row per trip (``origin_zone_id``, ``destination_zone_id``, ``travel_time_s``),
 - ``summary``: engine facts (iterations, gap, vehicles, gridlock interventions, seconds).
 
+Both engines' network vehicle-km, vehicle-hours and mean speed come from these link loads by one function,
+:func:`metaliverpool.metrics.network.network_totals` (mean speed = vehicle-km / vehicle-hours over the
+twin's links and the demand period).
+
 Engines:
 
 - ``static``: user-equilibrium assignment (:mod:`metaliverpool.assign`, path-based gradient projection) of
@@ -14,7 +18,9 @@ Engines:
   ``travel_time_s`` is its OD pair's equilibrium generalised cost in seconds (time + toll x 3600 / value of
   time), the measure of user benefit appraisal uses. Deterministic: the seed does not matter.
 - ``dynamic``: the mesoscopic simulator (:mod:`metaliverpool.sim`) with iterative dynamic assignment;
-  ``flow_veh`` = vehicles that entered the link; ``time_s`` = their mean traversal time; ``queue_veh`` =
+  ``flow_veh`` = vehicles that left the link during the run (the demand period's trips, the hour after
+  it included: :meth:`~metaliverpool.sim.engine.SimResult.link_traversal_totals`); ``time_s`` = their
+  mean traversal time; ``queue_veh`` =
   mean queue over the series snapshots; a trip's ``travel_time_s`` = arrival - departure (NaN if it did not
   arrive).
 """

@@ -162,6 +162,17 @@ class SimResult:
         path_km = self.routes.path_sums(self.network.link_length_m) / 1000.0
         return float(np.sum(path_km[self.routes.veh_path][self.completed]))
 
+    def link_traversal_totals(self) -> tuple[FloatArray, FloatArray]:
+        """Per link: vehicles that left it during the run and their mean traversal time (s; free-flow time
+        where none left). Vehicle-km and vehicle-hours of these traversals are the dynamic engine's
+        network totals (``metrics.network.network_totals``), as the static engine's are those of every
+        trip of the demand period."""
+        exits = self.series_outflow.sum(axis=0).astype(np.float64)
+        exit_time = self.series_exit_time_s.sum(axis=0)
+        free = self.network.link_free_time_s
+        mean = np.where(exits > 0, exit_time / np.maximum(exits, 1.0), free)
+        return exits, np.maximum(mean, free)
+
     def summary(self) -> dict[str, float | int]:
         """The run summary printed by the CLI."""
         tt = self.travel_time_s()

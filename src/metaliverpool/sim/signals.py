@@ -351,3 +351,36 @@ def turn_flows_vph(network: SimNetwork, routes: Routes, window_s: float) -> Floa
     turns = network.link_turn_offset[a[same]] + rank[b[same]]
     np.add.at(flows, turns, counts[owner[:-1][same]])
     return flows * 3600.0 / max(window_s, 1.0)
+
+
+def link_green_ratio(network: SimNetwork, plan: SignalPlan) -> tuple[FloatArray, FloatArray]:
+    """Per link: the effective green ratio ``g / C`` of its stop line and the cycle ``C`` (s).
+
+    ``g`` is the green of the phases serving the link's busiest-served movement (the largest, over the
+    link's turns, of the summed green of the phases whose bit the turn's mask has). Links not ending at a
+    signal, or whose turns have no stop line (inside a junction box), get ratio 1 and cycle 0.
+    """
+    ratio = np.ones(network.link_count)
+    cycle = np.zeros(network.link_count)
+    cycles = plan.signal_cycle_s
+    signal_of_node = {int(node): s for s, node in enumerate(plan.signal_node)}
+    for link in range(network.link_count):
+        s = signal_of_node.get(int(network.link_to_node[link]))
+        if s is None or cycles[s] <= 0.0:
+            continue
+        node = int(network.link_to_node[link])
+        first, count = (
+            int(network.link_turn_offset[link]),
+            int(network.node_out_indptr[node + 1] - network.node_out_indptr[node]),
+        )
+        greens = plan.phase_green_s[plan.phase_indptr[s] : plan.phase_indptr[s + 1]]
+        best = 0.0
+        for mask in plan.turn_phase_mask[first : first + count]:
+            if mask == NO_STOP_LINE:
+                best = float(cycles[s])
+                break
+            best = max(best, sum(float(g) for p, g in enumerate(greens) if (int(mask) >> p) & 1))
+        if best < cycles[s]:
+            ratio[link] = best / float(cycles[s])
+            cycle[link] = float(cycles[s])
+    return ratio, cycle

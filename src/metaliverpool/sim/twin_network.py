@@ -1,9 +1,13 @@
 """Compile a twin (links, nodes, junctions, trips) for the simulator.
 
 * The car network: links that are not ``bus_only``; ``lanes``, ``free_speed_mps`` and ``length_m`` as in
-  the twin (lanes at least 1); capacity the twin's, but at least :data:`SATURATION_FLOW_PER_LANE_VPH`
-  per lane (see there); ``toll_gbp`` as ``link_toll_gbp`` (tolls and cordon charges, for route choice);
-  turn restrictions as ``turn_banned`` (:func:`banned_turns`).
+  the twin (lanes at least 1); queues discharge at the coded stop-line saturation flow
+  ``saturation_flow_vph`` and store ``jam_density_vpm`` vehicles per metre and lane
+  (:mod:`metaliverpool.network.coding`, ``docs/network-coding.md``), the columns the static engine reads
+  too; a twin built before the coding existed falls back to its capacity, at least
+  :data:`SATURATION_FLOW_PER_LANE_VPH` per lane (see there), and the default jam density;
+  ``toll_gbp`` as ``link_toll_gbp`` (tolls and cordon charges, for route choice); turn restrictions as
+  ``turn_banned`` (:func:`banned_turns`).
 * Junction control: nodes of junctions with ``control == "signals"`` are signalised (one plan per node,
   see :func:`signal_nodes`). A signalised junction of several nodes (a dual carriageway crossing, a
   signalised gyratory) has links between its own nodes: those are inside the junction box, so they get
@@ -31,7 +35,7 @@ import pandas as pd
 from metaliverpool.network.graph import banned_turn_pairs
 from metaliverpool.network.twin import Twin
 from metaliverpool.sim.demand import Demand, make_demand
-from metaliverpool.sim.network import SimNetwork, build_sim_network
+from metaliverpool.sim.network import DEFAULT_JAM_DENSITY_VPM, SimNetwork, build_sim_network
 
 GIVE_WAY_GAP_S = {"give_way": 3.0, "priority": 3.0, "mini_roundabout": 2.0}
 """Critical gap (s) of minor approaches by junction control."""
@@ -56,6 +60,8 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
     node_count = int(nodes["node_id"].max()) + 1 if len(nodes) else 0
     lanes = np.maximum(links["lanes"].to_numpy(dtype=np.float64), 1.0)
     capacity = np.maximum(links["capacity_vph"].to_numpy(dtype=np.float64), 300.0 * lanes)
+    coded = "saturation_flow_vph" in links.columns
+    jam = links["jam_density_vpm"].to_numpy(dtype=np.float64) if coded else DEFAULT_JAM_DENSITY_VPM
     lat0 = float(nodes["lat"].mean()) if len(nodes) else 0.0
     x = np.zeros(node_count)
     y = np.zeros(node_count)
@@ -70,6 +76,7 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
         link_free_speed_mps=links["free_speed_mps"].to_numpy(dtype=np.float64),
         link_capacity_vph=capacity,
         link_lanes=lanes,
+        jam_density_vpm=jam,
         link_external_id=links["link_id"].to_numpy(dtype=np.int64),
         link_name=tuple(str(n) if isinstance(n, str) else "" for n in links["name"].tolist()),
         node_x=x,
@@ -82,9 +89,14 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
     toll = (
         links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links.columns else np.zeros(len(links))
     )
+    discharge = (
+        links["saturation_flow_vph"].to_numpy(dtype=np.float64)
+        if coded
+        else np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes)
+    )
     return replace(
         network,
-        link_capacity_vph=np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes),
+        link_capacity_vph=discharge,
         link_toll_gbp=np.nan_to_num(toll),
         turn_banned=banned_turns(network, twin.turn_restrictions),
     )
