@@ -26,6 +26,7 @@ from metaliverpool.scenario.calibration import (
     CalibrationConfig,
     calibrate_twin,
     not_calibrated,
+    with_validation,
     write_calibrated_twin,
 )
 from metaliverpool.store.bundle import read_manifest, read_twin, write_twin
@@ -95,14 +96,17 @@ def register(app: typer.Typer) -> None:
             if calibrated:
                 from metaliverpool.ingest.lcr_observations import lcr_observations
                 from metaliverpool.ingest.observations import match_observations
+                from metaliverpool.scenario.validation import held_out_validation
 
-                matched = match_observations(lcr_observations(data_dir()), twin)
+                published = lcr_observations(data_dir())
                 result, _ = calibrate_twin(
                     twin,
-                    matched,
+                    match_observations(published, twin),
                     CalibrationConfig(candidate_cell_changes=BUILD_CELL_CHANGES),
                     progress=lambda message: progress.update(task, description=message),
                 )
+                progress.update(task, description="validate against held-out observations")
+                result = with_validation(result, held_out_validation(result, published))
                 progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)
                 write_calibrated_twin(twin, result, out)
                 twin = result

@@ -16,7 +16,9 @@ import typer
 
 from metaliverpool.atomic import atomic_directory
 from metaliverpool.cli.progress import progress_bar
+from metaliverpool.config import data_dir
 from metaliverpool.errors import InputError
+from metaliverpool.ingest.lcr_observations import lcr_observations
 from metaliverpool.ingest.observations import read_observations
 from metaliverpool.scenario.validation import Engine, validate_twin
 from metaliverpool.scenario.validation_report import render_validation_report
@@ -53,8 +55,16 @@ def register(app: typer.Typer) -> None:
     def validate(
         twin_dir: Annotated[Path, typer.Option("--twin", help="Twin bundle folder.")],
         observations: Annotated[
-            list[Path], typer.Option("--observations", help="Observation file (repeat for several).")
-        ],
+            list[Path] | None, typer.Option("--observations", help="Observation file (repeat for several).")
+        ] = None,
+        published: Annotated[
+            bool,
+            typer.Option(
+                "--published",
+                help="Add the region's published figures from the data folder (Mersey tunnel counts, "
+                "TomTom centre speed; docs/validation.md), each with its calibration or validation use.",
+            ),
+        ] = False,
         engine: Annotated[str, typer.Option("--engine", help="static or dynamic.")] = "static",
         out: Annotated[Path, typer.Option("--out", help="Folder for validation.json and .html.")] = Path(
             "validation"
@@ -68,7 +78,14 @@ def register(app: typer.Typer) -> None:
         if engine not in ("static", "dynamic"):
             raise InputError("--engine", f"expected static or dynamic, found {engine!r}")
         chosen: Engine = "static" if engine == "static" else "dynamic"
-        obs = read_observations(observations, year=year)
+        if not observations and not published:
+            raise InputError("validate", "give observation files (--observations FILE) or --published")
+        obs = read_observations(observations or [], year=year)
+        if published:
+            try:
+                obs = obs.combined(lcr_observations(data_dir()))
+            except ValueError as error:
+                raise InputError("--published", str(error)) from error
         twin = read_twin(twin_dir)
         prior = _od_prior(twin_dir)
         with progress_bar() as progress:

@@ -175,6 +175,25 @@ class ObservationSet:
     unmatched: tuple[str, ...] = ()
     """After matching: one line per observation that found no twin link (``id: why``)."""
 
+    def combined(self, other: ObservationSet) -> ObservationSet:
+        """This set and ``other`` together (e.g. a user's files and the region's published figures).
+
+        Raises ``ValueError`` if an observation id is in both."""
+        ids = {o.site_id for o in self.counts} | {o.screenline_id for o in self.screenlines}
+        ids |= {o.route_id for o in self.routes} | {o.area_id for o in self.area_speeds}
+        theirs = {o.site_id for o in other.counts} | {o.screenline_id for o in other.screenlines}
+        theirs |= {o.route_id for o in other.routes} | {o.area_id for o in other.area_speeds}
+        if ids & theirs:
+            raise ValueError(f"observation id {sorted(ids & theirs)[0]!r} used more than once")
+        return ObservationSet(
+            counts=self.counts + other.counts,
+            screenlines=self.screenlines + other.screenlines,
+            routes=self.routes + other.routes,
+            area_speeds=self.area_speeds + other.area_speeds,
+            sources=self.sources + other.sources,
+            unmatched=self.unmatched + other.unmatched,
+        )
+
     def count_targets(self, use: Use | None = None) -> list[CountTarget]:
         """Matched counts and screenlines as matrix-estimation targets (unmatched ones are left out).
 

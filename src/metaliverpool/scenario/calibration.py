@@ -437,6 +437,14 @@ def _kind_counts(observations: ObservationSet, used: set[str]) -> str:
     return " and ".join(parts) or "no counts"
 
 
+def with_validation(twin: Twin, validation: dict[str, Any]) -> Twin:
+    """``twin`` whose ``calibration`` record keeps ``validation`` (the held-out observations judged, e.g.
+    :func:`metaliverpool.scenario.validation.held_out_validation`) and says it in its one-line summary."""
+    record = {**twin.manifest["calibration"], "validation": validation}
+    record["summary"] = f"{record['summary']}; {validation['summary']}"
+    return dataclasses.replace(twin, manifest={**twin.manifest, "calibration": record})
+
+
 def not_calibrated(twin: Twin) -> Twin:
     """``twin`` with the manifest's ``calibration`` record saying that its demand is the prior."""
     return dataclasses.replace(twin, manifest={**twin.manifest, "calibration": dict(NOT_CALIBRATED)})
