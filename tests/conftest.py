@@ -37,3 +37,15 @@ def liverpool_centre_bundle(tmp_path_factory: pytest.TempPathFactory, liverpool_
     out = tmp_path_factory.mktemp("liverpool") / "liverpool-centre"
     main(["build", "--region", "liverpool-centre", "--out", str(out), "--no-calibrate"])
     return out
+
+
+@pytest.fixture(scope="session")
+def liverpool_centre_calibrated_bundle(
+    tmp_path_factory: pytest.TempPathFactory, liverpool_data: Path
+) -> Path:
+    """The ``liverpool-centre`` twin as ``metaliverpool build`` makes it by default: demand calibrated to
+    the published Liverpool figures and validated against the held-out ones (docs/validation.md), once
+    per session; tests read it and never write into it."""
+    out = tmp_path_factory.mktemp("liverpool-calibrated") / "liverpool-centre"
+    main(["build", "--region", "liverpool-centre", "--out", str(out)])
+    return out

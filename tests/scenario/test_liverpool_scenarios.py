@@ -18,8 +18,8 @@ COMPARED = ("network", "emissions", "journeys", "access", "equity", "diversion")
 
 
 @pytest.fixture(scope="module")
-def bundle(liverpool_centre_bundle: Path) -> Path:
-    return liverpool_centre_bundle
+def bundle(liverpool_centre_calibrated_bundle: Path) -> Path:
+    return liverpool_centre_calibrated_bundle  # the twin users get from `metaliverpool build`
 
 
 @pytest.fixture(scope="module")
