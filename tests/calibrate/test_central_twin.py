@@ -20,8 +20,7 @@ def test_the_default_build_is_calibrated_and_says_against_what(
     record = read_manifest(liverpool_centre_calibrated_bundle)["calibration"]
     assert record["calibrated"] is True and record["engine"] == "static+dynamic"
     assert record["results"]["geh_below_5"]["static"] == "6/6"
-    uses = {o["use"] for o in record["observations"]}
-    assert uses == {"calibration", "validation"}
+    assert {o["use"] for o in record["observations"]} == {"calibration"}  # the held-out ones are apart
     held_out = record["validation"]["area_speeds"]
     assert [row["use"] for row in held_out] == ["validation"] and held_out[0]["modelled_kmh"] > 0
     assert "TomTom" in record["summary"] and "km/h modelled vs" in record["summary"]
