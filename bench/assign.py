@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/assign.py [DIR ...] [--region] [--time-limit 60] [--ours gp,bfw] [--peer bfw]
-        [--repeat 3] [--cores 1]
+        [--repeat 3] [--cores 1] [--gaps 1e-4,1e-6] [--peer-gaps 1e-4,1e-6]
 
 Each DIR holds ``*_net.tntp`` and ``*_trips.tntp`` (for example ``../shared/data/benchmarks/tntp/Anaheim``);
 ``--region`` adds the region-scale case that ``bench/region.py`` builds (Anaheim tiled 6 x 5: 912 zones,
@@ -295,7 +295,7 @@ def main() -> None:
         help="where the region case is written (reused when present)",
     )
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (ours)")
-    parser.add_argument("--ours", default="gp,bfw,cfw")
+    parser.add_argument("--ours", default="gp,bfw,cfw", help="algorithms, each optionally @GAP (gp@1e-6)")
     parser.add_argument("--peer", default="bfw")
     parser.add_argument(
         "--cores",
@@ -328,8 +328,9 @@ def main() -> None:
         runs = [("aequilibrae", a) for a in args.peer.split(",") if a] + [
             ("ours", a) for a in args.ours.split(",") if a
         ]
-        for tool, algorithm in runs:
-            gaps = args.peer_gaps if tool == "aequilibrae" else args.gaps
+        for tool, name in runs:
+            algorithm, _, only_gap = name.partition("@")  # "gp@1e-6": that algorithm at that gap only
+            gaps = only_gap or (args.peer_gaps if tool == "aequilibrae" else args.gaps)
             for gap in (float(text) for text in gaps.split(",") if text):
                 result = median_of(folder, tool, algorithm, gap, args)
                 result.update(
