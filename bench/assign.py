@@ -2,9 +2,17 @@
 
 Usage::
 
-    .venv/bin/python bench/assign.py DIR [DIR ...] [--time-limit 60] [--ours gp,bfw] [--peer bfw] [--repeat 3]
+    .venv/bin/python bench/assign.py [DIR ...] [--region] [--time-limit 60] [--ours gp,bfw] [--peer bfw]
+        [--repeat 3] [--cores 1] [--gaps 1e-4,1e-6] [--peer-gaps 1e-4,1e-6]
 
-Each DIR holds ``*_net.tntp`` and ``*_trips.tntp`` (for example ``../shared/data/benchmarks/tntp/Anaheim``).
+Each DIR holds ``*_net.tntp`` and ``*_trips.tntp`` (for example ``../shared/data/benchmarks/tntp/Anaheim``);
+``--region`` adds the region-scale case that ``bench/region.py`` builds (Anaheim tiled 6 x 5: 912 zones,
+12,252 nodes, 27,888 links), written once into ``--region-dir``. ``--cores`` threads for both tools
+(AequilibraE's ``set_cores``; ours: numba threads and as many origin chunks). ``cpu`` is the process CPU
+time of the solve (all threads), less disturbed than wall time when other work shares the machine;
+``load`` the 1-minute load average when the run ended. Where AequilibraE ran the same target gap,
+``flow_diff`` is max and mean ``|ours - AequilibraE|`` over links, relative to the largest and the mean
+AequilibraE link flow.
 Every (solver, algorithm, target gap) runs ``--repeat`` times (default 3, the median shown) in a fresh
 worker process of this script each time, one after the other,
 on the same machine and the same input; so both tools start cold from the same state and their peak
@@ -30,12 +38,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-GAPS = (1e-4, 1e-6)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from region import write_region
 
 
 def find_files(folder: Path) -> tuple[Path, Path]:
@@ -105,7 +115,7 @@ def independent_check(net, demand: np.ndarray, flow: np.ndarray, fixed_cost: np.
     }
 
 
-def run_ours(net, trips, algorithm: str, gap: float, time_limit: float) -> dict[str, float]:
+def run_ours(net, trips, algorithm: str, gap: float, time_limit: float, cores: int) -> dict[str, float]:
     from metaliverpool.assign.problem import AssignmentProblem, UserClass
     from metaliverpool.assign.result import AssignmentConfig
     from metaliverpool.assign.run import assign, compile_kernels
@@ -113,17 +123,18 @@ def run_ours(net, trips, algorithm: str, gap: float, time_limit: float) -> dict[
 
     compile_seconds = compile_kernels()
     reset_peak_rss()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     graph = road_graph_from_tntp(net)
     problem = AssignmentProblem.build(graph, [UserClass("car", trips.demand)])
     result = assign(
         problem,
         algorithm,
-        AssignmentConfig(target_gap=gap, max_iterations=1_000_000, time_limit_s=time_limit),
+        AssignmentConfig(target_gap=gap, max_iterations=1_000_000, time_limit_s=time_limit, chunks=cores),
     )
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu_started,
         "iterations": result.iterations,
         "solver_gap": result.relative_gap,
         "peak_mib": peak_rss_mib(),
@@ -176,15 +187,17 @@ def run_aequilibrae(net, trips, algorithm: str, gap: float, cores: int) -> dict[
     assignment.max_iter = 1_000_000
     assignment.rgap_target = gap
     setup_seconds = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     assignment.execute()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     results = assignment.results()
     column = "demand_ab" if "demand_ab" in results.columns else "PCE_AB"
     flow = results.sort_index()[column].to_numpy(dtype=np.float64)
     report = assignment.report()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "iterations": int(report["iteration"].max()),
         "solver_gap": float(report["rgap"].iloc[-1]),
         "peak_mib": peak_rss_mib(),
@@ -203,11 +216,12 @@ def worker(args: argparse.Namespace) -> None:
     net = read_net(net_path)
     trips = read_trips(trips_path, zone_count=net.zone_count)
     if args.worker_tool == "ours":
-        out = run_ours(net, trips, args.worker_algorithm, args.worker_gap, args.time_limit)
+        out = run_ours(net, trips, args.worker_algorithm, args.worker_gap, args.time_limit, args.cores)
     else:
         out = run_aequilibrae(net, trips, args.worker_algorithm, args.worker_gap, args.cores)
-    flow = np.asarray(out.pop("flow"))
+    flow = np.asarray(out["flow"])
     out.update(independent_check(net, trips.demand, flow, np.zeros(net.link_count)))
+    out["load"] = os.getloadavg()[0]
     print(json.dumps(out))
 
 
@@ -234,7 +248,12 @@ def measure(
     try:
         # AequilibraE's progress bars off; OpenMP threads sleep instead of spinning while they wait: on a
         # shared machine spinning made AequilibraE's iterations ~6x slower (both tools get the same setting)
-        environment = {**os.environ, "AEQ_SHOW_PROGRESS": "FALSE", "OMP_WAIT_POLICY": "PASSIVE"}
+        environment = {
+            **os.environ,
+            "AEQ_SHOW_PROGRESS": "FALSE",
+            "OMP_WAIT_POLICY": "PASSIVE",
+            "NUMBA_NUM_THREADS": str(args.cores),
+        }
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=args.time_limit * 2 + 60, env=environment
         )
@@ -251,13 +270,15 @@ def median_of(
     folder: Path, tool: str, algorithm: str, gap: float, args: argparse.Namespace
 ) -> dict[str, float | str]:
     """``--repeat`` runs in a row; the one with the median time (all must succeed), with ``runs`` noted."""
-    results = [measure(folder, tool, algorithm, gap, args) for _ in range(args.repeat)]
-    failed = [r for r in results if r["status"] != "ok"]
-    if failed:
-        return failed[0]
+    results = []
+    for _ in range(args.repeat):
+        results.append(measure(folder, tool, algorithm, gap, args))
+        if results[-1]["status"] != "ok":
+            return results[-1]  # a failed or timed-out run is not repeated
     ordered = sorted(results, key=lambda r: float(r["seconds"]))
     chosen = ordered[len(ordered) // 2]
     chosen["runs_seconds"] = ",".join(f"{float(r['seconds']):.4f}" for r in results)
+    chosen["runs_cpu_seconds"] = ",".join(f"{float(r['cpu_seconds']):.4f}" for r in results)
     return chosen
 
 
@@ -266,15 +287,24 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("folders", nargs="*", type=Path)
+    parser.add_argument("--region", action="store_true", help="add the region-scale case (bench/region.py)")
+    parser.add_argument(
+        "--region-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "metaliverpool-bench-region",
+        help="where the region case is written (reused when present)",
+    )
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (ours)")
-    parser.add_argument("--ours", default="gp,bfw,cfw")
+    parser.add_argument("--ours", default="gp,bfw,cfw", help="algorithms, each optionally @GAP (gp@1e-6)")
     parser.add_argument("--peer", default="bfw")
     parser.add_argument(
         "--cores",
         type=int,
         default=1,
-        help="AequilibraE threads (1 was faster for it on a busy 2-core machine)",
+        help="threads for both tools (1 was faster for AequilibraE on a busy 2-core machine)",
     )
+    parser.add_argument("--gaps", default="1e-4,1e-6", help="target relative gaps of our runs")
+    parser.add_argument("--peer-gaps", default="1e-4,1e-6", help="target relative gaps of AequilibraE's runs")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown")
     parser.add_argument("--worker-dir", help=argparse.SUPPRESS)
@@ -285,33 +315,76 @@ def main() -> None:
     if args.worker_dir:
         worker(args)
         return
+    if args.region:
+        if not (args.region_dir / "Region_trips.tntp").is_file():
+            write_region(args.region_dir)
+        args.folders.append(args.region_dir)
     if not args.folders:
-        parser.error("give at least one TNTP folder")
+        parser.error("give at least one TNTP folder or --region")
     rows = []
     for folder in args.folders:
         peer: dict[float, float] = {}
+        peer_flow: dict[tuple[str, float], np.ndarray] = {}
         runs = [("aequilibrae", a) for a in args.peer.split(",") if a] + [
             ("ours", a) for a in args.ours.split(",") if a
         ]
-        for tool, algorithm in runs:
-            for gap in GAPS:
+        for tool, name in runs:
+            algorithm, _, only_gap = name.partition("@")  # "gp@1e-6": that algorithm at that gap only
+            gaps = only_gap or (args.peer_gaps if tool == "aequilibrae" else args.gaps)
+            for gap in (float(text) for text in gaps.split(",") if text):
                 result = median_of(folder, tool, algorithm, gap, args)
                 result.update(
                     {"network": folder.name, "tool": tool, "algorithm": algorithm, "target_gap": gap}
                 )
-                if tool == "aequilibrae" and algorithm == "bfw" and result["status"] == "ok":
-                    peer[gap] = float(result["seconds"])
+                flow = np.asarray(result.pop("flow", []), dtype=np.float64)
+                if tool == "aequilibrae" and result["status"] == "ok":
+                    peer_flow[(algorithm, gap)] = flow
+                    if algorithm == "bfw":
+                        peer[gap] = float(result["seconds"])
+                # AequilibraE bfw at the same gap, else at its tightest gap run
+                known = sorted((g, f) for (a, g), f in peer_flow.items() if a == "bfw")
+                reference = peer_flow.get(("bfw", gap), known[0][1] if known else None)
+                if tool == "ours" and result["status"] == "ok" and reference is not None:
+                    result["flow_reference_gap"] = gap if ("bfw", gap) in peer_flow else known[0][0]
+                    difference = np.abs(flow - reference)
+                    result["flow_diff_max"] = float(difference.max() / reference.max())
+                    result["flow_diff_mean"] = float(difference.mean() / reference.mean())
                 rows.append(result)
                 print_row(result, peer)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+    print_summary(rows)
+
+
+def print_summary(rows: list[dict[str, float | str]]) -> None:
+    """Each of our runs against AequilibraE bfw at 1e-4 on the same network (wall and CPU time ratios)."""
+    peers = {
+        str(r["network"]): r
+        for r in rows
+        if r["tool"] == "aequilibrae"
+        and r["algorithm"] == "bfw"
+        and r["target_gap"] == 1e-4
+        and r["status"] == "ok"
+    }
+    for row in rows:
+        peer = peers.get(str(row["network"]))
+        if row["tool"] != "ours" or row["status"] != "ok" or peer is None:
+            continue
+        print(
+            f"{row['network']}: ours {row['algorithm']} to {float(row['target_gap']):.0e} in "
+            f"{float(row['seconds']):.2f} s ({float(row['cpu_seconds']):.2f} s CPU); "
+            "AequilibraE bfw to 1e-04 in "
+            f"{float(peer['seconds']):.2f} s ({float(peer['cpu_seconds']):.2f} s CPU): "
+            f"{float(peer['seconds']) / float(row['seconds']):.2f}x wall, "
+            f"{float(peer['cpu_seconds']) / float(row['cpu_seconds']):.2f}x CPU"
+        )
 
 
 HEADER_PRINTED: list[bool] = []
 COLUMNS = (
-    ("network", 11), ("tool", 11), ("alg", 4), ("target", 7), ("seconds", 9), ("iters", 6),
+    ("network", 11), ("tool", 11), ("alg", 4), ("target", 7), ("seconds", 9), ("cpu", 8), ("iters", 6),
     ("gap(indep)", 10), ("objective", 17), ("imbalance", 9), ("peakMiB", 8), ("compile", 7), ("setup", 6),
-    ("aeq_bfw/this", 12),
+    ("load", 5), ("aeq_bfw/this", 12), ("flow_diff", 17),
 )  # fmt: skip
 
 
@@ -326,9 +399,13 @@ def print_row(row: dict[str, float | str], peer: dict[float, float]) -> None:
         print(" ".join(f"{v:>{w}}" for v, (_, w) in zip(head, COLUMNS, strict=False)), row["status"])
         return
     speedup = f"{peer[target] / float(row['seconds']):.2f}x" if target in peer else "-"
+    flow_diff = "-"
+    if "flow_diff_max" in row:
+        flow_diff = f"{float(row['flow_diff_max']):.1e}/{float(row['flow_diff_mean']):.1e}"
     values = [
         *head,
         f"{float(row['seconds']):.4f}",
+        f"{float(row['cpu_seconds']):.3f}",
         str(int(row["iterations"])),
         f"{float(row['gap']):.2e}",
         f"{float(row['objective']):.6f}",
@@ -336,7 +413,9 @@ def print_row(row: dict[str, float | str], peer: dict[float, float]) -> None:
         f"{float(row['peak_mib']):.1f}",
         f"{float(row['compile_seconds']):.2f}",
         f"{float(row['setup_seconds']):.2f}",
+        f"{float(row['load']):.1f}",
         speedup,
+        flow_diff,
     ]
     print(" ".join(f"{v:>{w}}" for v, (_, w) in zip(values, COLUMNS, strict=True)), flush=True)
 

@@ -26,8 +26,8 @@ import numpy.typing as npt
 from numba import get_num_threads
 
 from metaliverpool.assign.problem import AssignmentProblem
+from metaliverpool.assign.search import SearchGraph
 from metaliverpool.errors import InputError
-from metaliverpool.kernels.loading import load_all_or_nothing
 from metaliverpool.kernels.vdf import link_time, link_time_derivative, sum_time_integral
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,17 +62,21 @@ class EquilibriumMeasure:
 
 @dataclass(frozen=True, eq=False)
 class Workspace:
-    """Scratch arrays reused across iterations (one per problem and thread split)."""
+    """The search graph and scratch arrays reused across iterations (one per problem and thread split)."""
 
+    search: SearchGraph
     link_time_s: FloatArray
     link_cost_s: FloatArray
+    arc_cost: FloatArray
     chunk_flow: FloatArray
 
     @classmethod
     def for_problem(cls, problem: AssignmentProblem, chunks: int) -> Workspace:
-        """Allocate scratch arrays for ``problem`` with ``chunks`` parallel origin chunks."""
+        """Build the search graph of ``problem`` and scratch arrays for ``chunks`` parallel origin chunks."""
         links = problem.graph.link_count
-        return cls(np.empty(links), np.empty(links), np.empty((max(1, chunks), links)))
+        search = SearchGraph.build(problem.graph)
+        arcs = search.arc_count
+        return cls(search, np.empty(links), np.empty(links), np.empty(arcs), np.empty((max(1, chunks), arcs)))
 
 
 PARALLEL_MIN_WORK = 2_000_000
@@ -138,17 +142,12 @@ def load_classes(
     for k in range(problem.class_count):
         cost = workspace.link_cost_s
         np.add(link_time_s, problem.class_fixed_cost_s[k], out=cost)
-        load_all_or_nothing(
-            g.indptr,
-            g.csr_link,
-            g.link_from,
-            g.link_to,
+        workspace.search.load(
             cost,
-            g.first_thru_node,
-            g.zone_node,
             problem.demand_vph[k],
             out_class_flow[k],
             out_zone_cost[k],
+            workspace.arc_cost,
             workspace.chunk_flow,
         )
         unreachable = np.isinf(out_zone_cost[k]) & (problem.demand_vph[k] > 0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from metaliverpool.kernels.shortest_path import shortest_path_tree
+from metaliverpool.kernels.shortest_path import arc_tree, shortest_path_tree
 
 
 @njit(cache=True, nogil=True)
@@ -182,3 +182,99 @@ def load_all_or_nothing(
         work_link_flow,
     )
     np.sum(work_link_flow, axis=0, out=out_link_flow)
+
+
+@njit(cache=True, nogil=True)
+def load_arc_origins(
+    indptr,
+    arc_tail,
+    arc_head,
+    arc_cost,
+    blocked,
+    is_target,
+    target_count,
+    zone_node,
+    demand,
+    first_zone,
+    zone_stride,
+    out_arc_flow,
+    out_zone_cost,
+):
+    """:func:`load_origins` on a graph whose arcs are in CSR order (see
+    :func:`~metaliverpool.kernels.shortest_path.arc_tree`): each search stops once every zone node
+    (``is_target``) is settled. Adds to ``out_arc_flow`` (not cleared), fills rows of ``out_zone_cost``.
+    """
+    zone_count = zone_node.shape[0]
+    node_count = indptr.shape[0] - 1
+    cost = np.empty(node_count, dtype=np.float64)
+    pred = np.empty(node_count, dtype=np.int64)
+    order = np.empty(node_count, dtype=np.int64)
+    heap_key = np.empty(arc_head.shape[0] + 1, dtype=np.float64)
+    heap_node = np.empty(arc_head.shape[0] + 1, dtype=np.int64)
+    node_demand = np.zeros(node_count, dtype=np.float64)
+    for origin_zone in range(first_zone, zone_count, zone_stride):
+        count = arc_tree(
+            indptr,
+            arc_head,
+            arc_cost,
+            zone_node[origin_zone],
+            blocked,
+            is_target,
+            target_count,
+            cost,
+            pred,
+            order,
+            heap_key,
+            heap_node,
+        )
+        for z in range(zone_count):
+            out_zone_cost[origin_zone, z] = cost[zone_node[z]]
+            if z != origin_zone:
+                node_demand[zone_node[z]] += demand[origin_zone, z]
+        for k in range(count - 1, 0, -1):
+            node = order[k]
+            through = node_demand[node]
+            if through != 0.0:
+                arc = pred[node]
+                out_arc_flow[arc] += through
+                node_demand[arc_tail[arc]] += through
+            node_demand[node] = 0.0
+        node_demand[order[0]] = 0.0
+        for z in range(zone_count):
+            node_demand[zone_node[z]] = 0.0
+
+
+@njit(cache=True, parallel=True)
+def load_arc_chunks(
+    indptr,
+    arc_tail,
+    arc_head,
+    arc_cost,
+    blocked,
+    is_target,
+    target_count,
+    zone_node,
+    demand,
+    out_zone_cost,
+    work_arc_flow,
+):
+    """:func:`load_arc_origins` over ``work_arc_flow.shape[0]`` fixed origin chunks in parallel (origin
+    ``i`` in chunk ``i % chunks``); each chunk's row of ``work_arc_flow`` is overwritten with its flows."""
+    chunks = work_arc_flow.shape[0]
+    for c in prange(chunks):
+        work_arc_flow[c, :] = 0.0
+        load_arc_origins(
+            indptr,
+            arc_tail,
+            arc_head,
+            arc_cost,
+            blocked,
+            is_target,
+            target_count,
+            zone_node,
+            demand,
+            c,
+            chunks,
+            work_arc_flow[c],
+            out_zone_cost,
+        )
