@@ -28,6 +28,8 @@ demo: install web
 	$(BIN)/metaliverpool build --region liverpool-centre --out $(TWIN)
 	$(BIN)/metaliverpool twin info $(TWIN)
 	$(BIN)/metaliverpool simulate --twin $(TWIN) --signals webster --dta-iterations 3 --gridlock-timeout 300 --out runs/baseline
+	$(BIN)/metaliverpool validate --twin $(TWIN) --published --engine dynamic --out runs/validation
+	$(BIN)/metaliverpool access --twin $(TWIN) --out runs/access.csv
 	$(BIN)/metaliverpool scenario run scenarios/castle-street-pedestrian.yaml --twin $(TWIN) --out runs/castle-street-pedestrian
 	$(BIN)/metaliverpool forecast history --twin $(TWIN) --days 28 --out runs/history/speed.npz
 	$(BIN)/metaliverpool forecast train --series runs/history/speed.npz --adjacency runs/history/speed.npz --interval-min 5 --model lgbm --lookback 6 --out $(TWIN)/forecasts/speed-lgbm
