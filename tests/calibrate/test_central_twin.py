@@ -22,8 +22,11 @@ def test_the_default_build_is_calibrated_and_says_against_what(
     assert record["results"]["geh_below_5"]["static"] == "6/6"
     assert {o["use"] for o in record["observations"]} == {"calibration"}  # the held-out ones are apart
     held_out = record["validation"]["area_speeds"]
-    assert [row["use"] for row in held_out] == ["validation"] and held_out[0]["modelled_kmh"] > 0
-    assert "TomTom" in record["summary"] and "km/h modelled vs" in record["summary"]
+    assert [row["use"] for row in held_out] == ["validation"]
+    speeds = held_out[0]["modelled_kmh_by_seed"]
+    assert len(speeds) == 3 and min(speeds) > 0
+    assert held_out[0]["modelled_kmh"] == pytest.approx(sum(speeds) / 3)
+    assert "TomTom" in record["summary"] and "km/h modelled (mean of 3 seeds" in record["summary"]
     code, out, _ = run_cli(["twin", "info", str(liverpool_centre_calibrated_bundle)], capsys)
     assert code == 0 and record["summary"] in " ".join(out.split())
 

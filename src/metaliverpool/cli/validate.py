@@ -20,7 +20,7 @@ from metaliverpool.config import data_dir
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.lcr_observations import lcr_observations
 from metaliverpool.ingest.observations import read_observations
-from metaliverpool.scenario.validation import Engine, validate_twin
+from metaliverpool.scenario.validation import SEED, Engine, validate_twin
 from metaliverpool.scenario.validation_report import render_validation_report
 from metaliverpool.store.bundle import OD_PRIOR_TABLE, read_optional_table, read_twin, table_path
 
@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", help="Folder for validation.json and .html.")] = Path(
             "validation"
         ),
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the dynamic engine's run.")] = SEED,
         year: Annotated[
             int | None, typer.Option("--year", help="Year of DfT count files (default: latest in each).")
         ] = None,
@@ -90,7 +91,8 @@ def register(app: typer.Typer) -> None:
         prior = _od_prior(twin_dir)
         with progress_bar() as progress:
             progress.add_task(f"validating on the {engine} engine", total=None)
-            document = _finite(validate_twin(twin, obs, chosen, od_prior=prior, twin_name=twin_dir.name))
+            document = validate_twin(twin, obs, chosen, od_prior=prior, twin_name=twin_dir.name, seed=seed)
+            document = _finite(document)
         page = render_validation_report(document, twin)
         with atomic_directory(out) as staging:
             (staging / "validation.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
