@@ -21,14 +21,6 @@ from metaliverpool.errors import InputError
 from metaliverpool.ingest.build import BUILD_STEPS, BuildConfig, build_twin
 from metaliverpool.network.twin import Twin
 from metaliverpool.observed.summary import calibration_line
-from metaliverpool.scenario.calibration import (
-    BUILD_CELL_CHANGES,
-    CalibrationConfig,
-    calibrate_twin,
-    not_calibrated,
-    with_validation,
-    write_calibrated_twin,
-)
 from metaliverpool.store.bundle import read_manifest, read_twin, write_twin
 from metaliverpool.store.geojson import twin_to_geojson
 
@@ -82,6 +74,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a twin bundle from the sources (OSM network, zones, services, demand)."""
         from metaliverpool.demand.model import DemandConfig
+        from metaliverpool.scenario.calibration import (  # numba kernels: not loaded for `twin` commands
+            BUILD_CELL_CHANGES,
+            CalibrationConfig,
+            calibrate_twin,
+            not_calibrated,
+            with_validation,
+            write_calibrated_twin,
+        )
 
         config = BuildConfig(region=region, osm_path=osm, demand=DemandConfig(seed=seed))
         calibrated = osm is None if calibrate is None else calibrate
@@ -98,15 +98,15 @@ def register(app: typer.Typer) -> None:
                 from metaliverpool.ingest.observations import match_observations
                 from metaliverpool.scenario.validation import held_out_validation
 
-                published = lcr_observations(data_dir())
+                matched = match_observations(lcr_observations(data_dir()), twin)  # links, not trips
                 result, _ = calibrate_twin(
                     twin,
-                    match_observations(published, twin),
+                    matched,
                     CalibrationConfig(candidate_cell_changes=BUILD_CELL_CHANGES),
                     progress=lambda message: progress.update(task, description=message),
                 )
                 progress.update(task, description="validate against held-out observations")
-                result = with_validation(result, held_out_validation(result, published))
+                result = with_validation(result, held_out_validation(result, matched))
                 progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)
                 write_calibrated_twin(twin, result, out)
                 twin = result

@@ -99,20 +99,19 @@ def read_observations(
             areas += read_area_speeds(path)
         else:
             routes += read_routes(path)
-    ids = [c.site_id for c in counts] + [s.screenline_id for s in screenlines]
-    ids += [r.route_id for r in routes] + [a.area_id for a in areas]
-    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
-    if repeated:
-        raise InputError(
-            ", ".join(str(p) for p in paths), f"observation id {repeated[0]!r} used more than once"
-        )
-    return ObservationSet(
+    observations = ObservationSet(
         counts=tuple(counts),
         screenlines=tuple(screenlines),
         routes=tuple(routes),
         area_speeds=tuple(areas),
         sources=tuple(str(p) for p in paths),
     )
+    repeated = sorted(i for i, n in Counter(observations.ids()).items() if n > 1)
+    if repeated:
+        raise InputError(
+            ", ".join(str(p) for p in paths), f"observation id {repeated[0]!r} used more than once"
+        )
+    return observations
 
 
 def observed_files(data_dir: Path) -> list[dict[str, str]]:

@@ -155,6 +155,20 @@ def walkable_roads(road_links: pd.DataFrame) -> npt.NDArray[np.bool_]:
     )
 
 
+def walking_network(
+    road_nodes: pd.DataFrame, road_links: pd.DataFrame, active_nodes: pd.DataFrame, active_links: pd.DataFrame
+) -> ActiveNetwork:
+    """The active links and the walkable roads, both ways, at :data:`WALK_SPEED_MPS`."""
+    return active_network(
+        road_nodes,
+        road_links,
+        active_nodes,
+        active_links,
+        speed_mps=WALK_SPEED_MPS,
+        road_mask=walkable_roads(road_links),
+    )
+
+
 def walk_access(
     road_nodes: pd.DataFrame,
     road_links: pd.DataFrame,
@@ -164,14 +178,7 @@ def walk_access(
     services: pd.DataFrame,
 ) -> pd.DataFrame:
     """Access on foot per zone (same columns as :func:`car_access`)."""
-    network = active_network(
-        road_nodes,
-        road_links,
-        active_nodes,
-        active_links,
-        speed_mps=WALK_SPEED_MPS,
-        road_mask=walkable_roads(road_links),
-    )
+    network = walking_network(road_nodes, road_links, active_nodes, active_links)
     lon, lat = network.lon, network.lat
     scale = np.cos(np.radians(float(np.mean(lat)) if lat.size else 53.4))
     tree = cKDTree(np.column_stack([lon * scale, lat]))

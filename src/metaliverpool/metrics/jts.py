@@ -43,6 +43,7 @@ from metaliverpool.metrics.access import (
     active_network,
     min_parallel,
     walkable_roads,
+    walking_network,
 )
 from metaliverpool.network.geodesy import local_xy_m
 
@@ -133,14 +134,7 @@ def walk_network(
     road_nodes: pd.DataFrame, road_links: pd.DataFrame, active_nodes: pd.DataFrame, active_links: pd.DataFrame
 ) -> ModeNetwork:
     """The walking network at 4.8 km/h (the one :func:`~metaliverpool.metrics.access.walk_access` uses)."""
-    network = active_network(
-        road_nodes,
-        road_links,
-        active_nodes,
-        active_links,
-        speed_mps=WALK_SPEED_MPS,
-        road_mask=walkable_roads(road_links),
-    )
+    network = walking_network(road_nodes, road_links, active_nodes, active_links)
     return ModeNetwork(network.graph, network.lon, network.lat, WALK_SPEED_MPS)
 
 

@@ -175,16 +175,18 @@ class ObservationSet:
     unmatched: tuple[str, ...] = ()
     """After matching: one line per observation that found no twin link (``id: why``)."""
 
+    def ids(self) -> list[str]:
+        """Every observation's id (counts, screenlines, routes, area speeds), in that order."""
+        ids = [o.site_id for o in self.counts] + [o.screenline_id for o in self.screenlines]
+        return ids + [o.route_id for o in self.routes] + [o.area_id for o in self.area_speeds]
+
     def combined(self, other: ObservationSet) -> ObservationSet:
         """This set and ``other`` together (e.g. a user's files and the region's published figures).
 
         Raises ``ValueError`` if an observation id is in both."""
-        ids = {o.site_id for o in self.counts} | {o.screenline_id for o in self.screenlines}
-        ids |= {o.route_id for o in self.routes} | {o.area_id for o in self.area_speeds}
-        theirs = {o.site_id for o in other.counts} | {o.screenline_id for o in other.screenlines}
-        theirs |= {o.route_id for o in other.routes} | {o.area_id for o in other.area_speeds}
-        if ids & theirs:
-            raise ValueError(f"observation id {sorted(ids & theirs)[0]!r} used more than once")
+        shared = set(self.ids()) & set(other.ids())
+        if shared:
+            raise ValueError(f"observation id {sorted(shared)[0]!r} used more than once")
         return ObservationSet(
             counts=self.counts + other.counts,
             screenlines=self.screenlines + other.screenlines,

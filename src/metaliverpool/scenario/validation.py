@@ -123,15 +123,28 @@ def validate_twin(
     seed: int = SEED,
 ) -> dict[str, Any]:
     """The validation document of ``twin`` against ``obs`` on ``engine`` (see the module docstring)."""
-    started = time.perf_counter()
     matched = match_observations(obs, twin)
+    return validate_matched(twin, matched, engine, od_prior=od_prior, twin_name=twin_name, seed=seed)
+
+
+def validate_matched(
+    twin: Twin,
+    matched: ObservationSet,
+    engine: Engine,
+    *,
+    od_prior: pd.DataFrame | None = None,
+    twin_name: str = "",
+    seed: int = SEED,
+) -> dict[str, Any]:
+    """:func:`validate_twin` for observations already matched to ``twin``'s links."""
+    started = time.perf_counter()
     links, flows, summary = run_baseline(twin, engine, seed)
     gaps = summary.get("relative_gaps") or [summary.get("relative_gap")]
     document: dict[str, Any] = {
         "twin": twin_name,
         "region": twin.manifest.get("region", ""),
         "engine": engine,
-        "observation_files": list(obs.sources),
+        "observation_files": list(matched.sources),
         "run": {k: v for k, v in summary.items() if isinstance(v, int | float | str | bool)},
         "convergence": convergence(gaps[-1] if gaps else None),
         **compare(matched, links, twin, flows),
@@ -142,9 +155,10 @@ def validate_twin(
 
 
 def held_out_validation(
-    twin: Twin, obs: ObservationSet, seeds: tuple[int, ...] = HELD_OUT_SEEDS
+    twin: Twin, matched: ObservationSet, seeds: tuple[int, ...] = HELD_OUT_SEEDS
 ) -> dict[str, Any]:
-    """The ``validation`` observations of ``obs`` (those kept out of calibration) judged on the dynamic
+    """The ``validation`` observations of ``matched`` (matched to ``twin``'s links; those kept out of
+    calibration) judged on the dynamic
     engine with the README's flags, once per seed: the record a calibrated twin's manifest keeps under
     ``calibration.validation``, with a one-line ``summary``.
 
@@ -152,7 +166,7 @@ def held_out_validation(
     so an area speed is judged on the mean of its seeds' speeds (km/h), with their range beside it; other
     criteria are given as met/of summed over the seeds.
     """
-    groups = [validate_twin(twin, obs, "dynamic", seed=seed)["groups"]["validation"] for seed in seeds]
+    groups = [validate_matched(twin, matched, "dynamic", seed=seed)["groups"]["validation"] for seed in seeds]
     areas = []
     for rows in zip(*(group["area_speeds"] for group in groups), strict=True):
         speeds = [row["modelled_kmh"] for row in rows]
