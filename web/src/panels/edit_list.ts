@@ -1,0 +1,36 @@
+// The list of the scenario's edits (oldest first) and their colours on the map.
+
+import { clear, el } from "../dom";
+import { describeEdit, editArea, editColour, editWays } from "../edits";
+import type { ScenarioContext } from "../context";
+
+export interface EditList {
+  element: HTMLElement;
+  /** redraw the list and the edits on the map from the shared document */
+  refresh(): void;
+}
+
+export function editList(ctx: ScenarioContext): EditList {
+  const list = el("ul", { class: "items", id: "edits" });
+  const refresh = () => {
+    const { room, view, twin } = ctx;
+    clear(list);
+    ctx.linkColours = new Map();
+    view.areas = [];
+    const entries = Array.from(room.edits.entries()).sort((a, b) => a[1].created_at_s - b[1].created_at_s);
+    for (const [id, entry] of entries) {
+      const colour = editColour(entry.edit);
+      for (const way of editWays(entry.edit)) for (const i of twin.wayLinks.get(way) ?? []) ctx.linkColours.set(i, colour);
+      const area = editArea(entry.edit);
+      if (area) view.areas.push({ id, polygon: area, colour });
+      list.append(el("li", { "data-edit": id },
+        el("span", {}, describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`)),
+        ctx.canEdit ? el("button", { class: "remove", onclick: () => room.edits.delete(id) }, "Remove") : null));
+    }
+    if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
+    view.linkVersion += 1;
+    ctx.render();
+  };
+  ctx.room.edits.observeDeep(() => { if (!ctx.resultShown) refresh(); });
+  return { element: el("div", { class: "panel" }, el("h3", {}, "Edits"), list), refresh };
+}
