@@ -21,6 +21,8 @@ import { presence } from "./panels/presence";
 import { versionsPanel } from "./panels/versions";
 import { runsPanel } from "./panels/runs";
 import { vehicles } from "./panels/vehicles";
+import { scenarioHeader } from "./panels/settings";
+import { undoBar } from "./panels/undo";
 
 declare global {
   interface Window { metaliverpool?: Record<string, unknown> }
@@ -99,6 +101,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const versions = versionsPanel(ctx);
   const cars = vehicles(ctx, slider);
   const runs = runsPanel(ctx, cars, edits.refresh, aiLegend);
+  const undo = undoBar(ctx);
+  hooks.undo = undo.manager;
   Object.assign(tabs, {
     Edit: el("div", {}, ctx.selection, edits.element),
     Comments: comments.element,
@@ -110,7 +114,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   Object.assign(refreshOnShow, { Versions: versions.refresh, Runs: runs.refresh });
   side.append(
     el("a", { href: "#/" }, "← scenarios"),
-    el("h2", { id: "scenario-name" }, scenario.name),
+    scenarioHeader(ctx),
     el("div", {}, el("span", { class: "badge", id: "role" }, scenario.role), " ",
       el("span", { class: "badge" }, scenario.visibility), " ", el("span", { class: "hint" }, `twin ${scenario.twin_id}`)),
     ctx.canEdit ? el("span") : el("p", { class: "hint", id: "viewer-note" }, "You are a viewer: you can look, comment threads are read-only, and you can follow others; editing is off."),
@@ -118,7 +122,10 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   );
   for (const name of Object.keys(tabs)) tabButtons.append(el("button", { "data-tab": name, onclick: () => ctx.showTab(name) }, name));
   ctx.showTab("Edit");
-  if (ctx.canEdit) side.insertBefore(drawPanel(ctx), tabButtons);
+  if (ctx.canEdit) {
+    side.insertBefore(undo.element, tabButtons);
+    side.insertBefore(drawPanel(ctx), tabButtons);
+  }
 
   map.on("click", (event: MapMouseEvent) => {
     const at: [number, number] = [event.lngLat.lng, event.lngLat.lat];
@@ -149,6 +156,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   return () => {
     runs.stop();
+    undo.destroy();
     cars.stop();
     room.close();
     map.remove();

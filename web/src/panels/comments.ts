@@ -19,7 +19,7 @@ export function commentsPanel(ctx: ScenarioContext): Comments {
     ctx.canEdit ? el("button", { id: "pin-comment", onclick: () => { ctx.mode = "comment"; ctx.toast("Click the map where the comment belongs", "info"); } }, "Pin a comment on the map") : el("span")));
 
   function form(parent: string | null): void {
-    const text = el("input", { id: "comment-text", placeholder: parent ? "reply" : "comment", style: "width:100%" }) as HTMLInputElement;
+    const text = el("input", { id: "comment-text", placeholder: parent ? "reply" : "comment", "aria-label": parent ? "Your reply" : "Your comment", style: "width:100%" }) as HTMLInputElement;
     const panel = el("div", { class: "panel", id: "comment-form" }, text,
       el("button", { id: "comment-send", onclick: () => {
         const entry: CommentEntry = { text: text.value, author: user.name, created_at_s: Date.now() / 1000,

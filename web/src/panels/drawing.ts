@@ -34,6 +34,6 @@ function finishDrawing(ctx: ScenarioContext): void {
     el("div", { class: "form" },
       el("button", { id: "zone-20mph", onclick: () => addEdit(ctx, { kind: "speed_limit", speed_limit_mph: 20, area }) }, "20 mph zone"),
       el("button", { id: "zone-ltn", onclick: () => addEdit(ctx, { kind: "low_traffic_neighbourhood", area }) }, "Low-traffic neighbourhood")),
-    el("div", { class: "form" }, "Charge £", charge,
+    el("div", { class: "form" }, el("label", { for: "charge" }, "Charge £"), charge,
       el("button", { id: "zone-charge", onclick: () => addEdit(ctx, { kind: "cordon_charge", area, charge_gbp: Number(charge.value) }) }, "Charge zone"))));
 }

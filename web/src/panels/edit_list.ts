@@ -3,6 +3,8 @@
 import { clear, el } from "../dom";
 import { describeEdit, editArea, editColour, editWays } from "../edits";
 import type { ScenarioContext } from "../context";
+import { confirmDialog } from "../dialog";
+import { localChange } from "./undo";
 
 export interface EditList {
   element: HTMLElement;
@@ -25,11 +27,21 @@ export function editList(ctx: ScenarioContext): EditList {
       if (area) view.areas.push({ id, polygon: area, colour });
       list.append(el("li", { "data-edit": id },
         el("span", {}, describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`)),
-        ctx.canEdit ? el("button", { class: "remove", onclick: () => room.edits.delete(id) }, "Remove") : null));
+        ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${describeEdit(entry.edit, twin.wayName)}`, onclick: () => void remove(id) }, "Remove") : null));
     }
     if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
     view.linkVersion += 1;
     ctx.render();
+  };
+  /** Its author and the owner remove an edit at once (Undo brings it back); another editor confirms first,
+   * told whose edit it is. */
+  const remove = async (id: string) => {
+    const entry = ctx.room.edits.get(id);
+    if (!entry) return;
+    const mine = entry.author === ctx.user.name || ctx.scenario.role === "owner";
+    if (!mine && !(await confirmDialog("Remove a colleague's edit?",
+      `“${describeEdit(entry.edit, ctx.twin.wayName)}” is ${entry.author}'s edit. Remove it for everyone?`, `Remove ${entry.author}'s edit`))) return;
+    localChange(ctx, () => ctx.room.edits.delete(id));
   };
   ctx.room.edits.observeDeep(() => { if (!ctx.resultShown) refresh(); });
   return { element: el("div", { class: "panel" }, el("h3", {}, "Edits"), list), refresh };

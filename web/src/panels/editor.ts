@@ -7,12 +7,13 @@ import { clear, el } from "../dom";
 import { category } from "../layers";
 import { forecastDetails } from "../forecast";
 import type { ScenarioContext } from "../context";
+import { localChange } from "./undo";
 
-/** Add an edit of the scenario schema to the shared document, authored by this user. */
+/** Add an edit of the scenario schema to the shared document, authored by this user (undoable). */
 export function addEdit(ctx: ScenarioContext, edit: Record<string, unknown>): void {
   if (!ctx.canEdit) { ctx.toast("Viewers cannot edit"); return; }
   const id = newId();
-  ctx.room.edits.set(id, { edit: { ...edit, id }, author: ctx.user.name, created_at_s: Date.now() / 1000 });
+  localChange(ctx, () => ctx.room.edits.set(id, { edit: { ...edit, id }, author: ctx.user.name, created_at_s: Date.now() / 1000 }));
 }
 
 /** deck.gl's click handler: select what was clicked and show its panel in the Edit tab. */
@@ -41,6 +42,7 @@ export function onFeatureClick(ctx: ScenarioContext, info: PickingInfo): boolean
   } else {
     view.selectedLink = null;
   }
+  if (selection.firstChild) ctx.showTab("Edit"); // what was selected shows even when another tab was open
   ctx.render();
   return true;
 }
@@ -61,9 +63,9 @@ function roadPanel(ctx: ScenarioContext, i: number): void {
       el("button", { id: "close-road", disabled: off, onclick: add({ kind: "close_road", osm_way_ids: [way] }) }, "Close road"),
       el("button", { id: "bus-lane", disabled: off, onclick: add({ kind: "bus_lane", osm_way_ids: [way] }) }, "Bus lane"),
       el("button", { id: "modal-filter", disabled: off, onclick: add({ kind: "modal_filter", osm_way_ids: [way] }) }, "Modal filter")),
-    el("div", { class: "form" }, "Lanes ", lanes,
+    el("div", { class: "form" }, el("label", { for: "lanes" }, "Lanes"), lanes,
       el("button", { id: "set-lanes", disabled: off, onclick: () => addEdit(ctx, { kind: "change_lanes", osm_way_ids: [way], lanes: Number(lanes.value) }) }, "Set")),
-    el("div", { class: "form" }, "Speed limit ", mph,
+    el("div", { class: "form" }, el("label", { for: "mph" }, "Speed limit"), mph,
       el("button", { id: "set-speed", disabled: off, onclick: () => addEdit(ctx, { kind: "speed_limit", osm_way_ids: [way], speed_limit_mph: Number(mph.value) }) }, "Set"))));
 }
 
@@ -71,8 +73,8 @@ function junctionPanel(ctx: ScenarioContext, i: number): void {
   const node = (ctx.twin.junctions.columns.osm_node_id as Float64Array)[i];
   const cycle = el("input", { type: "number", id: "cycle", min: 30, max: 240, value: 90 }) as HTMLInputElement;
   ctx.selection.append(el("div", { class: "panel", id: "junction-panel" }, el("h3", {}, `Signals at OSM node ${node}`),
-    el("div", { class: "form" }, "Cycle (s) ", cycle,
-      el("button", { disabled: !ctx.canEdit, onclick: () => addEdit(ctx, { kind: "signal_plan", osm_node_id: node, cycle_s: Number(cycle.value) }) }, "Set plan"),
+    el("div", { class: "form" }, el("label", { for: "cycle" }, "Cycle (s)"), cycle,
+      el("button", { id: "set-plan", disabled: !ctx.canEdit, onclick: () => addEdit(ctx, { kind: "signal_plan", osm_node_id: node, cycle_s: Number(cycle.value) }) }, "Set plan"),
       el("button", { disabled: !ctx.canEdit, onclick: () => addEdit(ctx, { kind: "signal_plan", osm_node_id: node, optimise: true }) }, "Let the engine optimise")),
     aiLoopForm(ctx, [node])));
 }
@@ -85,7 +87,7 @@ function aiLoopForm(ctx: ScenarioContext, nodes: number[] | null): HTMLElement {
     el("option", { value: "history" }, "history of earlier mornings (signals train-risk)"), el("option", { value: "reactive" }, "none (reactive)")) as HTMLSelectElement;
   const add = (osm: number[] | null) => addEdit(ctx, { kind: "ai_signal_control", ...(osm ? { osm_node_ids: osm } : {}),
     horizon_min: Number(horizon.value), risk_threshold: Number(threshold.value), forecast: forecast.value });
-  return el("div", { class: "form" }, el("span", { class: "hint" }, "AI loop: forecast blocking risk ", horizon, " min ahead by ", forecast, "; take over at risk ≥ ", threshold),
+  return el("div", { class: "form" }, el("span", { class: "hint" }, "AI loop: ", el("label", { for: "ai-horizon" }, "forecast blocking risk"), " ", horizon, " min ahead by ", el("label", { for: "ai-forecast" }, "method"), " ", forecast, "; ", el("label", { for: "ai-threshold" }, "take over at risk ≥"), " ", threshold),
     el("button", { id: "ai-loop-here", disabled: !ctx.canEdit, onclick: () => add(nodes) }, "AI loop here"),
     el("button", { id: "ai-loop-all", disabled: !ctx.canEdit, onclick: () => add(null) }, "AI loop on every signal"),
     el("span", { class: "hint" }, "Run it with the dynamic engine: the baseline is the same scenario without the loop."));
@@ -98,6 +100,6 @@ function zonePanel(ctx: ScenarioContext, i: number): void {
   const jobs = el("input", { type: "number", id: "jobs", min: 0, value: 0 }) as HTMLInputElement;
   ctx.selection.append(el("div", { class: "panel", id: "zone-panel" }, el("h3", {}, `Community ${code}`),
     el("p", { class: "hint" }, `population ${(zones.columns.population as Float32Array)[i]} · IMD decile ${(zones.columns.imd_decile as Float32Array)[i]}`),
-    el("div", { class: "form" }, "Homes ", homes, " Jobs ", jobs,
+    el("div", { class: "form" }, el("label", { for: "homes" }, "Homes"), homes, el("label", { for: "jobs" }, "Jobs"), jobs,
       el("button", { id: "add-development", disabled: !ctx.canEdit, onclick: () => addEdit(ctx, { kind: "new_development", lsoa_code: code, homes: Number(homes.value), jobs: Number(jobs.value) }) }, "Add development"))));
 }

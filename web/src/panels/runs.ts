@@ -32,7 +32,7 @@ export function runsPanel(ctx: ScenarioContext, cars: Vehicles, showEdits: () =>
     const engine = el("select", { id: "run-engine" }, el("option", { value: "static" }, "static (equilibrium)"), el("option", { value: "dynamic" }, "dynamic (simulator)")) as HTMLSelectElement;
     const seeds = el("input", { id: "run-seeds", value: "1,2,3", size: 8 }) as HTMLInputElement;
     element.append(el("div", { class: "panel" }, el("h3", {}, "Runs"),
-      canEdit ? el("div", { class: "form" }, engine, "seeds ", seeds, el("button", { class: "primary", id: "start-run", onclick: () => attempt(ctx, async () => {
+      canEdit ? el("div", { class: "form" }, el("label", { for: "run-engine" }, "Engine"), engine, el("label", { for: "run-seeds" }, "seeds"), seeds, el("button", { class: "primary", id: "start-run", onclick: () => attempt(ctx, async () => {
         await api.startRun(scenarioId, null, engine.value, seeds.value.split(",").map((v) => Number(v.trim())).filter((v) => Number.isInteger(v)));
         await refresh();
       }) }, "Run vs baseline")) : null,

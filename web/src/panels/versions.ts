@@ -5,6 +5,7 @@ import { clear, el } from "../dom";
 import { describeEdit } from "../edits";
 import { formatNumber } from "../kpis";
 import { attempt, type ScenarioContext } from "../context";
+import { confirmDialog } from "../dialog";
 
 export interface Versions {
   element: HTMLElement;
@@ -18,7 +19,7 @@ export function versionsPanel(ctx: ScenarioContext): Versions {
   async function refresh(): Promise<void> {
     const history = await api.versions(scenarioId);
     clear(element);
-    const name = el("input", { id: "version-name", placeholder: "version name" }) as HTMLInputElement;
+    const name = el("input", { id: "version-name", placeholder: "version name", "aria-label": "Name of the version to save" }) as HTMLInputElement;
     const diffOut = el("div", { id: "diff" });
     element.append(el("div", { class: "panel" }, el("h3", {}, "Versions"),
       canEdit ? el("div", { class: "form" }, name, el("button", { id: "save-version", onclick: () => attempt(ctx, async () => {
@@ -31,10 +32,24 @@ export function versionsPanel(ctx: ScenarioContext): Versions {
           canEdit ? el("button", { onclick: () => attempt(ctx, async () => {
             await api.startRun(scenarioId, v.version_id, "static", [1, 2, 3]); ctx.toast(`Run of v${v.number} started (Runs tab)`, "info");
           }) }, "Run") : null,
+          canEdit ? el("button", { class: "restore", "aria-label": `Restore v${v.number} ${v.name}`, onclick: () => void restore(v) }, "Restore") : null,
           el("button", { onclick: async () => {
             const forked = await api.fork(v.version_id, `${ctx.scenario.name} (fork of v${v.number})`);
             location.hash = `#/s/${forked.scenario_id}`;
           } }, "Fork"))))), diffOut));
+  }
+  /** After a confirmation, make everyone's document hold the version's edits again (the server saves the
+   * edits as they were first, as a version: restoring that one undoes the restore). */
+  async function restore(v: VersionInfo): Promise<void> {
+    if (!(await confirmDialog(`Restore v${v.number}?`, `The scenario's edits become those of v${v.number} “${v.name}” (${v.edit_count} edits) for everyone here now. ` +
+      "The current edits are saved first as a version, so you can restore them afterwards.", `Restore v${v.number}`))) return;
+    await attempt(ctx, async () => {
+      const result = await api.restoreVersion(v.version_id);
+      ctx.toast(result.before
+        ? `Restored v${v.number}: ${result.added} edits back, ${result.removed} removed, ${result.changed} changed. The edits before are v${result.before.number} “${result.before.name}”.`
+        : `The edits already were those of v${v.number}.`, "info");
+      await refresh();
+    });
   }
   return { element, refresh };
 }
