@@ -7,17 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page
 
+from web.browser_pages import account, link_point, open_as, rest, shared_scenario
 from web.conftest import ProcessServer
-from web.test_browser import (  # noqa: F401 (fixtures)
-    account,
-    browser,
-    link_point,
-    open_as,
-    rest,
-    shared_scenario,
-    shared_server,
-    web_dist,
-)
 
 pytestmark = pytest.mark.browser
 
