@@ -107,6 +107,14 @@ def test_restoring_a_version_is_seen_live_by_a_colleague(
         versions = rest(server, tokens["walt"], "GET", f"/api/scenarios/{scenario_id}/versions").json()
         assert [v["name"] for v in versions] == ["before restoring v1", "one closure"]
         assert versions[0]["edit_count"] == 2
+
+        # the restore is undone by restoring the version saved just before it
+        vera.click("#undo-restore")
+        vera.wait_for_selector("dialog#dialog[open]", timeout=3_000)
+        assert "v2" in vera.inner_text("#dialog-title")
+        vera.click("#dialog-confirm")
+        wait_edits(walt, 2)
+        assert edit_kinds(walt) == ["close_road", "close_road"]
     finally:
         vera_context.close()
         walt_context.close()
@@ -209,15 +217,21 @@ def test_removing_a_colleagues_edit_asks_first_and_names_the_author(
         cy.wait_for_timeout(300)
         assert ada.evaluate("() => window.metaliverpool.room.edits.size") == 1
 
-        # cy's own edit goes at once (no dialog); so does any edit the owner removes
+        # cy's own edit goes at once, without a dialog, and Undo brings it back
         close_road(cy, 1007)
         wait_edits(ada, 2)
-        cy.click("#edits li[data-edit]:has-text('cy') button.remove")
+        cy.click("#edits li[data-edit]:has-text('by cy') button.remove")
         wait_edits(ada, 1)
         assert cy.locator("dialog#dialog").count() == 0
-        ada.click("#edits li[data-edit] button.remove")
-        wait_edits(cy, 0)
-        assert ada.locator("dialog#dialog").count() == 0
+        cy.click("#undo")
+        wait_edits(ada, 2)
+        # the owner removing cy's edit is asked too (Undo cannot bring a colleague's edit back)
+        ada.click("#edits li[data-edit]:has-text('by cy') button.remove")
+        ada.wait_for_selector("dialog#dialog[open]")
+        assert "cy" in ada.inner_text("#dialog-title")
+        ada.click("#dialog-confirm")
+        wait_edits(cy, 1)
+        assert edit_authors(cy) == ["ada"]
     finally:
         ada_context.close()
         cy_context.close()

@@ -33,15 +33,18 @@ export function editList(ctx: ScenarioContext): EditList {
     view.linkVersion += 1;
     ctx.render();
   };
-  /** Its author and the owner remove an edit at once (Undo brings it back); another editor confirms first,
-   * told whose edit it is. */
+  /** Its author removes an edit at once (Undo brings it back). Anyone else (an editor or the owner) confirms
+   * first, told whose edit it is: the server accepts a new edit only under its sender's name, so Undo could
+   * not bring a colleague's edit back (restoring a version can). */
   const remove = async (id: string) => {
     const entry = ctx.room.edits.get(id);
     if (!entry) return;
-    const mine = entry.author === ctx.user.name || ctx.scenario.role === "owner";
-    if (!mine && !(await confirmDialog("Remove a colleague's edit?",
-      `“${describeEdit(entry.edit, ctx.twin.wayName)}” is ${entry.author}'s edit. Remove it for everyone?`, `Remove ${entry.author}'s edit`))) return;
-    localChange(ctx, () => ctx.room.edits.delete(id));
+    if (entry.author === ctx.user.name) { localChange(ctx, () => ctx.room.edits.delete(id)); return; }
+    const what = describeEdit(entry.edit, ctx.twin.wayName);
+    if (await confirmDialog(`Remove ${entry.author}'s edit?`, `“${what}” is ${entry.author}'s edit. It goes for everyone, ` +
+      "and Undo cannot bring back a colleague's edit (restoring a saved version can).", `Remove ${entry.author}'s edit`)) {
+      ctx.room.edits.delete(id);
+    }
   };
   ctx.room.edits.observeDeep(() => { if (!ctx.resultShown) refresh(); });
   return { element: el("div", { class: "panel" }, el("h3", {}, "Edits"), list), refresh };

@@ -15,13 +15,19 @@ export interface Versions {
 export function versionsPanel(ctx: ScenarioContext): Versions {
   const element = el("div", { id: "versions" });
   const { scenarioId, canEdit } = ctx;
+  /** the last restore made here, and the version holding the edits before it (restoring it undoes it) */
+  let lastRestore: { restored: VersionInfo; before: VersionInfo } | null = null;
 
   async function refresh(): Promise<void> {
     const history = await api.versions(scenarioId);
     clear(element);
     const name = el("input", { id: "version-name", placeholder: "version name", "aria-label": "Name of the version to save" }) as HTMLInputElement;
     const diffOut = el("div", { id: "diff" });
+    const undoRestore = lastRestore && canEdit ? el("p", { id: "restore-note", role: "status" },
+      `v${lastRestore.restored.number} was restored; the edits before it are v${lastRestore.before.number}. `,
+      el("button", { id: "undo-restore", onclick: () => lastRestore && void restore(lastRestore.before) }, "Undo the restore")) : null;
     element.append(el("div", { class: "panel" }, el("h3", {}, "Versions"),
+      undoRestore,
       canEdit ? el("div", { class: "form" }, name, el("button", { id: "save-version", onclick: () => attempt(ctx, async () => {
         await api.saveVersion(scenarioId, name.value); await refresh();
       }) }, "Save version")) : null,
@@ -45,8 +51,9 @@ export function versionsPanel(ctx: ScenarioContext): Versions {
       "The current edits are saved first as a version, so you can restore them afterwards.", `Restore v${v.number}`))) return;
     await attempt(ctx, async () => {
       const result = await api.restoreVersion(v.version_id);
+      lastRestore = result.before ? { restored: v, before: result.before } : null;
       ctx.toast(result.before
-        ? `Restored v${v.number}: ${result.added} edits back, ${result.removed} removed, ${result.changed} changed. The edits before are v${result.before.number} “${result.before.name}”.`
+        ? `Restored v${v.number}: ${result.added} edits back, ${result.removed} removed, ${result.changed} changed.`
         : `The edits already were those of v${v.number}.`, "info");
       await refresh();
     });
