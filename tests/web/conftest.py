@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -291,3 +292,40 @@ class ProcessServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
             self.process = None
+
+
+# --- the browser tests (test_browser*.py) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web_dist() -> Path:
+    dist = REPO / "web" / "dist"
+    if not (dist / "index.html").is_file():
+        pytest.skip("web client not built: run `make web` (npm ci + vite build)")
+    return dist
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (imported here, so the other web tests do not need it)."""
+    from playwright.sync_api import sync_playwright
+
+    from web.browser_pages import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    twin_dir: Path, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
+) -> Iterator[ProcessServer]:
+    """One server for the tests that do not kill it (each test signs up its own users)."""
+    process = ProcessServer(twin_dir, tmp_path_factory.mktemp("state"), web_dir=web_dist).start()
+    yield process
+    process.stop()

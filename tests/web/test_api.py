@@ -41,6 +41,7 @@ def test_health_and_openapi_list_every_route(client: TestClient) -> None:
         "/api/twins/{twin_id}/layers/{layer}",
         "/api/scenarios/{scenario_id}/versions",
         "/api/versions/{version_id}/fork",
+        "/api/versions/{version_id}/restore",
         "/api/versions/diff",
         "/api/scenarios/{scenario_id}/comments",
         "/api/scenarios/{scenario_id}/runs",

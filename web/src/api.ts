@@ -9,6 +9,9 @@ export interface ScenarioInfo {
 }
 export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number>; calibration: string }
 export interface VersionInfo { version_id: number; scenario_id: number; number: number; name: string; author: string; created_at_s: number; edit_count: number }
+export interface RestoreResult {
+  scenario_id: number; restored: VersionInfo; added: number; removed: number; changed: number; before: VersionInfo | null;
+}
 export interface RunInfo {
   run_id: number; scenario_id: number; version_id: number | null; status: string; progress: number;
   message: string; kpis: Record<string, unknown>; outputs: string[]; created_at_s: number; finished_at_s: number | null;
@@ -64,8 +67,12 @@ export const api = {
     call<ScenarioInfo>("POST", "/api/scenarios", { twin_id, name, visibility }),
   patchScenario: (id: number, changes: Record<string, unknown>) => call<ScenarioInfo>("PATCH", `/api/scenarios/${id}`, changes),
   setMember: (id: number, name: string, role: string) => call<ScenarioInfo>("PUT", `/api/scenarios/${id}/members/${encodeURIComponent(name)}`, { role }),
+  removeMember: (id: number, name: string) => call<void>("DELETE", `/api/scenarios/${id}/members/${encodeURIComponent(name)}`),
+  deleteScenario: (id: number) => call<void>("DELETE", `/api/scenarios/${id}`),
+  findUsers: (prefix: string) => call<{ name: string; colour: string }[]>("GET", `/api/users?prefix=${encodeURIComponent(prefix)}`),
   versions: (id: number) => call<VersionInfo[]>("GET", `/api/scenarios/${id}/versions`),
   saveVersion: (id: number, name: string) => call<VersionInfo>("POST", `/api/scenarios/${id}/versions`, { name }),
+  restoreVersion: (versionId: number) => call<RestoreResult>("POST", `/api/versions/${versionId}/restore`),
   fork: (versionId: number, name: string) => call<ScenarioInfo>("POST", `/api/versions/${versionId}/fork`, { name }),
   diff: (a: number, b: number) => call<Record<string, unknown>>("GET", `/api/versions/diff?a=${a}&b=${b}`),
   runs: (id: number) => call<RunInfo[]>("GET", `/api/scenarios/${id}/runs`),

@@ -31,7 +31,7 @@ function showSignIn(): void {
   clear(app);
   const name = el("input", { id: "name", placeholder: "name", autocomplete: "username" }) as HTMLInputElement;
   const password = el("input", { id: "password", type: "password", placeholder: "password (10+ characters)", autocomplete: "current-password" }) as HTMLInputElement;
-  const message = el("p", { class: "error", id: "auth-error" });
+  const message = el("p", { class: "error", id: "auth-error", role: "alert" });
   const act = async (signUp: boolean) => {
     message.textContent = "";
     try {
@@ -42,7 +42,8 @@ function showSignIn(): void {
       message.textContent = (error as Error).message;
     }
   };
-  const form = el("form", { class: "form" }, name, password,
+  const form = el("form", { class: "form", "aria-label": "Sign in or create an account" },
+    el("label", { for: "name" }, "Name"), name, el("label", { for: "password" }, "Password"), password,
     el("button", { class: "primary", type: "submit", id: "signin" }, "Sign in"),
     el("button", { type: "button", id: "signup", onclick: () => act(true) }, "Create account"));
   form.addEventListener("submit", (event) => { event.preventDefault(); void act(false); });
@@ -71,7 +72,8 @@ async function showHome(user: User): Promise<void> {
     el("p", {}, `Signed in as `, el("b", { id: "me" }, user.name), " ",
       el("button", { onclick: async () => { await api.signOut(); await route(); } }, "Sign out")),
     el("h2", {}, "Scenarios"), list,
-    el("h2", {}, "New scenario"), el("div", { class: "form" }, name, twin, visibility, create), message));
+    el("h2", {}, "New scenario"), el("div", { class: "form" }, el("label", { for: "new-name" }, "Name"), name,
+      el("label", { for: "new-twin" }, "Twin"), twin, el("label", { for: "new-visibility" }, "Visibility"), visibility, create), message));
 }
 
 window.addEventListener("hashchange", () => void route());

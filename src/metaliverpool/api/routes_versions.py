@@ -1,4 +1,4 @@
-"""Versions: save, history, read, fork and diff."""
+"""Versions: save, history, read, fork, diff and restore."""
 
 from __future__ import annotations
 
@@ -61,3 +61,12 @@ def fork(version_id: VersionId, body: ForkCreate, session: SessionDep, account: 
     """A new private scenario, owned by the caller, starting from this version."""
     scenario = versions.fork_version(session, account, version_id, body.name)
     return scenarios.describe(session, scenario, account.user_id)
+
+
+@router.post("/versions/{version_id}/restore", responses=errors(401, 403, 404, 409))
+async def restore(version_id: VersionId, context: ContextDep, account: AccountDep) -> dict[str, Any]:
+    """Make the scenario's live document hold this version's edits again (editor), as one new change that
+    everyone connected sees at once. The edits as they were just before are saved first as a version
+    "before restoring vN" (``before``; null when nothing changed), so the restore can be restored away.
+    Answers the counts of edits added, removed and changed. Comments are not touched."""
+    return await versions.restore_version(context.db, context.rooms, account, version_id)

@@ -54,7 +54,7 @@ from pycrdt._sync import create_sync_step1_message, create_sync_step2_message
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from metaliverpool.service.access import ROLE_RANK, NotFound
+from metaliverpool.service.access import ROLE_RANK, AccessDenied, NotFound
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import (
     MAX_ID_CHARS,
@@ -333,7 +333,8 @@ class Room:
         otherwise it receives the net change too, which rolls back its refused part. Returns the net
         update (empty updates are neither stored nor published). ``rights`` runs in the session that
         stores the update, before it: if it raises (:class:`Revoked`), nothing is stored or published; if
-        the scenario was deleted meanwhile, :class:`NotFound` is raised and nothing is published.
+        the scenario was deleted meanwhile, :class:`NotFound` is raised and nothing is published. (A
+        REST change's ``rights`` may raise :class:`NotFound` or :class:`AccessDenied` likewise.)
         """
         async with self.lock:
             state = self.doc.get_state()
@@ -352,7 +353,7 @@ class Room:
 
             try:
                 await anyio.to_thread.run_sync(store)
-            except Revoked:
+            except (Revoked, NotFound, AccessDenied):  # ``rights`` refused: nothing was stored
                 await self._rebuild()
                 raise
             except IntegrityError as error:
@@ -538,11 +539,18 @@ class RoomRegistry:
             if room is not None:
                 await room.close()
 
-    async def change(self, scenario_id: int, mutate: Callable[[Doc], None], user_id: int | None) -> bytes:
-        """Apply a server-side change (a comment from the REST API, say) through the scenario's room."""
+    async def change(
+        self,
+        scenario_id: int,
+        mutate: Callable[[Doc], None],
+        user_id: int | None,
+        rights: Callable[[Session], None] | None = None,
+    ) -> bytes:
+        """Apply a server-side change (a comment from the REST API, say) through the scenario's room;
+        ``rights`` as for :meth:`Room.change`."""
         room = await self.acquire(scenario_id)
         try:
-            return await room.change(mutate, user_id)
+            return await room.change(mutate, user_id, rights=rights)
         finally:
             await self.release(scenario_id)
 

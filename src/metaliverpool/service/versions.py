@@ -1,9 +1,12 @@
-"""Versions of scenarios (git for scenarios): save, history, fork, diff.
+"""Versions of scenarios (git for scenarios): save, history, fork, diff, restore.
 
 A version freezes the whole shared document (edits and comments) as one Yjs update plus its edits as
 JSON. Forking a version makes a new scenario, owned by whoever forks, whose document starts from that
 state. A diff lists edits added, removed and changed between two versions and, when both have finished
-runs, the difference of every numeric KPI (b minus a).
+runs, the difference of every numeric KPI (b minus a). Restoring a version makes the scenario's live
+document hold that version's edits again, as one new change through the scenario's room (everyone
+connected sees it at once); the edits as they were just before are saved first as a version of their own
+("before restoring vN"), so a restore can itself be restored away. Comments are not touched.
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio.to_thread
+from pycrdt import Doc, Map
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from metaliverpool.service.access import NotFound, require_scenario
 from metaliverpool.service.accounts import Account
-from metaliverpool.service.documents import append_update, edits_to_json, load_doc
+from metaliverpool.service.documents import append_update, edits_to_json, load_doc, read_edits
+from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.scenarios import check_name, create_scenario
-from metaliverpool.store.db import Retry, Run, Scenario, User, Version, now_s
+from metaliverpool.store.db import Database, Retry, Run, Scenario, User, Version, now_s
 
 
 def describe_version(session: Session, version: Version) -> dict[str, Any]:
@@ -44,8 +50,14 @@ def save_version(session: Session, account: Account, scenario_id: int, name: str
     :meth:`~metaliverpool.store.db.Database.run`, which starts the transaction again.
     """
     require_scenario(session, scenario_id, account.user_id, "editor")
-    name = check_name(name, "version")
-    doc = load_doc(session, scenario_id)
+    return store_version(
+        session, account, scenario_id, check_name(name, "version"), load_doc(session, scenario_id)
+    )
+
+
+def store_version(session: Session, account: Account, scenario_id: int, name: str, doc: Doc) -> Version:
+    """Store ``doc`` as the scenario's next version (the caller has checked the role and the name);
+    raises :class:`~metaliverpool.store.db.Retry` when a concurrent save took the number."""
     last = session.scalar(select(func.max(Version.number)).where(Version.scenario_id == scenario_id)) or 0
     version = Version(
         scenario_id=scenario_id,
@@ -154,3 +166,54 @@ def diff_versions(session: Session, account: Account, a_id: int, b_id: int) -> d
         "changed": changed,
         "kpi_difference": kpi_difference,
     }
+
+
+async def restore_version(
+    db: Database, rooms: RoomRegistry, account: Account, version_id: int
+) -> dict[str, Any]:
+    """Make the live document's edits equal to the version's (editor of its scenario).
+
+    One change through the room: edits the version lacks are deleted, the version's edits that differ or
+    are missing are set as they were saved (with their authors). When anything changed, the edits as they
+    were just before are saved as a version "before restoring vN" (its document is the room's, taken in the
+    same step). Raises :class:`NotFound` (no such version, or private to the caller) and
+    :class:`~metaliverpool.service.access.AccessDenied` (a viewer).
+    """
+
+    def read(session: Session) -> tuple[int, int, dict[str, Any]]:
+        version = get_version(session, account, version_id)
+        require_scenario(session, version.scenario_id, account.user_id, "editor")
+        return version.scenario_id, version.number, json.loads(version.edits_json)
+
+    scenario_id, number, target = await anyio.to_thread.run_sync(db.run, read)
+    counts = {"added": 0, "removed": 0, "changed": 0}
+    before: list[Doc] = []
+
+    def mutate(doc: Doc) -> None:
+        current = read_edits(doc)
+        snapshot: Doc = Doc()
+        snapshot.apply_update(doc.get_update())
+        before.append(snapshot)
+        edits = doc.get("edits", type=Map)
+        for key in sorted(set(current) - set(target)):
+            del edits[key]
+            counts["removed"] += 1
+        for key, entry in sorted(target.items()):
+            if current.get(key) != entry:
+                counts["added" if key not in current else "changed"] += 1
+                edits[key] = entry
+
+    def rights(session: Session) -> None:  # read again in the session that stores the change
+        require_scenario(session, scenario_id, account.user_id, "editor")
+
+    await rooms.change(scenario_id, mutate, account.user_id, rights)
+
+    def describe(session: Session) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        saved = None
+        if any(counts.values()):
+            name = f"before restoring v{number}"
+            saved = describe_version(session, store_version(session, account, scenario_id, name, before[0]))
+        return describe_version(session, get_version(session, account, version_id)), saved
+
+    restored, saved = await anyio.to_thread.run_sync(db.run, describe)
+    return {"scenario_id": scenario_id, "restored": restored, **counts, "before": saved}

@@ -1,0 +1,51 @@
+// The list of the scenario's edits (oldest first) and their colours on the map.
+
+import { clear, el } from "../dom";
+import { describeEdit, editArea, editColour, editWays } from "../edits";
+import type { ScenarioContext } from "../context";
+import { confirmDialog } from "../dialog";
+import { localChange } from "./undo";
+
+export interface EditList {
+  element: HTMLElement;
+  /** redraw the list and the edits on the map from the shared document */
+  refresh(): void;
+}
+
+export function editList(ctx: ScenarioContext): EditList {
+  const list = el("ul", { class: "items", id: "edits" });
+  const refresh = () => {
+    const { room, view, twin } = ctx;
+    clear(list);
+    ctx.linkColours = new Map();
+    view.areas = [];
+    const entries = Array.from(room.edits.entries()).sort((a, b) => a[1].created_at_s - b[1].created_at_s);
+    for (const [id, entry] of entries) {
+      const colour = editColour(entry.edit);
+      for (const way of editWays(entry.edit)) for (const i of twin.wayLinks.get(way) ?? []) ctx.linkColours.set(i, colour);
+      const area = editArea(entry.edit);
+      if (area) view.areas.push({ id, polygon: area, colour });
+      list.append(el("li", { "data-edit": id },
+        el("span", {}, describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`)),
+        ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${describeEdit(entry.edit, twin.wayName)}`, onclick: () => void remove(id) }, "Remove") : null));
+    }
+    if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
+    view.linkVersion += 1;
+    ctx.render();
+  };
+  /** Its author removes an edit at once (Undo brings it back). Anyone else (an editor or the owner) confirms
+   * first, told whose edit it is: the server accepts a new edit only under its sender's name, so Undo could
+   * not bring a colleague's edit back (restoring a version can). */
+  const remove = async (id: string) => {
+    const entry = ctx.room.edits.get(id);
+    if (!entry) return;
+    if (entry.author === ctx.user.name) { localChange(ctx, () => ctx.room.edits.delete(id)); return; }
+    const what = describeEdit(entry.edit, ctx.twin.wayName);
+    if (await confirmDialog(`Remove ${entry.author}'s edit?`, `“${what}” is ${entry.author}'s edit. It goes for everyone, ` +
+      "and Undo cannot bring back a colleague's edit (restoring a saved version can).", `Remove ${entry.author}'s edit`)) {
+      ctx.room.edits.delete(id);
+    }
+  };
+  ctx.room.edits.observeDeep(() => { if (!ctx.resultShown) refresh(); });
+  return { element: el("div", { class: "panel" }, el("h3", {}, "Edits"), list), refresh };
+}
