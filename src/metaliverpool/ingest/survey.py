@@ -1,0 +1,157 @@
+"""Buildings, heights and carriageway widths of a survey (DSM/DTM rasters or LAS/LAZ clouds).
+
+Streams the survey grid tile by tile (:meth:`GridSource.tiles`) through the engine of
+:mod:`metaliverpool.survey`, then reads the cells around each footprint and each road link again for
+heights and widths. Output geometries are in EPSG:4326 like every twin table (``docs/survey.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from metaliverpool.ingest.survey_source import GridSource
+from metaliverpool.survey.config import SurveyConfig
+from metaliverpool.survey.footprints import (
+    building_mask,
+    footprints_from_pieces,
+    pieces_from_mask,
+    touches_edge,
+)
+from metaliverpool.survey.heights import building_heights, height_confidence
+from metaliverpool.survey.widths import carriageway_width, lane_check
+
+TILE_CELLS = 1024
+"""Side of the tiles the grid is streamed in (cells)."""
+
+BUILDING_COLUMNS = (
+    "building_id",
+    "height_m",
+    "rel_h2_m",
+    "abs_h_min_m",
+    "abs_h2_m",
+    "abs_h_max_m",
+    "area_m2",
+    "source",
+    "confidence",
+    "geometry",
+)
+"""Columns of the ``buildings`` table (``docs/survey.md``)."""
+
+
+def overlap_cells(config: SurveyConfig) -> int:
+    """Tile overlap that makes every core cell's mask independent of the tiling: the roughness window's
+    radius, plus one cell for the second differences and one for the 3 x 3 opening."""
+    return config.window_cells // 2 + 2
+
+
+def _to_wgs84(crs: object) -> Transformer:
+    return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
+def _from_wgs84(crs: object) -> Transformer:
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def project(geometries: np.ndarray, transformer: Transformer) -> np.ndarray:
+    """Geometries with every coordinate passed through ``transformer`` (x, y order)."""
+    return shapely.transform(
+        geometries, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+def extract_footprints(
+    source: GridSource, config: SurveyConfig, tile_cells: int = TILE_CELLS
+) -> list[shapely.Polygon]:
+    """Building outlines of the whole survey (projected metres), streamed tile by tile."""
+    inner: list[shapely.Polygon] = []
+    edge: list[shapely.Polygon] = []
+    for tile in source.tiles(tile_cells, overlap_cells(config)):
+        box = tile.core_box()
+        for piece in pieces_from_mask(building_mask(tile, config), tile):
+            (edge if touches_edge(piece, box) else inner).append(piece)
+    return footprints_from_pieces(inner, edge, config)
+
+
+def buildings_table(
+    source: GridSource, footprints: list[shapely.Geometry], label: str, config: SurveyConfig
+) -> pd.DataFrame:
+    """The ``buildings`` table of ``footprints`` (projected metres): OS height attributes, area, source
+    and confidence; ``height_m`` is RelHMax. Footprints outside the survey get NaN heights, confidence 0."""
+    rows = []
+    margin = 2 * source.cell_m
+    for footprint in footprints:
+        heights = building_heights(footprint, source.window_around(footprint.bounds, margin))
+        rows.append(
+            {
+                "height_m": heights.rel_h_max_m,
+                "rel_h2_m": heights.rel_h2_m,
+                "abs_h_min_m": heights.abs_h_min_m,
+                "abs_h2_m": heights.abs_h2_m,
+                "abs_h_max_m": heights.abs_h_max_m,
+                "area_m2": float(footprint.area),
+                "source": label,
+                "confidence": height_confidence(heights),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=[c for c in BUILDING_COLUMNS if c not in ("building_id", "geometry")])
+    frame.insert(0, "building_id", np.arange(len(frame), dtype=np.int32))
+    geometries = np.asarray(footprints, dtype=object)
+    frame["geometry"] = project(geometries, _to_wgs84(source.crs)) if len(geometries) else geometries
+    return frame
+
+
+def survey_buildings(source: GridSource, config: SurveyConfig, tile_cells: int = TILE_CELLS) -> pd.DataFrame:
+    """Footprints extracted from the survey, with their heights."""
+    return buildings_table(source, extract_footprints(source, config, tile_cells), source.kind, config)
+
+
+def footprint_heights(
+    source: GridSource, footprints_wgs84: pd.DataFrame, config: SurveyConfig
+) -> pd.DataFrame:
+    """Heights of given footprints (``geometry`` in EPSG:4326, e.g. OSM buildings); their other columns
+    are kept, and ``source`` says ``footprints+<survey kind>``."""
+    projected = project(
+        np.asarray(footprints_wgs84["geometry"].to_numpy(), dtype=object), _from_wgs84(source.crs)
+    )
+    table = buildings_table(source, list(projected), f"footprints+{source.kind}", config)
+    table["geometry"] = footprints_wgs84["geometry"].to_numpy()
+    extra = footprints_wgs84.drop(columns=[c for c in footprints_wgs84.columns if c in BUILDING_COLUMNS])
+    return pd.concat([table, extra.reset_index(drop=True)], axis=1)
+
+
+def carriageway_lanes(links: pd.DataFrame) -> np.ndarray:
+    """Lanes of each link's whole carriageway: its own, plus the opposite direction's on a two-way way."""
+    lanes = links["lanes"].to_numpy(dtype=np.int64)
+    key = pd.Series(
+        lanes,
+        index=pd.MultiIndex.from_arrays([links["osm_way_id"], links["from_node_id"], links["to_node_id"]]),
+    )
+    key = key[~key.index.duplicated()]
+    reverse = pd.MultiIndex.from_arrays([links["osm_way_id"], links["to_node_id"], links["from_node_id"]])
+    opposite = key.reindex(reverse).fillna(0).to_numpy(dtype=np.int64)
+    return lanes + opposite
+
+
+def link_widths(source: GridSource, links: pd.DataFrame, config: SurveyConfig) -> pd.DataFrame:
+    """``measured_width_m`` (NaN where not measured: tunnels, links off the survey, no edges found),
+    ``width_stations`` and ``lane_check`` for each link, in ``links`` order."""
+    projected = project(np.asarray(links["geometry"].to_numpy(), dtype=object), _from_wgs84(source.crs))
+    tunnels = links["tunnel"].to_numpy(dtype=bool) if "tunnel" in links else np.zeros(len(links), dtype=bool)
+    lanes = carriageway_lanes(links)
+    widths = np.full(len(links), np.nan)
+    stations = np.zeros(len(links), dtype=np.int32)
+    measured: dict[bytes, tuple[float, int]] = {}
+    for i, line in enumerate(projected):
+        if tunnels[i] or line is None or line.is_empty:
+            continue
+        key = shapely.to_wkb(shapely.normalize(line))
+        if key not in measured:
+            window = source.window_around(line.bounds, config.max_half_width_m + 2 * source.cell_m)
+            result = carriageway_width(window, line, config) if window.dsm_m.size else None
+            measured[key] = (result.width_m, result.stations) if result else (float("nan"), 0)
+        widths[i], stations[i] = measured[key]
+    checks = [lane_check(float(w), int(n), config) for w, n in zip(widths, lanes, strict=True)]
+    return pd.DataFrame({"measured_width_m": widths, "width_stations": stations, "lane_check": checks})
