@@ -90,6 +90,13 @@ ROADS = (
 )
 
 
+def canopy_structure_m(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Tree-crown structure: heights varying by 1.5 m (s.d.) from one square metre to the next (fixed
+    field, so rasters and clouds of the scene see the same trees)."""
+    field = np.random.default_rng(3).normal(0, 1.5, (HEIGHT_M + 1, WIDTH_M + 1))
+    return field[np.clip(y.astype(int), 0, HEIGHT_M), np.clip(x.astype(int), 0, WIDTH_M)]
+
+
 def surface_and_class(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +110,7 @@ def surface_and_class(
         surface = np.where(on_road, ground, surface)
     for cx, cy, radius in TREES:
         r = np.hypot(x - cx, y - cy)
-        canopy = ground + 9.0 - 3.0 * (r / radius) ** 2 + rng.normal(0, 1.5, x.shape)
+        canopy = ground + 9.0 - 3.0 * (r / radius) ** 2 + canopy_structure_m(x, y)
         inside = r < radius
         surface = np.where(inside, np.maximum(surface, canopy), surface)
         cls = np.where(inside, 5, cls)
@@ -114,18 +121,17 @@ def surface_and_class(
     return surface, cls
 
 
-def grids(cell_m: float = 1.0, seed: int = 7) -> tuple[np.ndarray, np.ndarray, Affine]:
-    """DSM and DTM (rows from the north) of the scene with noise and outliers, and their transform."""
+def grids(cell_m: float = 1.0, seed: int = 7, outliers: bool = True) -> tuple[np.ndarray, np.ndarray, Affine]:
+    """DSM and DTM (rows from the north) of the scene with noise and (by default) 30 spikes of +25 m and
+    10 pits of -8 m in single DSM cells, and their transform."""
     rng = np.random.default_rng(seed)
     rows, cols = int(HEIGHT_M / cell_m), int(WIDTH_M / cell_m)
     sub = 4
-    offsets = (np.arange(sub) + 0.5) / sub * cell_m
     yy, xx = np.meshgrid(
         HEIGHT_M - (np.arange(rows * sub) + 0.5) * cell_m / sub,
         (np.arange(cols * sub) + 0.5) * cell_m / sub,
         indexing="ij",
     )
-    del offsets
     surface, _ = surface_and_class(xx.ravel(), yy.ravel(), rng)
     dsm = surface.reshape(rows, sub, cols, sub).mean(axis=(1, 3))
     cy, cx = np.meshgrid(
@@ -134,8 +140,9 @@ def grids(cell_m: float = 1.0, seed: int = 7) -> tuple[np.ndarray, np.ndarray, A
     dtm = ground_m(cx, cy) + rng.normal(0, 0.03, (rows, cols))
     dsm = dsm + rng.normal(0, 0.05, (rows, cols))
     spikes = rng.integers(0, rows * cols, 40)
-    dsm.flat[spikes[:30]] += 25.0
-    dsm.flat[spikes[30:]] -= 8.0
+    if outliers:
+        dsm.flat[spikes[:30]] += 25.0
+        dsm.flat[spikes[30:]] -= 8.0
     transform = Affine(cell_m, 0, X0, 0, -cell_m, Y0 + HEIGHT_M)
     return dsm, dtm, transform
 
@@ -158,9 +165,9 @@ def write_geotiff(path: Path, values: np.ndarray, transform: Affine, crs: str | 
     return path
 
 
-def write_rasters(folder: Path, cell_m: float = 1.0) -> tuple[Path, Path]:
+def write_rasters(folder: Path, cell_m: float = 1.0, outliers: bool = True) -> tuple[Path, Path]:
     """The scene's DSM and DTM as GeoTIFFs in ``folder``."""
-    dsm, dtm, transform = grids(cell_m)
+    dsm, dtm, transform = grids(cell_m, outliers=outliers)
     return write_geotiff(folder / "dsm.tif", dsm, transform), write_geotiff(
         folder / "dtm.tif", dtm, transform
     )

@@ -7,12 +7,20 @@ heights and widths. Output geometries are in EPSG:4326 like every twin table (``
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from metaliverpool.errors import InputError
+from metaliverpool.ingest.build import code_version
+from metaliverpool.ingest.catalogue import file_record
 from metaliverpool.ingest.survey_source import GridSource
+from metaliverpool.network.twin import Twin
 from metaliverpool.survey.config import SurveyConfig
 from metaliverpool.survey.footprints import (
     building_mask,
@@ -43,8 +51,9 @@ BUILDING_COLUMNS = (
 
 def overlap_cells(config: SurveyConfig) -> int:
     """Tile overlap that makes every core cell's mask independent of the tiling: the roughness window's
-    radius, plus one cell for the second differences and one for the 3 x 3 opening."""
-    return config.window_cells // 2 + 2
+    radius, plus one cell each for the interior erosion, the second differences and the 3 x 3 opening
+    (two passes)."""
+    return config.window_cells // 2 + 4
 
 
 def _to_wgs84(crs: object) -> Transformer:
@@ -155,3 +164,72 @@ def link_widths(source: GridSource, links: pd.DataFrame, config: SurveyConfig) -
         widths[i], stations[i] = measured[key]
     checks = [lane_check(float(w), int(n), config) for w, n in zip(widths, lanes, strict=True)]
     return pd.DataFrame({"measured_width_m": widths, "width_stations": stations, "lane_check": checks})
+
+
+def survey_record(source: GridSource, config: SurveyConfig) -> dict[str, object]:
+    """Provenance of a survey for a manifest: the files read (with SHA-256), grid, CRS and parameters."""
+    files = []
+    for entry in source.provenance():
+        record = file_record(Path(str(entry["path"])))
+        files.append({**entry, "sha256": record.get("sha256", "")})
+    return {
+        "kind": source.kind,
+        "files": files,
+        "crs": source.crs.to_string(),
+        "cell_m": source.cell_m,
+        "grid_cells": [source.rows, source.cols],
+        "config": dataclasses.asdict(config),
+        "code_version": code_version(),
+    }
+
+
+def enrich_twin(
+    twin: Twin, source: GridSource, config: SurveyConfig, footprints: pd.DataFrame | None = None
+) -> tuple[Twin, pd.DataFrame]:
+    """A copy of ``twin`` with the survey's link columns (``measured_width_m``, ``width_stations``,
+    ``lane_check``) and the manifest's ``survey`` record, and the ``buildings`` table: heights of the
+    given ``footprints`` (EPSG:4326, e.g. OSM buildings) when there are any, else extracted ones."""
+    if footprints is not None:
+        buildings = footprint_heights(source, footprints, config)
+    else:
+        buildings = survey_buildings(source, config)
+    widths = link_widths(source, twin.links, config)
+    links = twin.links.drop(columns=[c for c in widths.columns if c in twin.links.columns])
+    links = pd.concat([links.reset_index(drop=True), widths], axis=1)
+    record = survey_record(source, config)
+    record["buildings"] = len(buildings)
+    record["building_source"] = "footprints" if footprints is not None else "extracted"
+    record["links_measured"] = int(np.isfinite(widths["measured_width_m"]).sum())
+    record["lane_check"] = {k: int(v) for k, v in widths["lane_check"].value_counts().sort_index().items()}
+    manifest = {**twin.manifest, "survey": record}
+    return dataclasses.replace(twin, links=links, manifest=manifest), buildings
+
+
+def read_footprints(path: Path) -> pd.DataFrame:
+    """Building footprints from a GeoJSON FeatureCollection (EPSG:4326 Polygons or MultiPolygons, e.g.
+    OSM buildings); properties become columns. Raises :class:`InputError` naming the feature."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found (expected a GeoJSON FeatureCollection of footprints)")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not valid JSON ({error})") from None
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        raise InputError(path, "expected a GeoJSON FeatureCollection", where="field 'features'")
+    rows = []
+    for number, feature in enumerate(features):
+        try:
+            geometry = shapely.geometry.shape(feature["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException) as error:
+            raise InputError(path, f"unreadable geometry ({error})", where=f"feature {number}") from None
+        if not isinstance(geometry, shapely.Polygon | shapely.MultiPolygon) or geometry.is_empty:
+            raise InputError(
+                path,
+                f"expected a Polygon or MultiPolygon, found {geometry.geom_type}",
+                where=f"feature {number}",
+            )
+        properties = feature.get("properties") or {}
+        rows.append({**{f"footprint_{k}": v for k, v in properties.items()}, "geometry": geometry})
+    return pd.DataFrame(rows) if rows else pd.DataFrame({"geometry": pd.Series([], dtype=object)})

@@ -1,9 +1,11 @@
 """Building footprints from the normalised surface model (nDSM = DSM - DTM).
 
 1. Above ground: nDSM > ``min_height_m``.
-2. Vegetation out: a cell is rough when a second difference across it (three above-ground cells in a
-   row or a column) exceeds ``roughness_m``; an above-ground cell is vegetation when more than
-   ``rough_share`` of the above-ground cells in the ``window_cells`` square around it are rough. Roof
+2. Vegetation out: a cell is rough when a second difference across it (three interior above-ground
+   cells in a row or a column; interior: the whole 3 x 3 neighbourhood is above ground, so that cells
+   on a wall, which mix roof and ground, do not count) exceeds ``roughness_m``; an above-ground cell is
+   vegetation when more than ``rough_share`` of the interior cells in the ``window_cells`` square
+   around it are rough. Roof
    planes have zero second differences (a ridge is one line of rough cells), canopies have many. With a
    classified cloud, the cells the cloud calls buildings (LAS class 6) replace this test.
 3. A 3 x 3 opening removes single-cell outliers and thin joins (a tree touching a wall).
@@ -48,10 +50,11 @@ def building_mask(window: SurveyWindow, config: SurveyConfig) -> np.ndarray:
     if window.building_cells is not None:
         candidate = above & window.building_cells
     else:
-        rough = rough_cells(window.dsm_m, above, config.roughness_m)
+        interior = ndimage.binary_erosion(above, structure=np.ones((3, 3), dtype=bool))
+        rough = rough_cells(window.dsm_m, interior, config.roughness_m)
         size = config.window_cells
         rough_count = ndimage.uniform_filter(rough.astype(np.float64), size=size, mode="constant")
-        above_count = ndimage.uniform_filter(above.astype(np.float64), size=size, mode="constant")
+        above_count = ndimage.uniform_filter(interior.astype(np.float64), size=size, mode="constant")
         share = np.divide(rough_count, above_count, out=np.zeros_like(rough_count), where=above_count > 0)
         candidate = above & (share <= config.rough_share)
     return ndimage.binary_opening(candidate, structure=np.ones((3, 3), dtype=bool))
@@ -63,7 +66,7 @@ def pieces_from_mask(mask: np.ndarray, window: SurveyWindow) -> list[shapely.Pol
     core = np.ascontiguousarray(mask[rows, cols]).astype(np.uint8)
     if not core.any():
         return []
-    transform = window.transform * window.transform.translation(cols.start, rows.start)
+    transform = window.transform @ window.transform.translation(cols.start, rows.start)
     return [
         shapely.geometry.shape(geometry)
         for geometry, value in shapes(core, mask=core.astype(bool), connectivity=4, transform=transform)

@@ -15,7 +15,8 @@ Here ``AbsHMax`` is the highest cell of the 3 x 3 median-filtered surface inside
 median drops single-cell spikes: birds, wires, noise; a structure must cover about 2 x 2 cells to
 count), and ``AbsH2`` is the 5th percentile of the surface over the footprint's inner cells (the cells
 whose 3 x 3 neighbourhood lies inside it, so that wall-edge cells mixing roof and ground do not count):
-the eaves of a pitched roof, the roof itself for a flat one.
+the eaves of a pitched roof, the roof itself for a flat one. A grid resampled twice (bilinear) smears a
+wall over two cells and biases ``AbsH2`` low; ``AbsHMax`` is unaffected.
 """
 
 from __future__ import annotations
