@@ -7,25 +7,33 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from metaliverpool.ingest.survey import (
-    _from_wgs84,
+    extract_footprints,
     footprint_heights,
     project,
     survey_buildings,
+    transformer_from_wgs84,
+    transformer_to_wgs84,
 )
 from metaliverpool.ingest.survey_points import PointSurvey
 from metaliverpool.ingest.survey_raster import RasterSurvey
+from metaliverpool.ingest.survey_source import GridSource
 from metaliverpool.survey.config import SurveyConfig
+from metaliverpool.survey.grid import SurveyWindow
 from metaliverpool.survey.widths import carriageway_width, lane_check
 
 from . import scenes
 
 CONFIG = SurveyConfig()
+SCENE_GRIDS = scenes.grids()
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +49,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def check_buildings(buildings, crs: str = "EPSG:27700") -> None:
     """One footprint per scene building (trees, spikes and pits rejected), IoU >= 0.9, heights +/- 0.5 m."""
     assert len(buildings) == len(scenes.BUILDINGS)
-    projected = project(buildings["geometry"].to_numpy(), _from_wgs84(crs))
+    projected = project(buildings["geometry"].to_numpy(), transformer_from_wgs84(crs))
     for building in scenes.BUILDINGS:
         truth = scenes.to_world(building.footprint)
         ious = [truth.intersection(g).area / truth.union(g).area for g in projected]
@@ -69,15 +77,11 @@ def test_buildings_from_classified_laz(cloud: Path) -> None:
 
 def test_heights_of_given_footprints(rasters: tuple[Path, Path]) -> None:
     """Footprints from elsewhere (OSM) get the OS heights; their properties are kept."""
-    from metaliverpool.ingest.survey import _to_wgs84
-
     world = [scenes.to_world(b.footprint) for b in scenes.BUILDINGS]
-    import pandas as pd
-
     given = pd.DataFrame(
         {
             "footprint_osm_way_id": [1, 2, 3, 4],
-            "geometry": list(project(np.asarray(world), _to_wgs84("EPSG:27700"))),
+            "geometry": list(project(np.asarray(world), transformer_to_wgs84("EPSG:27700"))),
         }
     )
     with RasterSurvey(*rasters) as source:
@@ -128,8 +132,6 @@ def test_carriageway_widths(kind: str, rasters: tuple[Path, Path], cloud: Path) 
 
 def test_width_unmeasured_without_edges() -> None:
     """Open flat ground (no kerb, no wall within reach) gives no width rather than a guess."""
-    from metaliverpool.survey.grid import SurveyWindow
-
     flat = np.zeros((80, 80))
     window = SurveyWindow(flat, flat, 0.0, 80.0, 1.0)
     result = carriageway_width(window, shapely.LineString([(10, 40), (70, 40)]), CONFIG)
@@ -141,3 +143,31 @@ def test_lane_check_bounds() -> None:
     assert lane_check(7.3, 2, CONFIG) == "ok"
     assert lane_check(6.0, 3, CONFIG) == "narrow"
     assert lane_check(10.0, 1, CONFIG) == "wide"
+
+
+@settings(max_examples=8, deadline=None)
+@given(tile_cells=st.integers(min_value=12, max_value=170))
+def test_tiling_does_not_change_footprints(tile_cells: int) -> None:
+    """Property: any tile size gives exactly the outlines of the untiled grid (the overlap covers the
+    reach of every neighbourhood operation, and pieces cut at tile edges are rejoined)."""
+    dsm, dtm, transform = SCENE_GRIDS
+
+    class ArraySource(GridSource):
+        rows, cols = dsm.shape
+        left_m, top_m, cell_m = transform.c, transform.f, transform.a
+
+        def read_window(self, row0: int, row1: int, col0: int, col1: int) -> SurveyWindow:
+            row0, col0 = max(row0, 0), max(col0, 0)
+            return SurveyWindow(
+                dsm[row0:row1, col0:col1],
+                dtm[row0:row1, col0:col1],
+                self.left_m + col0 * self.cell_m,
+                self.top_m - row0 * self.cell_m,
+                self.cell_m,
+            )
+
+    whole = extract_footprints(ArraySource(), CONFIG, tile_cells=1024)
+    tiled = extract_footprints(ArraySource(), CONFIG, tile_cells=tile_cells)
+    assert len(tiled) == len(whole)
+    for a, b in zip(whole, tiled, strict=True):
+        assert a.symmetric_difference(b).area < 1e-6

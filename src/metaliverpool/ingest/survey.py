@@ -56,11 +56,13 @@ def overlap_cells(config: SurveyConfig) -> int:
     return config.window_cells // 2 + 4
 
 
-def _to_wgs84(crs: object) -> Transformer:
+def transformer_to_wgs84(crs: object) -> Transformer:
+    """Projected (x, y) in ``crs`` to longitude, latitude."""
     return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 
 
-def _from_wgs84(crs: object) -> Transformer:
+def transformer_from_wgs84(crs: object) -> Transformer:
+    """Longitude, latitude to projected (x, y) in ``crs``."""
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
@@ -108,7 +110,9 @@ def buildings_table(
     frame = pd.DataFrame(rows, columns=[c for c in BUILDING_COLUMNS if c not in ("building_id", "geometry")])
     frame.insert(0, "building_id", np.arange(len(frame), dtype=np.int32))
     geometries = np.asarray(footprints, dtype=object)
-    frame["geometry"] = project(geometries, _to_wgs84(source.crs)) if len(geometries) else geometries
+    frame["geometry"] = (
+        project(geometries, transformer_to_wgs84(source.crs)) if len(geometries) else geometries
+    )
     return frame
 
 
@@ -123,7 +127,7 @@ def footprint_heights(
     """Heights of given footprints (``geometry`` in EPSG:4326, e.g. OSM buildings); their other columns
     are kept, and ``source`` says ``footprints+<survey kind>``."""
     projected = project(
-        np.asarray(footprints_wgs84["geometry"].to_numpy(), dtype=object), _from_wgs84(source.crs)
+        np.asarray(footprints_wgs84["geometry"].to_numpy(), dtype=object), transformer_from_wgs84(source.crs)
     )
     table = buildings_table(source, list(projected), f"footprints+{source.kind}", config)
     table["geometry"] = footprints_wgs84["geometry"].to_numpy()
@@ -147,7 +151,9 @@ def carriageway_lanes(links: pd.DataFrame) -> np.ndarray:
 def link_widths(source: GridSource, links: pd.DataFrame, config: SurveyConfig) -> pd.DataFrame:
     """``measured_width_m`` (NaN where not measured: tunnels, links off the survey, no edges found),
     ``width_stations`` and ``lane_check`` for each link, in ``links`` order."""
-    projected = project(np.asarray(links["geometry"].to_numpy(), dtype=object), _from_wgs84(source.crs))
+    projected = project(
+        np.asarray(links["geometry"].to_numpy(), dtype=object), transformer_from_wgs84(source.crs)
+    )
     tunnels = links["tunnel"].to_numpy(dtype=bool) if "tunnel" in links else np.zeros(len(links), dtype=bool)
     lanes = carriageway_lanes(links)
     widths = np.full(len(links), np.nan)
