@@ -6,8 +6,9 @@ The cloud (default 100 million points, 10 points/m^2 over 4 km x 2.5 km, terrace
 buildings on sloping ground, 0.1 % high noise) is generated to ``/tmp`` in chunks and kept for reruns.
 
 Engines, each in its own subprocess so that its peak memory (max RSS) is its own:
-* ``ours``: ``PointSurvey`` (``laspy.open(...).chunk_iterator``, 2 M points a chunk, ``np.bincount``
-  per chunk), then building extraction over the grid (timed separately);
+* ``ours``: ``PointSurvey`` (``laspy.open(...).chunk_iterator``, 2 M points a chunk, the numba kernel
+  ``kernels.point_grid.accumulate_points`` per chunk), then building extraction over the grid (timed
+  separately);
 * ``laspy_numpy``: the plain baseline: ``laspy.read`` of the whole file, then the same ``np.bincount``
   sums at once (the grids it makes are checked equal to ours);
 * ``pdal``: PDAL's ``readers.las -> filters.range -> writers.gdal`` (mean, 1 m) when a ``pdal``

@@ -3,8 +3,8 @@
 The files are streamed in chunks (``laspy.open(...).chunk_iterator(n)``), so a cloud larger than memory
 is read in bounded memory; what is held is the grid being filled (sums and counts over the survey's
 extent at ``cell_m``, 40 bytes a cell while filling: 10 km x 10 km at 1 m is 100 M cells, 4 GB; split
-bigger surveys). Each chunk is added with ``np.bincount`` over the range of cells it touches (a strip
-for a cloud in scan order, the whole grid for a shuffled one). Per cell:
+bigger surveys). Each chunk is added in one pass by :func:`metaliverpool.kernels.point_grid.
+accumulate_points`. Per cell:
 
 - surface (DSM): the mean height of every point except noise (LAS classes 7 low noise, 18 high noise);
   means over a cell are area averages, like a gridded LiDAR product;
@@ -31,34 +31,21 @@ from rasterio.fill import fillnodata
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.survey_raster import BRITISH_NATIONAL_GRID
 from metaliverpool.ingest.survey_source import GridSource
+from metaliverpool.kernels.point_grid import (
+    BUILDING_COUNT,
+    GROUND_COUNT,
+    GROUND_SUM,
+    SURFACE_COUNT,
+    SURFACE_SUM,
+    accumulate_points,
+)
 from metaliverpool.survey.grid import SurveyWindow
 
-GROUND_CLASS = 2
-BUILDING_CLASS = 6
 NOISE_CLASSES = (7, 18)
 CHUNK_POINTS = 2_000_000
 """Points read per chunk."""
 FILL_SEARCH_CELLS = 200.0
 """Farthest distance (cells) the DTM is interpolated into cells without ground points."""
-
-
-ACCUMULATORS = ("surface_sum", "surface_count", "ground_sum", "ground_count", "building_count")
-"""Per-cell sums (m) and counts filled while streaming."""
-
-
-def add_chunk(
-    accumulators: dict[str, np.ndarray], index: np.ndarray, z_m: np.ndarray, classes: np.ndarray
-) -> None:
-    """Add one chunk of kept points (flat cell ``index``, heights, LAS classes) to the accumulators."""
-    low, high = int(index.min()), int(index.max()) + 1
-    local = index - low
-    span = high - low
-    ground = classes == GROUND_CLASS
-    accumulators["surface_sum"][low:high] += np.bincount(local, weights=z_m, minlength=span)
-    accumulators["surface_count"][low:high] += np.bincount(local, minlength=span)
-    accumulators["ground_sum"][low:high] += np.bincount(local[ground], weights=z_m[ground], minlength=span)
-    accumulators["ground_count"][low:high] += np.bincount(local[ground], minlength=span)
-    accumulators["building_count"][low:high] += np.bincount(local[classes == BUILDING_CLASS], minlength=span)
 
 
 def _crs_of(path: Path, header: laspy.LasHeader) -> CRS:
@@ -130,7 +117,7 @@ class PointSurvey(GridSource):
     def _fill(self, chunk_points: int) -> None:
         """Stream every file into the per-cell sums and counts, then finish the grids."""
         cells = self.rows * self.cols
-        accumulators = {name: np.zeros(cells) for name in ACCUMULATORS}
+        sums = np.zeros((cells, 5))
         for path in self.paths:
             try:
                 with laspy.open(path) as reader:
@@ -147,12 +134,13 @@ class PointSurvey(GridSource):
                         keep &= (row >= 0) & (row < self.rows)
                         index = row[keep] * self.cols + col[keep]
                         kept_z, kept_class = z[keep], classes[keep]
-                        if len(index):
-                            add_chunk(accumulators, index, kept_z, kept_class)
+                        accumulate_points(index, kept_z, kept_class, sums)
                         self.points_read += len(z)
             except (laspy.errors.LaspyException, ValueError, OSError) as error:
                 raise InputError(path, f"corrupt or truncated LAS/LAZ data ({error})") from None
-        surface_sum, surface_count, ground_sum, ground_count, building_count = accumulators.values()
+        surface_sum, surface_count = sums[:, SURFACE_SUM], sums[:, SURFACE_COUNT]
+        ground_sum, ground_count = sums[:, GROUND_SUM], sums[:, GROUND_COUNT]
+        building_count = sums[:, BUILDING_COUNT]
         if not ground_count.any():
             raise InputError(self.paths[0], "no ground points (LAS class 2): a terrain model cannot be made")
         shape = (self.rows, self.cols)
