@@ -98,9 +98,10 @@ def canopy_structure_m(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def surface_and_class(
-    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    x: np.ndarray, y: np.ndarray, rough_trees: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Surface height and LAS class (2 ground, 5 high vegetation, 6 building) at points (x, y)."""
+    """Surface height and LAS class (2 ground, 5 high vegetation, 6 building) at points (x, y); with
+    ``rough_trees`` false the crowns are smooth domes (only an orthophoto tells them from roofs)."""
     ground = ground_m(x, y)
     points = shapely.points(x, y)
     surface = ground + KERB_M
@@ -110,7 +111,7 @@ def surface_and_class(
         surface = np.where(on_road, ground, surface)
     for cx, cy, radius in TREES:
         r = np.hypot(x - cx, y - cy)
-        canopy = ground + 9.0 - 3.0 * (r / radius) ** 2 + canopy_structure_m(x, y)
+        canopy = ground + 9.0 - 3.0 * (r / radius) ** 2 + (canopy_structure_m(x, y) if rough_trees else 0.0)
         inside = r < radius
         surface = np.where(inside, np.maximum(surface, canopy), surface)
         cls = np.where(inside, 5, cls)
@@ -121,7 +122,9 @@ def surface_and_class(
     return surface, cls
 
 
-def grids(cell_m: float = 1.0, seed: int = 7, outliers: bool = True) -> tuple[np.ndarray, np.ndarray, Affine]:
+def grids(
+    cell_m: float = 1.0, seed: int = 7, outliers: bool = True, rough_trees: bool = True
+) -> tuple[np.ndarray, np.ndarray, Affine]:
     """DSM and DTM (rows from the north) of the scene with noise and (by default) 30 spikes of +25 m and
     10 pits of -8 m in single DSM cells, and their transform."""
     rng = np.random.default_rng(seed)
@@ -132,7 +135,7 @@ def grids(cell_m: float = 1.0, seed: int = 7, outliers: bool = True) -> tuple[np
         (np.arange(cols * sub) + 0.5) * cell_m / sub,
         indexing="ij",
     )
-    surface, _ = surface_and_class(xx.ravel(), yy.ravel(), rng)
+    surface, _ = surface_and_class(xx.ravel(), yy.ravel(), rough_trees)
     dsm = surface.reshape(rows, sub, cols, sub).mean(axis=(1, 3))
     cy, cx = np.meshgrid(
         HEIGHT_M - (np.arange(rows) + 0.5) * cell_m, (np.arange(cols) + 0.5) * cell_m, indexing="ij"
@@ -165,12 +168,51 @@ def write_geotiff(path: Path, values: np.ndarray, transform: Affine, crs: str | 
     return path
 
 
-def write_rasters(folder: Path, cell_m: float = 1.0, outliers: bool = True) -> tuple[Path, Path]:
+def write_rasters(
+    folder: Path, cell_m: float = 1.0, outliers: bool = True, rough_trees: bool = True
+) -> tuple[Path, Path]:
     """The scene's DSM and DTM as GeoTIFFs in ``folder``."""
-    dsm, dtm, transform = grids(cell_m, outliers=outliers)
+    dsm, dtm, transform = grids(cell_m, outliers=outliers, rough_trees=rough_trees)
     return write_geotiff(folder / "dsm.tif", dsm, transform), write_geotiff(
         folder / "dtm.tif", dtm, transform
     )
+
+
+COLOURS = {2: (128, 128, 120), 5: (62, 112, 48), 6: (150, 82, 64)}
+"""Orthophoto colours (8-bit RGB) by class: grey paving, foliage, red-brown roofs."""
+
+
+def write_orthophoto(path: Path, cell_m: float = 0.5, crs: str = "EPSG:27700") -> Path:
+    """The scene seen from above as an 8-bit RGB GeoTIFF at ``cell_m`` (finer than the DSM), roads
+    darker than paving, with 6 units of colour noise."""
+    rng = np.random.default_rng(13)
+    rows, cols = int(HEIGHT_M / cell_m), int(WIDTH_M / cell_m)
+    cy, cx = np.meshgrid(
+        HEIGHT_M - (np.arange(rows) + 0.5) * cell_m, (np.arange(cols) + 0.5) * cell_m, indexing="ij"
+    )
+    _, cls = surface_and_class(cx.ravel(), cy.ravel())
+    rgb = np.zeros((3, rows * cols))
+    for value, colour in COLOURS.items():
+        rgb[:, cls == value] = np.array(colour, dtype=float)[:, None]
+    points = shapely.points(cx.ravel(), cy.ravel())
+    for road in ROADS:
+        on_road = shapely.contains(road.centre.buffer(road.width_m / 2, cap_style="flat"), points)
+        rgb[:, on_road & (cls == 2)] = 70.0
+    rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8).reshape(3, rows, cols)
+    transform = Affine(cell_m, 0, X0, 0, -cell_m, Y0 + HEIGHT_M)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=cols,
+        height=rows,
+        count=3,
+        dtype="uint8",
+        crs=crs,
+        transform=transform,
+    ) as out:
+        out.write(rgb)
+    return path
 
 
 def write_points(path: Path, density_per_m2: float = 8.0, seed: int = 11, crs: int | None = 27700) -> Path:
@@ -180,7 +222,7 @@ def write_points(path: Path, density_per_m2: float = 8.0, seed: int = 11, crs: i
     count = int(WIDTH_M * HEIGHT_M * density_per_m2)
     x = rng.uniform(0, WIDTH_M, count)
     y = rng.uniform(0, HEIGHT_M, count)
-    z, cls = surface_and_class(x, y, rng)
+    z, cls = surface_and_class(x, y)
     z = z + rng.normal(0, 0.05, count)
     noise = rng.random(count) < 0.001
     z[noise] += 30.0

@@ -27,6 +27,7 @@ from metaliverpool.ingest.survey_points import PointSurvey
 from metaliverpool.ingest.survey_raster import RasterSurvey
 from metaliverpool.ingest.survey_source import GridSource
 from metaliverpool.survey.config import SurveyConfig
+from metaliverpool.survey.footprints import green_cells
 from metaliverpool.survey.grid import SurveyWindow
 from metaliverpool.survey.widths import carriageway_width, lane_check
 
@@ -171,3 +172,23 @@ def test_tiling_does_not_change_footprints(tile_cells: int) -> None:
     assert len(tiled) == len(whole)
     for a, b in zip(whole, tiled, strict=True):
         assert a.symmetric_difference(b).area < 1e-6
+
+
+def test_orthophoto_tells_smooth_trees_from_roofs(tmp_path: Path) -> None:
+    """Smooth crowns pass the roughness test; the orthophoto's green cells take them out again."""
+    dsm, dtm = scenes.write_rasters(tmp_path, rough_trees=False)
+    with RasterSurvey(dsm, dtm) as source:
+        assert len(survey_buildings(source, CONFIG)) > len(scenes.BUILDINGS)
+    ortho = scenes.write_orthophoto(tmp_path / "ortho.tif")
+    with RasterSurvey(dsm, dtm, ortho_path=ortho, green_index=CONFIG.green_index) as source:
+        assert [p["role"] for p in source.provenance()] == ["dsm", "dtm", "orthophoto"]
+        check_buildings(survey_buildings(source, CONFIG, tile_cells=64))
+
+
+def test_green_index() -> None:
+    red, green, blue = (
+        np.array([62.0, 150.0, 128.0, 0.0]),
+        np.array([112.0, 82.0, 128.0, 0.0]),
+        np.array([48.0, 64.0, 120.0, 0.0]),
+    )
+    assert list(green_cells(red, green, blue, CONFIG.green_index)) == [True, False, False, False]

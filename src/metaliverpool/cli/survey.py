@@ -1,11 +1,11 @@
 """``metaliverpool survey``: buildings, heights and road widths from survey data (``docs/survey.md``).
 
-- ``survey buildings (--dsm F --dtm F | --points F...) --out FILE [--footprints F]``: the buildings
-  alone, as GeoParquet (``.parquet``), GeoJSON (``.geojson``/``.json``) or CityJSON LoD1
+- ``survey buildings (--dsm F --dtm F [--ortho F] | --points F...) --out FILE [--footprints F]``: the
+  buildings alone, as GeoParquet (``.parquet``), GeoJSON (``.geojson``/``.json``) or CityJSON LoD1
   (``.city.json``), chosen by extension.
-- ``survey ingest --twin DIR (--dsm F --dtm F | --points F...) --out DIR [--footprints F]``: a copy of
-  the twin with a ``buildings`` table, the link columns ``measured_width_m``, ``width_stations`` and
-  ``lane_check``, and the survey's provenance in the manifest (``survey``).
+- ``survey ingest --twin DIR (--dsm F --dtm F [--ortho F] | --points F...) --out DIR [--footprints F]``:
+  a copy of the twin with a ``buildings`` table, the link columns ``measured_width_m``,
+  ``width_stations`` and ``lane_check``, and the survey's provenance in the manifest (``survey``).
 
 Both print one JSON line last. Bad input (a corrupt LAS, a DSM without a CRS, DSM and DTM grids that
 differ, an unknown extension) exits with code 2 and one line naming the file; nothing is written.
@@ -68,16 +68,20 @@ def output_format(path: Path) -> str:
 
 
 def open_survey(
-    dsm: Path | None, dtm: Path | None, points: list[Path], crs: str, cell_m: float
+    dsm: Path | None, dtm: Path | None, points: list[Path], crs: str, cell_m: float, ortho: Path | None = None
 ) -> GridSource:
-    """The survey given on the command line: a DSM and a DTM, or point clouds (not both)."""
+    """The survey given on the command line: a DSM and a DTM (and an orthophoto), or point clouds."""
     if points and (dsm or dtm):
         raise InputError("--points", "give either --dsm and --dtm, or --points, not both")
+    if points and ortho:
+        raise InputError(
+            "--ortho", "an orthophoto goes with --dsm and --dtm (a classified cloud has no need)"
+        )
     if points:
         return PointSurvey(points, cell_m=cell_m, crs=crs)
     if dsm is None or dtm is None:
         raise InputError("--dsm/--dtm", "give both --dsm and --dtm (or --points)")
-    return RasterSurvey(dsm, dtm, crs=crs)
+    return RasterSurvey(dsm, dtm, crs=crs, ortho_path=ortho, green_index=SurveyConfig().green_index)
 
 
 def write_buildings(buildings: pd.DataFrame, path: Path) -> None:
@@ -112,6 +116,9 @@ SOURCE_OPTIONS = {
     "footprints": typer.Option(
         None, "--footprints", help="GeoJSON footprints (EPSG:4326, e.g. OSM buildings) to give heights to."
     ),
+    "ortho": typer.Option(
+        None, "--ortho", help="Orthophoto (GeoTIFF, RGB) on or near the DSM's area: green cells are trees."
+    ),
     "crs": typer.Option(BRITISH_NATIONAL_GRID, "--crs", help="Metric projection to work in."),
     "cell": typer.Option(1.0, "--cell", help="Grid cell (m) for point clouds."),
 }
@@ -123,6 +130,7 @@ def buildings_command(
     dtm: Path | None = SOURCE_OPTIONS["dtm"],
     points: list[Path] = SOURCE_OPTIONS["points"],
     footprints: Path | None = SOURCE_OPTIONS["footprints"],
+    ortho: Path | None = SOURCE_OPTIONS["ortho"],
     crs: str = SOURCE_OPTIONS["crs"],
     cell: float = SOURCE_OPTIONS["cell"],
 ) -> None:
@@ -131,7 +139,7 @@ def buildings_command(
     output_format(out)
     given = read_footprints(footprints) if footprints else None
     config = SurveyConfig()
-    source = open_survey(dsm, dtm, points, crs, cell)
+    source = open_survey(dsm, dtm, points, crs, cell, ortho)
     try:
         buildings = (
             footprint_heights(source, given, config)
@@ -152,6 +160,7 @@ def ingest_command(
     dtm: Path | None = SOURCE_OPTIONS["dtm"],
     points: list[Path] = SOURCE_OPTIONS["points"],
     footprints: Path | None = SOURCE_OPTIONS["footprints"],
+    ortho: Path | None = SOURCE_OPTIONS["ortho"],
     crs: str = SOURCE_OPTIONS["crs"],
     cell: float = SOURCE_OPTIONS["cell"],
 ) -> None:
@@ -162,7 +171,7 @@ def ingest_command(
     optional = [n for n in manifest.get("tables", {}) if n not in TABLE_COLUMNS and n != BUILDINGS_TABLE]
     extra = {name: read_optional_table(twin, name) for name in optional}
     given = read_footprints(footprints) if footprints else None
-    source = open_survey(dsm, dtm, points, crs, cell)
+    source = open_survey(dsm, dtm, points, crs, cell, ortho)
     try:
         enriched, buildings = enrich_twin(base, source, SurveyConfig(), given)
     finally:

@@ -4,7 +4,9 @@
 that is not the target projection (British National Grid, EPSG:27700, by default) both are warped on the
 fly (:class:`rasterio.vrt.WarpedVRT`, bilinear) to a north-up grid of square cells, so only the window
 being read is ever resampled. :meth:`RasterSurvey.tiles` streams the grid in square tiles with an
-overlap on every side; :meth:`RasterSurvey.window_around` reads the cells around a bounding box.
+overlap on every side; :meth:`RasterSurvey.window_around` reads the cells around a bounding box. An
+optional orthophoto (GeoTIFF, red, green and blue as bands 1-3, any CRS and resolution) is averaged
+onto the same grid and marks green cells as vegetation.
 
 Bad input raises :class:`~metaliverpool.errors.InputError` naming the file: not a raster, no coordinate
 reference system, or a DTM whose grid (CRS, transform, size) differs from the DSM's.
@@ -25,6 +27,7 @@ from rasterio.windows import Window
 
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.survey_source import GridSource
+from metaliverpool.survey.footprints import green_cells
 from metaliverpool.survey.grid import SurveyWindow
 
 BRITISH_NATIONAL_GRID = "EPSG:27700"
@@ -64,8 +67,19 @@ class RasterSurvey(GridSource):
 
     kind = "survey_dsm"
 
-    def __init__(self, dsm_path: Path, dtm_path: Path, crs: str = BRITISH_NATIONAL_GRID) -> None:
+    def __init__(
+        self,
+        dsm_path: Path,
+        dtm_path: Path,
+        crs: str = BRITISH_NATIONAL_GRID,
+        ortho_path: Path | None = None,
+        green_index: float = 0.08,
+    ) -> None:
         self.dsm_path, self.dtm_path = Path(dsm_path), Path(dtm_path)
+        self.ortho_path = Path(ortho_path) if ortho_path is not None else None
+        self.green_index = green_index
+        self._ortho_file: rasterio.DatasetReader | None = None
+        self._ortho: rasterio.io.DatasetReaderBase | None = None
         self.crs = CRS.from_user_input(crs)
         self._dsm_file = open_raster(self.dsm_path)
         try:
@@ -83,6 +97,24 @@ class RasterSurvey(GridSource):
         self.cell_m = float(transform.a)
         self.left_m, self.top_m = float(transform.c), float(transform.f)
         self.rows, self.cols = int(self._dsm.height), int(self._dsm.width)
+        if self.ortho_path is not None:
+            try:
+                self._ortho_file = open_raster(self.ortho_path)
+                if self._ortho_file.count < 3:
+                    raise InputError(
+                        self.ortho_path, f"has {self._ortho_file.count} band(s); expected red, green, blue"
+                    )
+            except InputError:
+                self.close()
+                raise
+            self._ortho = WarpedVRT(
+                self._ortho_file,
+                crs=self.crs,
+                transform=self._dsm.transform,
+                width=self.cols,
+                height=self.rows,
+                resampling=Resampling.average,
+            )
 
     def _target_views(self) -> tuple[rasterio.io.DatasetReaderBase, rasterio.io.DatasetReaderBase]:
         """The two datasets as north-up square-cell grids in the target CRS (warped when needed)."""
@@ -142,7 +174,12 @@ class RasterSurvey(GridSource):
         row0, col0 = max(row0, 0), max(col0, 0)
         row1, col1 = min(row1, self.rows), min(col1, self.cols)
         window = Window(col0, row0, max(col1 - col0, 0), max(row1 - row0, 0))
+        vegetation = None
+        if self._ortho is not None:
+            red, green, blue = self._ortho.read((1, 2, 3), window=window).astype(np.float64)
+            vegetation = green_cells(red, green, blue, self.green_index)
         return SurveyWindow(
+            vegetation_cells=vegetation,
             dsm_m=self._read(self._dsm, window),
             dtm_m=self._read(self._dtm, window),
             left_m=self.left_m + col0 * self.cell_m,
@@ -165,5 +202,7 @@ class RasterSurvey(GridSource):
             for path, role, file in (
                 (self.dsm_path, "dsm", self._dsm_file),
                 (self.dtm_path, "dtm", self._dtm_file),
+                (self.ortho_path, "orthophoto", self._ortho_file),
             )
+            if path is not None and file is not None
         ]

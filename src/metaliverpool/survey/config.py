@@ -23,6 +23,9 @@ class SurveyConfig:
         ``window_cells`` square around it is rough.
     window_cells:
         Side of that square (odd), and the tile overlap needed for tile-edge independence.
+    green_index:
+        With an orthophoto, a cell is vegetation when its excess-green index (2g - r - b) / (r + g + b)
+        exceeds this (grey roofs and roads are near 0, foliage 0.1-0.3).
     simplify_m:
         Douglas-Peucker tolerance of footprint outlines.
     rectangularity:
@@ -46,6 +49,7 @@ class SurveyConfig:
     roughness_m: float = 0.5
     rough_share: float = 0.5
     window_cells: int = 5
+    green_index: float = 0.08
     simplify_m: float = 0.5
     rectangularity: float = 0.85
     kerb_m: float = 0.06

@@ -5,9 +5,9 @@
    cells in a row or a column; interior: the whole 3 x 3 neighbourhood is above ground, so that cells
    on a wall, which mix roof and ground, do not count) exceeds ``roughness_m``; an above-ground cell is
    vegetation when more than ``rough_share`` of the interior cells in the ``window_cells`` square
-   around it are rough. Roof
-   planes have zero second differences (a ridge is one line of rough cells), canopies have many. With a
-   classified cloud, the cells the cloud calls buildings (LAS class 6) replace this test.
+   around it are rough. Roof planes have zero second differences (a ridge is one line of rough cells),
+   canopies have many. With an orthophoto, green cells (:func:`green_cells`) are vegetation too. With
+   a classified cloud, the cells the cloud calls buildings (LAS class 6) replace both tests.
 3. A 3 x 3 opening removes single-cell outliers and thin joins (a tree touching a wall).
 4. Outlines: :func:`rasterio.features.shapes` of the core of each tile; pieces that touch a tile edge are
    merged with their neighbours' by :func:`merge_pieces`, then simplified and regularised.
@@ -57,7 +57,18 @@ def building_mask(window: SurveyWindow, config: SurveyConfig) -> np.ndarray:
         above_count = ndimage.uniform_filter(interior.astype(np.float64), size=size, mode="constant")
         share = np.divide(rough_count, above_count, out=np.zeros_like(rough_count), where=above_count > 0)
         candidate = above & (share <= config.rough_share)
+        if window.vegetation_cells is not None:
+            candidate &= ~window.vegetation_cells
     return ndimage.binary_opening(candidate, structure=np.ones((3, 3), dtype=bool))
+
+
+def green_cells(red: np.ndarray, green: np.ndarray, blue: np.ndarray, threshold: float) -> np.ndarray:
+    """Cells whose colour is green: the chromatic excess-green index (2g - r - b) / (r + g + b)
+    (Woebbecke et al. 1995) above ``threshold``; bands in any common unit, black cells are not green."""
+    r, g, b = (np.asarray(band, dtype=np.float64) for band in (red, green, blue))
+    total = r + g + b
+    index = np.divide(2 * g - r - b, total, out=np.zeros_like(total), where=total > 0)
+    return index > threshold
 
 
 def pieces_from_mask(mask: np.ndarray, window: SurveyWindow) -> list[shapely.Polygon]:

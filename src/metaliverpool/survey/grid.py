@@ -20,7 +20,8 @@ class SurveyWindow:
 
     ``building_cells`` (optional, bool, same shape) marks cells whose points a classified cloud calls
     buildings (LAS class 6); ``core`` is the (row0, row1, col0, col1) part of the window this tile owns
-    (the rest is overlap with its neighbours).
+    (the rest is overlap with its neighbours). ``vegetation_cells`` (optional, bool) marks cells an
+    orthophoto shows green (:func:`metaliverpool.survey.footprints.green_cells`).
     """
 
     dsm_m: np.ndarray
@@ -29,6 +30,7 @@ class SurveyWindow:
     top_m: float
     cell_m: float
     building_cells: np.ndarray | None = None
+    vegetation_cells: np.ndarray | None = None
     core: tuple[int, int, int, int] | None = None
 
     @property
