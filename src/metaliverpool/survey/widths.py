@@ -13,6 +13,7 @@ further out), which puts it at the step on an area-averaged grid whatever the st
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +69,15 @@ def median_section(
     y = points[:, 1, None] + normals[:, 1, None] * offsets[None, :]
     sections = window.sample_bilinear(x, y)
     centre = np.abs(offsets) <= INNER_HALF_WIDTH_M
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # sections off the survey are all NaN
         base = np.nanmedian(np.where(centre[None, :], sections, np.nan), axis=1)
     usable = np.isfinite(base)
     if not usable.any():
         return offsets, np.full(offsets.shape, np.nan), 0
     relative = sections[usable] - base[usable, None]
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # offsets off the survey in every section
         section = np.nanmedian(relative, axis=0)
     return offsets, section, int(usable.sum())
 
