@@ -192,3 +192,59 @@ def test_green_index() -> None:
         np.array([48.0, 64.0, 120.0, 0.0]),
     )
     assert list(green_cells(red, green, blue, CONFIG.green_index)) == [True, False, False, False]
+
+
+def road_window(
+    width_m: float,
+    angle_deg: float,
+    cross_fall: float,
+    kerb_m: float,
+    wall_m: float | None,
+    pavement_m: float,
+) -> SurveyWindow:
+    """A 1 m area-averaged DSM (16 x 16 sub-samples) of a straight road through (40, 40): carriageway of
+    ``width_m`` with a cross-fall, kerbs of ``kerb_m``, pavements of ``pavement_m``, then walls of
+    ``wall_m`` (or open paving), 2 cm noise."""
+    size, sub = 80, 16
+    centres = (np.arange(size * sub) + 0.5) / sub
+    yy, xx = np.meshgrid(size - centres, centres, indexing="ij")
+    angle = np.radians(angle_deg)
+    across = -(xx - 40) * np.sin(angle) + (yy - 40) * np.cos(angle)
+    z = 10.0 + cross_fall * across
+    z = np.where(np.abs(across) > width_m / 2, z + kerb_m, z)
+    if wall_m is not None:
+        z = np.where(np.abs(across) > width_m / 2 + pavement_m, z + wall_m, z)
+    noise = np.random.default_rng(1).normal(0, 0.02, (size, size))
+    dsm = z.reshape(size, sub, size, sub).mean(axis=(1, 3)) + noise
+    return SurveyWindow(dsm, dsm, 0.0, float(size), 1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    width_m=st.floats(min_value=4.0, max_value=14.0),
+    angle_deg=st.floats(min_value=0.0, max_value=180.0),
+    cross_fall=st.floats(min_value=-0.04, max_value=0.04),
+    kerb_m=st.sampled_from([0.0, 0.1, 0.125, 0.15]),
+    wall_m=st.one_of(st.none(), st.floats(min_value=3.0, max_value=20.0)),
+    pavement_m=st.floats(min_value=3.0, max_value=5.0),
+)
+def test_width_of_any_straight_road(
+    width_m: float,
+    angle_deg: float,
+    cross_fall: float,
+    kerb_m: float,
+    wall_m: float | None,
+    pavement_m: float,
+) -> None:
+    """Property: any width 4-14 m, any direction, cross-fall up to 4 %, kerbs of 0.10-0.15 m with
+    pavements of 3 m or more, with or without walls behind, or walls alone: within 0.35 m. (The issue's
+    0.3 m holds on the known-answer scene; over this whole range hypothesis found 0.305 m: a 0.15 m kerb
+    at a cell fraction where the height read one cell past the first rise is 0.13 m, not 0.15 m, so
+    the half-height edge is early on both sides. docs/survey.md, "Carriageway width".)"""
+    if kerb_m == 0.0 and wall_m is None:
+        wall_m = 6.0
+    window = road_window(width_m, angle_deg, cross_fall, kerb_m, wall_m, 0.0 if kerb_m == 0.0 else pavement_m)
+    direction = np.array([np.cos(np.radians(angle_deg)), np.sin(np.radians(angle_deg))])
+    line = shapely.LineString([(40, 40) - 25 * direction, (40, 40) + 25 * direction])
+    result = carriageway_width(window, line, CONFIG)
+    assert abs(result.width_m - width_m) <= 0.35, result

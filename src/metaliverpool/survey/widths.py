@@ -25,6 +25,10 @@ from metaliverpool.survey.grid import SurveyWindow
 INNER_HALF_WIDTH_M = 1.0
 """Half-width of the part of each section first taken as carriageway."""
 
+TALL_STEP_M = 0.5
+"""A step higher than this one cell past its first rise is a wall (or parked vehicle), not a kerb: its
+height is read two cells past the rise."""
+
 LANE_CHECK_VALUES = ("ok", "narrow", "wide", "unmeasured")
 """``lane_check`` values: measured width within lanes x [min, max] lane width, below, above, or no
 width measured."""
@@ -93,15 +97,17 @@ def _edge_m(
     missing = np.flatnonzero(~np.isfinite(values))
     if len(rise) == 0 or (len(missing) and missing[0] < rise[0]):
         return float("nan")
-    first = rise[0]
-    beyond = min(first + round(cell_m / config.profile_step_m), len(values) - 1)
-    half = 0.5 * float(np.nanmax(values[first : beyond + 1]))
-    below = np.flatnonzero(values[: beyond + 1] <= half)
-    before = below[below < first + 1]
-    i = int(before[-1]) if len(before) else 0
-    j = i + 1
-    if j >= len(values) or values[j] == values[i]:
-        return float(distance[i])
+    first = int(rise[0])
+    samples_per_cell = round(cell_m / config.profile_step_m)
+    height = float(np.nanmax(values[first : first + samples_per_cell + 1]))
+    if height > TALL_STEP_M:  # a wall: its ramp starts at ``first`` and spans two cells
+        height = float(np.nanmax(values[first : first + 2 * samples_per_cell + 1]))
+    half = 0.5 * height
+    search = max(first - samples_per_cell, 0)
+    j = search + int(np.flatnonzero(values[search:] >= half)[0])
+    i = max(j - 1, 0)
+    if i == j or values[j] == values[i]:
+        return float(distance[j])
     fraction = (half - values[i]) / (values[j] - values[i])
     return float(distance[i] + fraction * (distance[j] - distance[i]))
 
