@@ -79,16 +79,18 @@ def test_buildings_from_classified_laz(cloud: Path) -> None:
 def test_heights_of_given_footprints(rasters: tuple[Path, Path]) -> None:
     """Footprints from elsewhere (OSM) get the OS heights; their properties are kept."""
     world = [scenes.to_world(b.footprint) for b in scenes.BUILDINGS]
+    off_survey = shapely.box(-2.9, 53.5, -2.8999, 53.5001)
     given = pd.DataFrame(
         {
-            "footprint_osm_way_id": [1, 2, 3, 4],
-            "geometry": list(project(np.asarray(world), transformer_to_wgs84("EPSG:27700"))),
+            "footprint_osm_way_id": [1, 2, 3, 4, 5],
+            "geometry": [*project(np.asarray(world), transformer_to_wgs84("EPSG:27700")), off_survey],
         }
     )
     with RasterSurvey(*rasters) as source:
         table = footprint_heights(source, given, CONFIG)
-    assert list(table["footprint_osm_way_id"]) == [1, 2, 3, 4]
-    for building, (_, row) in zip(scenes.BUILDINGS, table.iterrows(), strict=True):
+    assert list(table["footprint_osm_way_id"]) == [1, 2, 3, 4, 5]
+    assert np.isnan(table["height_m"].iloc[4]) and table["confidence"].iloc[4] == 0.0
+    for building, (_, row) in zip(scenes.BUILDINGS, table.iloc[:4].iterrows(), strict=True):
         assert abs(row["height_m"] - building.expected()["rel_h_max_m"]) <= 0.5
         assert row["source"] == "footprints+survey_dsm"
 

@@ -73,9 +73,11 @@ def footprint_cells(footprint: shapely.Geometry, window: SurveyWindow) -> np.nda
 
 def building_heights(footprint: shapely.Geometry, window: SurveyWindow) -> BuildingHeights:
     """The OS height attributes of ``footprint`` (projected metres) from the window's DSM and DTM."""
+    nan = float("nan")
+    if window.dsm_m.size == 0:  # the footprint lies off the survey
+        return BuildingHeights(nan, nan, nan, 0, 0.0)
     inside = footprint_cells(footprint, window)
     cells = int(inside.sum())
-    nan = float("nan")
     if cells == 0:
         return BuildingHeights(nan, nan, nan, 0, 0.0)
     dsm = np.asarray(window.dsm_m, dtype=np.float64)
