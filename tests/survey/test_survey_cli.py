@@ -4,6 +4,7 @@ widths, and bad input (corrupt LAS, DSM without CRS, mismatched grids) exiting 2
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,60 @@ def test_bad_input_exits_2_and_writes_nothing(
         capsys,
     )
     assert code == 2 and "b.shp" in err and "extension" in err
+
+
+def test_3dtiles_export(
+    rasters: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The glb parses as glTF 2.0; the mesh is closed with outward faces, and its volume back in the
+    local east-north-up frame is footprint area x height summed; the tile's transform puts that frame at
+    the buildings' centre on the ellipsoid, and its region holds every footprint."""
+    dsm, dtm = rasters
+    out = tmp_path / "city.3dtiles"
+    code, _, err = run_cli(
+        ["survey", "buildings", "--dsm", str(dsm), "--dtm", str(dtm), "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    code, _, err = run_cli(
+        ["survey", "buildings", "--dsm", str(dsm), "--dtm", str(dtm), "--out", str(tmp_path / "b.parquet")],
+        capsys,
+    )
+    table = read_geoparquet(tmp_path / "b.parquet")
+    tileset = json.loads((out / "tileset.json").read_text())
+    assert tileset["asset"]["version"] == "1.1" and tileset["root"]["content"]["uri"] == "buildings.glb"
+    data = (out / "buildings.glb").read_bytes()
+    magic, version, length = struct.unpack_from("<III", data, 0)
+    assert (magic, version, length) == (0x46546C67, 2, len(data))
+    json_length, json_type = struct.unpack_from("<II", data, 12)
+    document = json.loads(data[20 : 20 + json_length])
+    bin_length, bin_type = struct.unpack_from("<II", data, 20 + json_length)
+    assert (json_type, bin_type) == (0x4E4F534A, 0x004E4942)
+    binary = data[28 + json_length : 28 + json_length + bin_length]
+    accessor = document["accessors"][0]
+    view = document["bufferViews"][accessor["bufferView"]]
+    positions = np.frombuffer(
+        binary, dtype=np.float32, count=accessor["count"] * 3, offset=view["byteOffset"]
+    ).reshape(-1, 3)
+    assert np.allclose(positions.min(axis=0), accessor["min"]) and np.allclose(
+        positions.max(axis=0), accessor["max"]
+    )
+    enu = positions.astype(np.float64) @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T
+    triangles = enu.reshape(-1, 3, 3)
+    volume = float(
+        np.sum(np.einsum("ij,ij->i", triangles[:, 0], np.cross(triangles[:, 1], triangles[:, 2]))) / 6.0
+    )
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    expected = sum(
+        shapely.transform(g, lambda xy: np.column_stack(to_bng.transform(xy[:, 0], xy[:, 1]))).area * h
+        for g, h in zip(table["geometry"], table["height_m"], strict=True)
+    )
+    assert volume == pytest.approx(expected, rel=2e-3)  # local transverse Mercator against BNG scale
+    frame = np.array(tileset["root"]["transform"]).reshape(4, 4).T
+    west, south, east, north, low, high = tileset["root"]["boundingVolume"]["region"]
+    lon0, lat0 = np.degrees((west + east) / 2), np.degrees((south + north) / 2)
+    centre = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True).transform(lon0, lat0, 0.0)
+    assert np.allclose(frame[:3, 3], centre, atol=1e-3)
+    assert np.allclose(frame[:3, :3].T @ frame[:3, :3], np.eye(3), atol=1e-12)
+    lon_lat = np.radians(shapely.get_coordinates(np.asarray(table["geometry"].to_numpy())))
+    assert (lon_lat[:, 0] >= west - 1e-12).all() and (lon_lat[:, 0] <= east + 1e-12).all()
+    assert low == 0.0 and high == pytest.approx(table["height_m"].max())

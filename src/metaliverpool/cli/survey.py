@@ -1,8 +1,9 @@
 """``metaliverpool survey``: buildings, heights and road widths from survey data (``docs/survey.md``).
 
 - ``survey buildings (--dsm F --dtm F [--ortho F] | --points F...) --out FILE [--footprints F]``: the
-  buildings alone, as GeoParquet (``.parquet``), GeoJSON (``.geojson``/``.json``) or CityJSON LoD1
-  (``.city.json``), chosen by extension.
+  buildings alone, as GeoParquet (``.parquet``), GeoJSON (``.geojson``/``.json``), CityJSON LoD1
+  (``.city.json``) or a 3D Tiles folder (``.3dtiles``: ``tileset.json`` + ``buildings.glb``), chosen by
+  extension.
 - ``survey ingest --twin DIR (--dsm F --dtm F [--ortho F] | --points F...) --out DIR [--footprints F]``:
   a copy of the twin with a ``buildings`` table, the link columns ``measured_width_m``,
   ``width_stations`` and ``lane_check``, and the survey's provenance in the manifest (``survey``).
@@ -34,6 +35,7 @@ from metaliverpool.store.bundle import read_manifest, read_optional_table, read_
 from metaliverpool.store.cityjson import write_cityjson
 from metaliverpool.store.geojson import frame_to_geojson
 from metaliverpool.store.geoparquet import table_from_frame
+from metaliverpool.store.tiles3d import write_3dtiles
 from metaliverpool.survey.config import SurveyConfig
 
 BUILDINGS_TABLE = "buildings"
@@ -42,6 +44,7 @@ OUTPUT_FORMATS = {
     ".geojson": "geojson",
     ".json": "geojson",
     ".city.json": "cityjson",
+    ".3dtiles": "3dtiles",
 }
 """``survey buildings --out`` extensions and the format each writes."""
 
@@ -93,8 +96,10 @@ def write_buildings(buildings: pd.DataFrame, path: Path) -> None:
         write_bytes_atomic(path, sink.getvalue().to_pybytes())
     elif kind == "geojson":
         write_text_atomic(path, json.dumps(frame_to_geojson(buildings), separators=(",", ":")))
-    else:
+    elif kind == "cityjson":
         write_cityjson(buildings, path)
+    else:
+        write_3dtiles(buildings, path)
 
 
 def summary(buildings: pd.DataFrame, started: float) -> dict[str, object]:
@@ -125,7 +130,9 @@ SOURCE_OPTIONS = {
 
 
 def buildings_command(
-    out: Path = typer.Option(..., "--out", help="Output: .parquet (GeoParquet), .geojson or .city.json."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output: .parquet (GeoParquet), .geojson, .city.json or a .3dtiles folder."
+    ),
     dsm: Path | None = SOURCE_OPTIONS["dsm"],
     dtm: Path | None = SOURCE_OPTIONS["dtm"],
     points: list[Path] = SOURCE_OPTIONS["points"],
