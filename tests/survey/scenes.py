@@ -16,7 +16,7 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 X0, Y0 = 334_000.0, 390_000.0
 WIDTH_M, HEIGHT_M = 200, 160
@@ -217,7 +217,8 @@ def write_orthophoto(path: Path, cell_m: float = 0.5, crs: str = "EPSG:27700") -
 
 def write_points(path: Path, density_per_m2: float = 8.0, seed: int = 11, crs: int | None = 27700) -> Path:
     """The scene as a classified LAS/LAZ cloud (format 6, LAS 1.4): noise 5 cm, 0.1 % high-noise points
-    (class 18) 30 m up."""
+    (class 18) 30 m up; coordinates in EPSG ``crs`` (projected from British National Grid), or British
+    National Grid with no CRS in the header when ``crs`` is None."""
     rng = np.random.default_rng(seed)
     count = int(WIDTH_M * HEIGHT_M * density_per_m2)
     x = rng.uniform(0, WIDTH_M, count)
@@ -227,13 +228,16 @@ def write_points(path: Path, density_per_m2: float = 8.0, seed: int = 11, crs: i
     noise = rng.random(count) < 0.001
     z[noise] += 30.0
     cls[noise] = 18
+    world_x, world_y = x + X0, y + Y0
+    if crs not in (None, 27700):
+        world_x, world_y = Transformer.from_crs(27700, crs, always_xy=True).transform(world_x, world_y)
     header = laspy.LasHeader(point_format=6, version="1.4")
-    header.offsets = [X0, Y0, 0.0]
+    header.offsets = [float(np.floor(world_x.min())), float(np.floor(world_y.min())), 0.0]
     header.scales = [0.001, 0.001, 0.001]
     if crs is not None:
         header.add_crs(CRS.from_epsg(crs))
     cloud = laspy.LasData(header)
-    cloud.x, cloud.y, cloud.z = x + X0, y + Y0, z
+    cloud.x, cloud.y, cloud.z = world_x, world_y, z
     cloud.classification = cls
     cloud.write(path)
     return path

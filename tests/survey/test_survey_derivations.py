@@ -60,7 +60,7 @@ def check_buildings(buildings, crs: str = "EPSG:27700") -> None:
         row = buildings.iloc[best]
         assert abs(row["height_m"] - expected["rel_h_max_m"]) <= 0.5
         assert abs(row["rel_h2_m"] - expected["rel_h2_m"]) <= 0.5
-        assert row["confidence"] == 1.0
+        assert row["confidence"] >= 0.95  # a cell without points lowers it (6 points/m^2: 0.25 % of cells)
 
 
 @pytest.mark.parametrize("tile_cells", [1024, 64, 37])
@@ -73,6 +73,14 @@ def test_buildings_from_dsm_any_tiling(rasters: tuple[Path, Path], tile_cells: i
 def test_buildings_from_classified_laz(cloud: Path) -> None:
     source = PointSurvey([cloud], chunk_points=100_000)
     assert source.points_read == int(scenes.WIDTH_M * scenes.HEIGHT_M * 8.0)
+    check_buildings(survey_buildings(source, CONFIG, tile_cells=64))
+
+
+def test_buildings_from_utm_cloud(tmp_path: Path) -> None:
+    """A cloud delivered in UTM zone 30N is projected to British National Grid chunk by chunk."""
+    cloud = scenes.write_points(tmp_path / "utm.laz", density_per_m2=6.0, crs=32630)
+    source = PointSurvey([cloud], chunk_points=50_000)
+    assert [p["crs"] for p in source.provenance()] == ["EPSG:32630"]
     check_buildings(survey_buildings(source, CONFIG, tile_cells=64))
 
 
