@@ -121,6 +121,24 @@ def test_ingest_twin(rasters: tuple[Path, Path], tmp_path: Path, capsys: pytest.
     assert list(links["lane_check"]) == ["ok", "ok", "narrow"]
     buildings = read_optional_table(tmp_path / "enriched", "buildings")
     assert buildings is not None and len(buildings) == len(scenes.BUILDINGS)
+    kerbs = read_optional_table(tmp_path / "enriched", "kerbs")
+    assert kerbs is not None and sorted(zip(kerbs["link_id"], kerbs["side"], strict=True)) == [
+        (0, "left"),
+        (0, "right"),
+        (2, "left"),
+        (2, "right"),
+    ]  # one carriageway per way: link 1 runs back over link 0's
+    to_bng = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+    for row in kerbs.itertuples():
+        road = scenes.ROADS[0 if row.link_id == 0 else 1]
+        centre = scenes.to_world(road.centre)
+        kerb = shapely.transform(
+            row.geometry, lambda xy: np.column_stack(to_bng.transform(xy[:, 0], xy[:, 1]))
+        )
+        middle = kerb.interpolate(0.5, normalized=True)
+        assert abs(centre.distance(middle) - road.width_m / 2) <= 0.3
+        true_kerb = centre.offset_curve(road.width_m / 2 if row.side == "left" else -road.width_m / 2)
+        assert true_kerb.distance(middle) <= 0.3
     survey = twin.manifest["survey"]
     assert survey["kind"] == "survey_dsm" and len(survey["files"]) == 2
     assert all(len(f["sha256"]) == 64 for f in survey["files"])

@@ -5,7 +5,7 @@
   (``.city.json``) or a 3D Tiles folder (``.3dtiles``: ``tileset.json`` + ``buildings.glb``), chosen by
   extension.
 - ``survey ingest --twin DIR (--dsm F --dtm F [--ortho F] | --points F...) --out DIR [--footprints F]``:
-  a copy of the twin with a ``buildings`` table, the link columns ``measured_width_m``,
+  a copy of the twin with ``buildings`` and ``kerbs`` tables, the link columns ``measured_width_m``,
   ``width_stations`` and ``lane_check``, and the survey's provenance in the manifest (``survey``).
 
 Both print one JSON line last. Bad input (a corrupt LAS, a DSM without a CRS, DSM and DTM grids that
@@ -39,6 +39,9 @@ from metaliverpool.store.tiles3d import write_3dtiles
 from metaliverpool.survey.config import SurveyConfig
 
 BUILDINGS_TABLE = "buildings"
+KERBS_TABLE = "kerbs"
+SURVEY_TABLES = (BUILDINGS_TABLE, KERBS_TABLE)
+"""Optional twin tables ``survey ingest`` writes (replaced when a twin is enriched again)."""
 OUTPUT_FORMATS = {
     ".parquet": "geoparquet",
     ".geojson": "geojson",
@@ -175,17 +178,17 @@ def ingest_command(
     started = time.perf_counter()
     manifest = read_manifest(twin)
     base = read_twin(twin)
-    optional = [n for n in manifest.get("tables", {}) if n not in TABLE_COLUMNS and n != BUILDINGS_TABLE]
+    optional = [n for n in manifest.get("tables", {}) if n not in TABLE_COLUMNS and n not in SURVEY_TABLES]
     extra = {name: read_optional_table(twin, name) for name in optional}
     given = read_footprints(footprints) if footprints else None
     source = open_survey(dsm, dtm, points, crs, cell, ortho)
     try:
-        enriched, buildings = enrich_twin(base, source, SurveyConfig(), given)
+        enriched, buildings, kerbs = enrich_twin(base, source, SurveyConfig(), given)
     finally:
         if isinstance(source, RasterSurvey):
             source.close()
     tables = {name: frame for name, frame in extra.items() if frame is not None}
-    write_twin(enriched, out, extra_tables={**tables, BUILDINGS_TABLE: buildings})
+    write_twin(enriched, out, extra_tables={**tables, BUILDINGS_TABLE: buildings, KERBS_TABLE: kerbs})
     record = enriched.manifest["survey"]
     line = {
         "out": str(out),

@@ -29,7 +29,7 @@ from metaliverpool.survey.footprints import (
     touches_edge,
 )
 from metaliverpool.survey.heights import building_heights, height_confidence
-from metaliverpool.survey.widths import carriageway_width, lane_check
+from metaliverpool.survey.widths import WidthResult, carriageway_width, lane_check
 
 TILE_CELLS = 1024
 """Side of the tiles the grid is streamed in (cells)."""
@@ -148,9 +148,16 @@ def carriageway_lanes(links: pd.DataFrame) -> np.ndarray:
     return lanes + opposite
 
 
-def link_widths(source: GridSource, links: pd.DataFrame, config: SurveyConfig) -> pd.DataFrame:
-    """``measured_width_m`` (NaN where not measured: tunnels, links off the survey, no edges found),
-    ``width_stations`` and ``lane_check`` for each link, in ``links`` order."""
+KERB_COLUMNS = ("link_id", "osm_way_id", "side", "offset_m", "geometry")
+"""Columns of the ``kerbs`` table: one kerb (or wall) line per side of each measured carriageway."""
+
+
+def link_widths(
+    source: GridSource, links: pd.DataFrame, config: SurveyConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per link (in ``links`` order): ``measured_width_m`` (NaN where not measured: tunnels, links off the
+    survey, no edges found), ``width_stations`` and ``lane_check``; and the ``kerbs`` table: the kerb
+    lines of each measured carriageway once (the first link over it), EPSG:4326."""
     projected = project(
         np.asarray(links["geometry"].to_numpy(), dtype=object), transformer_from_wgs84(source.crs)
     )
@@ -158,18 +165,30 @@ def link_widths(source: GridSource, links: pd.DataFrame, config: SurveyConfig) -
     lanes = carriageway_lanes(links)
     widths = np.full(len(links), np.nan)
     stations = np.zeros(len(links), dtype=np.int32)
-    measured: dict[bytes, tuple[float, int]] = {}
+    measured: dict[bytes, WidthResult] = {}
+    kerbs = []
     for i, line in enumerate(projected):
         if tunnels[i] or line is None or line.is_empty:
             continue
         key = shapely.to_wkb(shapely.normalize(line))
         if key not in measured:
             window = source.window_around(line.bounds, config.max_half_width_m + 2 * source.cell_m)
-            result = carriageway_width(window, line, config) if window.dsm_m.size else None
-            measured[key] = (result.width_m, result.stations) if result else (float("nan"), 0)
-        widths[i], stations[i] = measured[key]
+            result = carriageway_width(window, line, config) if window.dsm_m.size else WidthResult(np.nan, 0)
+            measured[key] = result
+            if np.isfinite(result.width_m):
+                for side, offset in (("left", result.left_m), ("right", -result.right_m)):
+                    kerb = line.offset_curve(offset)
+                    kerbs.append(
+                        (int(links["link_id"].iloc[i]), int(links["osm_way_id"].iloc[i]), side, offset, kerb)
+                    )
+        widths[i], stations[i] = measured[key].width_m, measured[key].stations
     checks = [lane_check(float(w), int(n), config) for w, n in zip(widths, lanes, strict=True)]
-    return pd.DataFrame({"measured_width_m": widths, "width_stations": stations, "lane_check": checks})
+    columns = pd.DataFrame({"measured_width_m": widths, "width_stations": stations, "lane_check": checks})
+    kerb_table = pd.DataFrame(kerbs, columns=list(KERB_COLUMNS))
+    if len(kerb_table):
+        geometries = np.asarray(kerb_table["geometry"].to_numpy(), dtype=object)
+        kerb_table["geometry"] = project(geometries, transformer_to_wgs84(source.crs))
+    return columns, kerb_table
 
 
 def survey_record(source: GridSource, config: SurveyConfig) -> dict[str, object]:
@@ -191,15 +210,16 @@ def survey_record(source: GridSource, config: SurveyConfig) -> dict[str, object]
 
 def enrich_twin(
     twin: Twin, source: GridSource, config: SurveyConfig, footprints: pd.DataFrame | None = None
-) -> tuple[Twin, pd.DataFrame]:
+) -> tuple[Twin, pd.DataFrame, pd.DataFrame]:
     """A copy of ``twin`` with the survey's link columns (``measured_width_m``, ``width_stations``,
-    ``lane_check``) and the manifest's ``survey`` record, and the ``buildings`` table: heights of the
-    given ``footprints`` (EPSG:4326, e.g. OSM buildings) when there are any, else extracted ones."""
+    ``lane_check``) and the manifest's ``survey`` record; the ``buildings`` table (heights of the given
+    ``footprints``, EPSG:4326, e.g. OSM buildings, when there are any, else extracted ones); and the
+    ``kerbs`` table (:func:`link_widths`)."""
     if footprints is not None:
         buildings = footprint_heights(source, footprints, config)
     else:
         buildings = survey_buildings(source, config)
-    widths = link_widths(source, twin.links, config)
+    widths, kerbs = link_widths(source, twin.links, config)
     links = twin.links.drop(columns=[c for c in widths.columns if c in twin.links.columns])
     links = pd.concat([links.reset_index(drop=True), widths], axis=1)
     record = survey_record(source, config)
@@ -208,7 +228,7 @@ def enrich_twin(
     record["links_measured"] = int(np.isfinite(widths["measured_width_m"]).sum())
     record["lane_check"] = {k: int(v) for k, v in widths["lane_check"].value_counts().sort_index().items()}
     manifest = {**twin.manifest, "survey": record}
-    return dataclasses.replace(twin, links=links, manifest=manifest), buildings
+    return dataclasses.replace(twin, links=links, manifest=manifest), buildings, kerbs
 
 
 def read_footprints(path: Path) -> pd.DataFrame:

@@ -36,10 +36,14 @@ width measured."""
 
 @dataclass(frozen=True)
 class WidthResult:
-    """A link's measured carriageway width (metres, NaN if not measured) and the sections used."""
+    """A link's measured carriageway width (metres, NaN if not measured), the sections used, and the
+    distances from the centre line to the kerb (or wall) on its left and right (metres, NaN if not
+    measured; left and right as the line runs)."""
 
     width_m: float
     stations: int
+    left_m: float = float("nan")
+    right_m: float = float("nan")
 
 
 def stations_along(line: shapely.LineString, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -125,13 +129,13 @@ def carriageway_width(window: SurveyWindow, line: shapely.LineString, config: Su
             return WidthResult(float("nan"), stations)
         slope, intercept = np.polyfit(offsets[fit], section[fit], 1)
         residual = section - (intercept + slope * offsets)
-        left = _edge_m(offsets, residual, -1, config, window.cell_m)
-        right = _edge_m(offsets, residual, +1, config, window.cell_m)
+        right = _edge_m(offsets, residual, -1, config, window.cell_m)  # offsets grow to the left
+        left = _edge_m(offsets, residual, +1, config, window.cell_m)
         if not (np.isfinite(left) and np.isfinite(right)):
             return WidthResult(float("nan"), stations)
         width = left + right
-        inside = (offsets > -left + 0.5) & (offsets < right - 0.5)
-    return WidthResult(width, stations)
+        inside = (offsets > -right + 0.5) & (offsets < left - 0.5)
+    return WidthResult(width, stations, left, right)
 
 
 def lane_check(width_m: float, lanes: int, config: SurveyConfig) -> str:
