@@ -10,9 +10,21 @@ from rich.console import Console
 from rich.table import Table
 
 from metaliverpool.config import data_dir
+from metaliverpool.errors import InputError
 from metaliverpool.ingest.catalogue import source_status
-from metaliverpool.ingest.fetch import FETCH_TIMEOUT_S, fetch_sources
+from metaliverpool.ingest.fetch import FETCH_TIMEOUT_S, fetch_lidar_composite, fetch_sources
 from metaliverpool.ingest.observations import observed_files
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``west,south,east,north`` in degrees, or :class:`InputError`."""
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(
+            "--lidar-bbox", f"expected four numbers west,south,east,north, found {text!r}"
+        ) from None
+    return west, south, east, north
 
 
 def register(app: typer.Typer) -> None:
@@ -65,8 +77,20 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Argument(help="Source names (default: all direct downloads).")
         ] = None,
         timeout_s: Annotated[float, typer.Option("--timeout-s")] = FETCH_TIMEOUT_S,
+        lidar_bbox: Annotated[
+            str | None,
+            typer.Option(
+                "--lidar-bbox",
+                help="west,south,east,north (degrees): fetch the EA LiDAR composite DSM and DTM (1 m) there.",
+            ),
+        ] = None,
     ) -> None:
         """Download sources from their public addresses into <data folder>/fetched/ (needs network)."""
+        if lidar_bbox is not None:
+            for path in fetch_lidar_composite(parse_bbox(lidar_bbox), data_dir(), timeout_s):
+                typer.echo(f"fetched {path}")
+            if not names:
+                return
         for path in fetch_sources(list(names or []), data_dir(), timeout_s):
             typer.echo(f"fetched {path}")
 

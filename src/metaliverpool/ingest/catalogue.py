@@ -347,3 +347,39 @@ def get_source(name: str, catalogue: tuple[Source, ...] = SOURCES) -> Source:
         if source.name == name:
             return source
     raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class CoverageSource:
+    """A raster served by OGC WCS 2.0.1 and fetched for a bounding box (``data fetch --lidar-bbox``)."""
+
+    name: str
+    what: str
+    wcs_url: str
+    coverage_id: str
+    licence: str
+    attribution: str
+
+
+EA_ATTRIBUTION = "© Environment Agency copyright and/or database right 2022. All rights reserved."
+EA_WCS = "https://environment.data.gov.uk/spatialdata"
+EA_LIDAR_COMPOSITE = (
+    CoverageSource(
+        "dsm",
+        "Environment Agency LIDAR Composite First Return DSM 1 m (England; heights above ODN, EPSG:27700)",
+        f"{EA_WCS}/lidar-composite-digital-surface-model-first-return-dsm-1m/wcs",
+        "df4e3ec3-315e-48aa-aaaf-b5ae74d7b2bb__Lidar_Composite_Elevation_FZ_DSM_1m",
+        OGL,
+        EA_ATTRIBUTION,
+    ),
+    CoverageSource(
+        "dtm",
+        "Environment Agency LIDAR Composite DTM 1 m (England; heights above ODN, EPSG:27700)",
+        f"{EA_WCS}/lidar-composite-digital-terrain-model-dtm-1m/wcs",
+        "13787b9a-26a4-4775-8523-806d13af58fc__Lidar_Composite_Elevation_DTM_1m",
+        OGL,
+        EA_ATTRIBUTION,
+    ),
+)
+"""The Environment Agency's 1 m LiDAR composite surface and terrain models, served by the Defra Data
+Services Platform's WCS (Open Government Licence v3.0); ``docs/survey.md``."""
