@@ -76,7 +76,10 @@ def test_lanes_and_bus_lane_scale_capacity() -> None:
     fast = bus.links[bus.links["osm_way_id"] == 100]
     assert (fast["lanes"] == 1).all() and fast["bus_lane"].all()
     np.testing.assert_allclose(fast["capacity_vph"], 1800)
-    with pytest.raises(InputError, match=r"edit 1 \(bus lane on way 200\), field 'osm_way_ids': way 200 \(OSM way 200\) has 1 lane"):
+    with pytest.raises(
+        InputError,
+        match=r"edit 1 \(bus lane on way 200\), field 'osm_way_ids': way 200 \(OSM way 200\) has 1 lane",
+    ):
         run(twin, {"kind": "bus_lane", "osm_way_ids": [200]})
 
 

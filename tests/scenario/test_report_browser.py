@@ -101,7 +101,7 @@ def test_ai_loop_report_lists_and_marks_the_junctions_taken_over(browser: object
     page.goto((tmp_path / "out" / "report.html").as_uri())
     assert "AI signal loop" in page.locator("h2").all_inner_texts()
     assert page.locator("table#ai-loop tbody tr").count() == 1
-    # how well the trend and persistence foresaw the risk on the baseline run, pooled as in kpis.json
+    # how well the trend and persistence foresaw the risk in the scenario's run, pooled as in kpis.json
     scores = document["ai_loop"]["risk_forecast"]
     assert scores["pairs"] > 0 and set(scores) >= {"trend", "persistence"}
     rows = page.locator("table#ai-risk-forecast tbody tr").all_inner_texts()

@@ -200,8 +200,8 @@ class AiSignalControl(_EditBase):
     baseline a forecast has to beat.
 
     Like every edit it is compared with the base twin as it is. With ``run.decompose`` the run also
-    reports the package without the loop (the same scenario with ``enabled: false``: the same controller
-    framework, every junction kept on its fixed plan) and what the loop adds to it.
+    reports the package without the loop (the scenario without its ``ai_signal_control`` edits) against
+    the base twin, and what the loop adds to it.
     """
 
     kind: Literal["ai_signal_control"]

@@ -50,7 +50,7 @@ KPIS_SCHEMA = "metaliverpool.kpis/1"
 @dataclass
 class RunRecord:
     """One engine run: which side (``baseline``, ``scenario``, or ``package`` for the scenario without
-    its AI loop), seed, whether the cache answered, seconds."""
+    its AI loop edits), seed, whether the cache answered, seconds."""
 
     side: str
     seed: int
@@ -81,9 +81,6 @@ class PairResult:
     seconds: float = 0.0
     ai_loop: list[dict[str, Any]] = field(default_factory=list)
     """Per scenario seed, what the AI signal loop did (``ai_loop`` of the run summaries); empty without."""
-    ai_loop_baseline: list[dict[str, Any]] = field(default_factory=list)
-    """Per seed of the package without the loop (decomposed runs only), the same record of the loop
-    measured but never steering."""
     checks: list[EditCheck] = field(default_factory=list)
     """The verdict on every edit; refused edits (only with ``skip_refused``) are not in the run."""
     decomposition: Decomposition | None = None
@@ -92,7 +89,7 @@ class PairResult:
 @dataclass
 class PreparedTwins:
     """What a run compares: the base twin as it is (with the demand variant), the scenario twin, and for a
-    decomposed run the scenario with its AI loop disabled (``package``); the check of every edit."""
+    decomposed run the scenario without its AI loop edits (``package``); the check of every edit."""
 
     base: Twin
     scenario: Twin
@@ -119,9 +116,9 @@ def prepare_twins(scenario: Scenario, twin: Twin, *, skip_refused: bool = False)
     if scenario.run.decompose and _has_loop(scenario):
         refused = {check.number for check in checks if check.status == "refused"}
         without_loop = [
-            edit.model_copy(update={"enabled": False}) if edit.kind == "ai_signal_control" else edit
+            edit
             for number, edit in enumerate(scenario.edits, start=1)
-            if number not in refused
+            if number not in refused and edit.kind != "ai_signal_control"
         ]
         package = apply_edits(base, without_loop, source=scenario.source)
     return PreparedTwins(base, edited, package, checks)
@@ -274,11 +271,8 @@ def run_pair(
     if progress is not None:
         progress(0.95, "impacts computed")
     loops = [run.summary["ai_loop"] for run in runs["scenario"] if "ai_loop" in run.summary]
-    unsteered = [run.summary["ai_loop"] for run in runs.get("package", []) if "ai_loop" in run.summary]
     seconds = time.perf_counter() - started
-    return PairResult(
-        scenario, base, edited, impacts, records, seconds, loops, unsteered, twins.checks, decomposition
-    )
+    return PairResult(scenario, base, edited, impacts, records, seconds, loops, twins.checks, decomposition)
 
 
 def engine_seeds(settings: RunSettings) -> list[int]:
@@ -313,24 +307,22 @@ def engine_notes(scenario: Scenario) -> list[str]:
     return notes
 
 
-def _risk_forecast_block(unsteered: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Pooled over the counterfactual's seeds: how well each forecast and persistence foresaw the blocking
-    risk ``horizon_s`` later (``control.closed_loop.pool_risk_scores``)."""
-    scores = [loop["risk_forecast"] for loop in unsteered if "risk_forecast" in loop]
+def _risk_forecast_block(loops: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Pooled over the scenario's seeds: how well each forecast and persistence foresaw the blocking risk
+    ``horizon_s`` later (``control.closed_loop.pool_risk_scores``)."""
+    scores = [loop["risk_forecast"] for loop in loops if "risk_forecast" in loop]
     if not scores:
         return None
     return {
-        "source": "runs of the package without the loop (the loop measured, never steered)",
+        "source": "the scenario's runs (the loop steering: a junction it takes over changes its own risk)",
         **pool_risk_scores(scores),
     }
 
 
-def ai_loop_block(
-    loops: list[dict[str, Any]], twin: Twin, unsteered: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def ai_loop_block(loops: list[dict[str, Any]], twin: Twin) -> dict[str, Any]:
     """The ``ai_loop`` block of ``kpis.json``: the loop's settings, how well its forecast foresaw the risk
-    on the package without the loop (``risk_forecast``, decomposed runs only) and, per junction it took
-    over, in how many seeds, when first (s after 07:00), and the largest risk forecast that triggered it."""
+    in the scenario's runs (``risk_forecast``) and, per junction it took over, in how many seeds, when
+    first (s after 07:00), and the largest risk forecast that triggered it."""
     nodes = twin.nodes.set_index("osm_node_id")
     junctions: dict[int, dict[str, Any]] = {}
     for loop in loops:
@@ -357,7 +349,7 @@ def ai_loop_block(
         "horizon_s": first["horizon_s"],
         "risk_threshold": first["risk_threshold"],
         "forecast": first.get("forecast", "trend"),
-        "risk_forecast": _risk_forecast_block(unsteered or []),
+        "risk_forecast": _risk_forecast_block(loops),
         "junctions": sorted(junctions.values(), key=lambda j: (j["first_flag_s"], j["osm_node_id"])),
     }
 
@@ -407,11 +399,7 @@ def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
                 if result.decomposition is not None
                 else {}
             ),
-            **(
-                {"ai_loop": ai_loop_block(result.ai_loop, result.base_twin, result.ai_loop_baseline)}
-                if result.ai_loop
-                else {}
-            ),
+            **({"ai_loop": ai_loop_block(result.ai_loop, result.base_twin)} if result.ai_loop else {}),
             "runs": [record.__dict__ for record in result.records],
             "seconds_total": result.seconds,
         }

@@ -142,7 +142,7 @@ def _ai_loop_section(doc: dict[str, Any]) -> str:
 
 
 def _risk_forecast_table(loop: dict[str, Any]) -> str:
-    """How well the trend and persistence foresaw the risk on the baseline runs (empty without samples)."""
+    """How well the trend and persistence foresaw the risk in the scenario's runs (empty without samples)."""
     scores = loop.get("risk_forecast")
     if not scores or not scores["pairs"]:
         return ""
@@ -161,9 +161,9 @@ def _risk_forecast_table(loop: dict[str, Any]) -> str:
         if key in scores
     )
     return (
-        f"<p>How well the risk {loop['horizon_s'] / 60:.0f} minutes later was foreseen on the runs of the "
-        f"package without the loop (the loop measured but did not steer; {scores['pairs']} junction samples "
-        "with traffic): MAE of the risk, and precision and recall of "
+        f"<p>How well the risk {loop['horizon_s'] / 60:.0f} minutes later was foreseen in the scenario's "
+        f"runs (the loop steering, so a junction it took over changed its own risk; {scores['pairs']} "
+        "junction samples with traffic): MAE of the risk, and precision and recall of "
         f"'risk later at or above {loop['risk_threshold']:.2f}'.</p>"
         "<table class='kpis' id='ai-risk-forecast'><thead><tr><th>forecast</th><th>MAE</th>"
         "<th>precision</th><th>recall</th><th>hits</th></tr></thead><tbody>" + rows + "</tbody></table>"
