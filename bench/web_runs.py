@@ -10,7 +10,7 @@ There is no peer for this one: no other system runs these scenarios behind a web
 the issue's (static pair 15 s cold and 2 s cached, dynamic pair 60 s).
 
     python bench/web_runs.py --twin /tmp/twin [--scenario scenarios/centre-cordon-charge.yaml]
-        [--dynamic-seeds 1,2,3]
+        [--dynamic-seeds 1,2,3] [--engines static,dynamic]
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ def main() -> None:
     parser.add_argument("--twin", type=Path, required=True, help="A built twin bundle.")
     parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "centre-cordon-charge.yaml")
     parser.add_argument("--dynamic-seeds", default="1,2,3", help="Seeds of the dynamic pair.")
+    parser.add_argument("--engines", default="static,dynamic", help="Which pairs to time.")
     args = parser.parse_args()
+    engines = args.engines.split(",")
     seeds = [int(s) for s in args.dynamic_seeds.split(",")]
     state = Path(tempfile.mkdtemp(prefix="ml-bench-web-"))
     port = free_port()
@@ -114,6 +116,8 @@ def main() -> None:
                 ("static", {"engine": "static", "seeds": [1, 2, 3]}),
                 ("dynamic", {"engine": "dynamic", "seeds": seeds}),
             ):
+                if engine not in engines:
+                    continue
                 shutil.rmtree(state / "runcache", ignore_errors=True)
                 for cache in ("cold", "cached"):
                     seconds, run = timed_run(client, scenario_id, settings)
