@@ -164,3 +164,18 @@ def test_check_passes_what_the_engine_represents() -> None:
     edits = [*PACKAGE, LOOP]
     assert [s for s, _ in verdicts(two_route_twin(), edits, "dynamic")] == ["ok", "ok"]
     assert [s for s, _ in verdicts(two_route_twin(), edits, "static")] == ["ok", "refused"]
+
+
+def test_lane_edits_change_the_capacities_a_coded_twin_runs_on() -> None:
+    from metaliverpool.network.coding import link_saturation_flow_vph
+
+    twin = two_route_twin()
+    lanes = twin.links["lanes"].to_numpy()
+    twin.links["saturation_flow_vph"] = link_saturation_flow_vph(lanes)
+    twin.links["stop_line_capacity_vph"] = 0.5 * twin.links["saturation_flow_vph"]  # a signal's green share
+    edited, checks = check_edits(twin, scenario([{"kind": "bus_lane", "osm_way_ids": [100]}]))
+    assert checks[0].status == "ok"
+    way = edited.links[edited.links["osm_way_id"] == 100]
+    one_lane = float(link_saturation_flow_vph([1])[0])
+    assert set(way["lanes"]) == {1} and set(way["saturation_flow_vph"]) == {one_lane}
+    assert way["stop_line_capacity_vph"].to_numpy() == pytest.approx(0.5 * one_lane)

@@ -6,7 +6,9 @@ What each edit does to the twin tables (units as in ``docs/twin-format.md``):
 - ``close_road`` (``vehicles: all``) and ``modal_filter``: the links of the ways are removed from the road
   network; ``close_road`` (``vehicles: general``) and ``modal_filter`` with ``bus_gate``: ``access`` becomes
   ``bus_only`` (the car network leaves them out).
-- ``change_lanes``: ``lanes`` set, ``capacity_vph`` scaled by new lanes / old lanes.
+- ``change_lanes``: ``lanes`` set, ``capacity_vph`` scaled by new lanes / old lanes; on a coded twin also
+  ``saturation_flow_vph`` (RR67 for the new lanes) and ``stop_line_capacity_vph`` (by the same ratio), the
+  capacities the engines read there.
 - ``bus_lane``: one lane per direction removed from general traffic (``lanes - 1``, capacity scaled);
   ``bus_lane`` column set. Ways with one lane in a direction are refused.
 - ``speed_limit``: ``speed_limit_mps`` set; ``free_speed_mps`` scaled by new limit / old limit.
@@ -67,6 +69,7 @@ from metaliverpool.edits.select import (
 )
 from metaliverpool.edits.trips import add_development_trips, rng_for, scale_trips
 from metaliverpool.errors import InputError
+from metaliverpool.network.coding import link_saturation_flow_vph
 from metaliverpool.network.twin import Twin
 
 
@@ -173,11 +176,22 @@ def _modal_filter(state: _State, edit: ModalFilter, where: str) -> dict[str, Any
 
 
 def _scale_lanes(state: _State, mask: np.ndarray, new_lanes: np.ndarray) -> None:
+    """Set the lanes at ``mask``, scaling ``capacity_vph`` by new / old lanes and, on a coded twin (the
+    columns the engines read there), ``saturation_flow_vph`` to the RR67 flow of the new lane count and
+    ``stop_line_capacity_vph`` by the same ratio (its green ratio or give-way share kept)."""
     old = state.links["lanes"].to_numpy(dtype=np.float64)[mask]
     old = np.where(old > 0, old, 1.0)
     capacity = state.links["capacity_vph"].to_numpy(dtype=np.float64)[mask]
     _assign(state.links, "capacity_vph", mask, capacity * (new_lanes / old))
     _assign(state.links, "lanes", mask, new_lanes)
+    if "saturation_flow_vph" in state.links.columns:
+        saturation = state.links["saturation_flow_vph"].to_numpy(dtype=np.float64)[mask]
+        new_saturation = link_saturation_flow_vph(new_lanes)
+        ratio = np.where(saturation > 0, new_saturation / np.where(saturation > 0, saturation, 1.0), 1.0)
+        _assign(state.links, "saturation_flow_vph", mask, new_saturation)
+        if "stop_line_capacity_vph" in state.links.columns:
+            stop_line = state.links["stop_line_capacity_vph"].to_numpy(dtype=np.float64)[mask]
+            _assign(state.links, "stop_line_capacity_vph", mask, stop_line * ratio)
 
 
 def _change_lanes(state: _State, edit: ChangeLanes, where: str) -> dict[str, Any]:
