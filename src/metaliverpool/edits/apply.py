@@ -608,8 +608,9 @@ def check_edits(
             outcome = _HANDLERS[type(edit)](state, edit, where)
         except InputError as error:
             state = before
-            field = (error.where or "").removeprefix(f"{where}, field ").strip("'")
-            field = "" if field == (error.where or "") else field
+            prefix = f"{where}, field "
+            named = error.where or ""
+            field = named[len(prefix) :].strip("'") if named.startswith(prefix) else ""
             checks.append(EditCheck(number, edit.kind, label, "refused", error.problem, field))
             continue
         links = outcome.pop("_links", set())
