@@ -474,11 +474,14 @@ def run_for_web(
     out_dir: Path,
     progress: Callable[[float, str], None] | None = None,
     cache_dir: Path | None = None,
+    ray: RayCluster | None = None,
 ) -> dict[str, Any]:
     """The web server's entry (``metaliverpool.service.runs``): run a parsed scenario on the twin at
-    ``twin_path`` and write the outputs into ``out_dir``; returns the ``kpis.json`` document."""
+    ``twin_path`` and write the outputs into ``out_dir``; returns the ``kpis.json`` document. ``ray``:
+    run the uncached engine runs as Ray tasks (the web worker passes the cluster it runs on for the
+    dynamic engine, whose seeds then run at once)."""
     twin = read_scenario_twin(scenario, twin_path)
-    result = run_pair(scenario, twin, cache_dir=cache_dir, progress=progress)
+    result = run_pair(scenario, twin, cache_dir=cache_dir, progress=progress, ray=ray)
     document = write_outputs(result, out_dir, twin_path)
     if progress is not None:
         progress(1.0, "report written")

@@ -190,6 +190,17 @@ def vehicles_layer(document: dict[str, Any]) -> tuple[bytes | None, str]:
     return data, ""
 
 
+def in_ray_worker() -> bool:
+    """Whether this code runs inside a Ray worker (connected to the cluster that started it)."""
+    import sys
+
+    if "ray" not in sys.modules:
+        return False
+    import ray
+
+    return bool(ray.is_initialized())
+
+
 RunResult = dict[str, Any]
 """What a worker hands back for a finished run: ``outputs`` (relative name -> bytes), ``kpis`` (the
 ``kpis.json`` document) and ``note`` (for the run's message; empty when all went well). The vehicle
@@ -204,11 +215,15 @@ def execute_document(
     Raises :class:`~metaliverpool.errors.MetaLiverpoolError` for a run that cannot be done (bad input).
     """
     from metaliverpool.scenario.pipeline import run_for_web  # heavy (engines): loaded on first run
+    from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 
     with tempfile.TemporaryDirectory(prefix="ml-run-") as name:
         folder = Path(name)
         scenario = parse_scenario(document, source="run")
-        run_for_web(scenario, Path(document["base_twin"]), folder, progress, cache_dir=cache_dir)
+        # a dynamic pair's engine runs as Ray tasks of the cluster this worker belongs to (one per side
+        # and seed, at once); a static pair is two quick runs, cheaper here than shipped to other workers
+        ray = RayCluster(RaySettings()) if scenario.run.engine == "dynamic" and in_ray_worker() else None
+        run_for_web(scenario, Path(document["base_twin"]), folder, progress, cache_dir=cache_dir, ray=ray)
         outputs = {
             path.relative_to(folder).as_posix(): path.read_bytes()
             for path in sorted(folder.rglob("*"))
