@@ -64,7 +64,6 @@ class Decomposition:
     """With ``run.decompose``: the package without the AI loop against the base twin, and what the loop
     adds (the whole scenario against the package without it)."""
 
-    package_twin: Twin
     package: Impacts
     loop_adds: Impacts
 
@@ -113,8 +112,12 @@ def prepare_twins(scenario: Scenario, twin: Twin, *, skip_refused: bool = False)
     if not skip_refused and any(check.status == "refused" for check in checks):
         raise InputError(scenario.source, refusal_summary(checks))
     package = None
-    if scenario.run.decompose and _has_loop(scenario):
-        refused = {check.number for check in checks if check.status == "refused"}
+    refused = {check.number for check in checks if check.status == "refused"}
+    loop_runs = any(
+        edit.kind == "ai_signal_control" and edit.enabled and number not in refused
+        for number, edit in enumerate(scenario.edits, start=1)
+    )
+    if scenario.run.decompose and loop_runs:
         without_loop = [
             edit
             for number, edit in enumerate(scenario.edits, start=1)
@@ -264,7 +267,6 @@ def run_pair(
     decomposition = None
     if twins.package is not None:
         decomposition = Decomposition(
-            twins.package,
             compute_impacts(base, twins.package, runs["baseline"], runs["package"], curves),
             compute_impacts(twins.package, edited, runs["package"], runs["scenario"], curves),
         )
