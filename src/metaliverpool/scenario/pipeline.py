@@ -83,6 +83,8 @@ class PairResult:
     checks: list[EditCheck] = field(default_factory=list)
     """The verdict on every edit; refused edits (only with ``skip_refused``) are not in the run."""
     decomposition: Decomposition | None = None
+    base_digest: str = ""
+    """:func:`~metaliverpool.scenario.cache.twin_digest` of ``base_twin``."""
 
 
 @dataclass
@@ -251,12 +253,13 @@ def run_pair(
         progress(0.05, "edits applied")
     settings = scenario.run
     run_seeds = engine_seeds(settings)
-    base_hash = twin_digest(base)
     sides = [("baseline", base), ("scenario", edited)]
     if twins.package is not None:
         sides.append(("package", twins.package))
+    digests = {side: twin_digest(side_twin) for side, side_twin in sides}
+    base_hash = digests["baseline"]
     jobs = [
-        _Job(side, seed, side_twin, run_key(twin_digest(side_twin), settings, seed, base_hash))
+        _Job(side, seed, side_twin, run_key(digests[side], settings, seed, base_hash))
         for side, side_twin in sides
         for seed in run_seeds
     ]
@@ -391,7 +394,10 @@ def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
                 "edits": result.scenario_twin.manifest.get("edits_applied", []),
                 "checks": [check.as_dict() for check in result.checks],
             },
-            "twin": {"path": str(twin_path) if twin_path else None, "digest": twin_digest(result.base_twin)},
+            "twin": {
+                "path": str(twin_path) if twin_path else None,
+                "digest": result.base_digest or twin_digest(result.base_twin),
+            },
             "run": scenario.run.model_dump(mode="json"),
             "engine_seeds": engine_seeds(scenario.run),
             "notes": engine_notes(scenario),

@@ -52,11 +52,12 @@ def _link_map(
     unit: str,
     names: pd.Series,
     map_id: str,
+    roads: str,
     points: list[tuple[float, float, str]] | None = None,
 ) -> str:
-    """A map of ``values`` per link (colour and width by sign and size) and optional marked ``points``
-    (lon, lat, label): the junctions the AI loop took over."""
-    background = "".join(projection.path(coords) for coords in lines.to_numpy())
+    """A map of ``values`` per link (colour and width by sign and size) over the grey ``roads`` (an SVG
+    path of every link) and optional marked ``points`` (lon, lat, label): the junctions the AI loop took
+    over."""
     shown = values[np.isfinite(values.to_numpy(dtype=np.float64))]
     largest = float(shown.abs().max()) if len(shown) else 0.0
     threshold = max(largest * 0.02, 1e-9)
@@ -77,7 +78,7 @@ def _link_map(
         f"width='{projection.width:.0f}' height='{projection.height:.0f}'"
         f" role='img' aria-label='{html.escape(title)}'>"
         f"<rect width='100%' height='100%' fill='#fbfbf8'/>"
-        f"<path d='{background}' stroke='{_GREY}' stroke-width='0.6' fill='none'/>"
+        f"<path d='{roads}' stroke='{_GREY}' stroke-width='0.6' fill='none'/>"
         f"<g fill='none' stroke-linecap='round'>{''.join(paths)}</g>"
         f"{_markers(projection, points or [])}</svg>"
     )
@@ -186,7 +187,7 @@ def _diverging_colour(value: float, largest: float) -> str:
 
 
 def _zone_map(
-    projection: Projection, twin: Twin, zones: pd.DataFrame, lines: pd.Series, map_id: str, measure: str
+    projection: Projection, twin: Twin, zones: pd.DataFrame, roads: str, map_id: str, measure: str
 ) -> str:
     geometry = twin.zones.set_index("zone_id")["geometry"]
     values = zones.set_index("zone_id")["journey_change_s"]
@@ -206,7 +207,6 @@ def _zone_map(
             f"<path d='{''.join(rings)}' fill='{_diverging_colour(float(value), largest)}' stroke='#888' "
             f"stroke-width='0.5'><title>{html.escape(label)}</title></path>"
         )
-    roads = "".join(projection.path(coords) for coords in lines.to_numpy())
     svg = (
         f"<svg class='map' id='{map_id}' viewBox='0 0 {projection.width:.0f} {projection.height:.0f}' "
         f"width='{projection.width:.0f}' height='{projection.height:.0f}'"
@@ -423,6 +423,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
     nodes = base_twin.nodes
     projection = Projection(nodes["lon"].to_numpy(dtype=np.float64), nodes["lat"].to_numpy(dtype=np.float64))
     lines = _link_lines(base_twin)
+    roads = "".join(projection.path(coords) for coords in lines.to_numpy())  # drawn under every map
     links = impacts.links.set_index("base_link_id")
     names = links["name"] if "name" in links else pd.Series(dtype=str)
     loop_points = [
@@ -438,6 +439,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
         "veh/h",
         names,
         "map-flow",
+        roads,
         loop_points,
     )
     nox_map = _link_map(
@@ -448,8 +450,9 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
         "g NOx",
         names,
         "map-nox",
+        roads,
     )
-    zone_map = _zone_map(projection, base_twin, impacts.zones, lines, "map-zones", journey_measure(doc)[1])
+    zone_map = _zone_map(projection, base_twin, impacts.zones, roads, "map-zones", journey_measure(doc)[1])
     equity = doc.get("equity", {})
     _, short = journey_measure(doc)
     charts = [
