@@ -233,3 +233,26 @@ def test_notes_say_what_the_engine_does_not_model() -> None:
         }
     )
     assert engine_notes(static) == []  # both engines honour turn bans; signal edits are refused, not noted
+
+
+def test_cli_refuses_edits_before_running_unless_told_to_skip_them(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_scenario(
+        bundle.parent,
+        "signals",
+        [
+            {"kind": "close_road", "osm_way_ids": [CLOSED_WAY]},
+            {"kind": "signal_plan", "osm_node_id": 1006, "optimise": True},
+        ],
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run_cli(["scenario", "run", str(scenario), "--out", str(out), "--no-cache"], capsys)
+    assert code == 2 and not out.exists()
+    assert "edit 2 (signal optimisation at" in stderr and "the static engine has no signals" in stderr
+    command = ["scenario", "run", str(scenario), "--out", str(out), "--no-cache", "--skip-refused"]
+    code, _, stderr = run_cli(command, capsys)
+    assert code == 0, stderr
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert [(r["edit"], r["kind"]) for r in kpis["refused_edits"]] == [(2, "signal_plan")]
+    assert [e["edit"] for e in kpis["scenario"]["edits"]] == [1], "the refused edit is not in the run"
