@@ -12,7 +12,7 @@ from metaliverpool.control.closed_loop import (
     junction_blocking_risk,
     risk_forecast_scores,
 )
-from metaliverpool.edits import parse_scenario
+from metaliverpool.edits import apply_edits, parse_scenario
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.errors import InputError
 from metaliverpool.scenario.dynamic import baseline_turn_flows, run_dynamic
@@ -72,28 +72,30 @@ def _scenario(threshold: float, forecast: str = "trend") -> object:
     )
 
 
-def test_the_pair_is_the_loop_against_its_counterfactual() -> None:
+def test_the_loop_is_compared_with_the_base_twin_and_its_disabled_form_never_steers() -> None:
     twin = two_route_twin(trips_per_hour=1800)
     scenario = _scenario(threshold=0.05)
-    base, edited = prepare_twins(scenario, twin)  # type: ignore[arg-type]
-    assert edited.junctions["ai_control"].any() and not base.junctions["ai_control"].any()
-    assert base.junctions["ai_horizon_s"].notna().any()  # the same controller framework, loop off
+    twins = prepare_twins(scenario, twin)  # type: ignore[arg-type]
+    base, edited = twins.base, twins.scenario
+    assert edited.junctions["ai_control"].any()
+    assert "ai_control" not in base.junctions.columns, "the baseline is the base twin as it is"
     flows = baseline_turn_flows(base)
     settings = RunSettings(engine="dynamic", dta_iterations=1)
     loop = run_dynamic(edited, settings, 1, flows).summary["ai_loop"]
-    counterfactual = run_dynamic(base, settings, 1, flows).summary["ai_loop"]
-    assert loop["eligible_signals"] == 1 and counterfactual["eligible_signals"] == 0
-    assert counterfactual["flagged"] == []
+    disabled = apply_edits(twin, [scenario.edits[0].model_copy(update={"enabled": False})])  # type: ignore[attr-defined]
+    measured = run_dynamic(disabled, settings, 1, flows).summary["ai_loop"]
+    assert loop["eligible_signals"] == 1 and measured["eligible_signals"] == 0
+    assert measured["flagged"] == []
     # a low threshold: the junction's busy exit is forecast at risk and the loop takes it over
     assert len(loop["flagged"]) == 1 and loop["flagged"][0]["osm_node_id"] == 1002
     assert loop["flagged"][0]["forecast"] >= 0.05
-    # the counterfactual measured the risk all along: its forecasts can be scored against what followed
-    assert counterfactual["risk_forecast"]["n"] > 0 and loop["forecast"] == "trend"
+    # the disabled loop measured the risk all along: its forecasts can be scored against what followed
+    assert measured["risk_forecast"]["n"] > 0 and loop["forecast"] == "trend"
 
 
 def test_reactive_loop_flags_on_the_risk_now() -> None:
     twin = two_route_twin(trips_per_hour=1800)
-    _, edited = prepare_twins(_scenario(threshold=0.05, forecast="reactive"), twin)  # type: ignore[arg-type]
+    edited = prepare_twins(_scenario(threshold=0.05, forecast="reactive"), twin).scenario  # type: ignore[arg-type]
     summary = run_dynamic(
         edited, RunSettings(engine="dynamic", dta_iterations=1), 1, baseline_turn_flows(twin)
     ).summary["ai_loop"]
@@ -121,7 +123,7 @@ def test_risk_forecast_scores_count_errors_hits_and_misses() -> None:
 
 def test_a_junction_never_near_blocking_is_left_on_its_plan() -> None:
     twin = two_route_twin(trips_per_hour=300)
-    _, edited = prepare_twins(_scenario(threshold=1.0), twin)  # type: ignore[arg-type]
+    edited = prepare_twins(_scenario(threshold=1.0), twin).scenario  # type: ignore[arg-type]
     summary = run_dynamic(
         edited, RunSettings(engine="dynamic", dta_iterations=1), 1, baseline_turn_flows(twin)
     )
@@ -141,8 +143,8 @@ def test_history_loop_flags_on_the_junction_history_of_earlier_mornings(tmp_path
 
     scenario = _scenario(threshold=0.05, forecast="history")
     with_history = attach_risk_profile(twin, loaded, scenario, path)  # type: ignore[arg-type]
-    base, edited = prepare_twins(scenario, with_history)  # type: ignore[arg-type]
-    summary = run_dynamic(edited, settings, 1, baseline_turn_flows(base)).summary["ai_loop"]
+    twins = prepare_twins(scenario, with_history)  # type: ignore[arg-type]
+    summary = run_dynamic(twins.scenario, settings, 1, baseline_turn_flows(twins.base)).summary["ai_loop"]
     assert summary["forecast"] == "history" and len(summary["flagged"]) == 1
     flag = summary["flagged"][0]
     # the forecast that flagged it is the history at the target slot (sample k at (k + 1) x 120 s)

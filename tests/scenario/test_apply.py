@@ -49,7 +49,7 @@ def test_general_closure_keeps_buses() -> None:
 
 
 def test_closing_both_routes_is_refused_because_it_cuts_off_zones() -> None:
-    with pytest.raises(InputError, match=r"t.yaml: edit 2 \(close_road\): this edit cuts OSM node"):
+    with pytest.raises(InputError, match=r"t.yaml: edit 2 \(closure of way 200\): this edit cuts OSM node"):
         run(
             two_route_twin(),
             {"kind": "close_road", "osm_way_ids": [100]},
@@ -61,7 +61,7 @@ def test_missing_way_names_file_edit_and_field() -> None:
     with pytest.raises(InputError) as caught:
         run(two_route_twin(), {"id": "strand", "kind": "bus_lane", "osm_way_ids": [100, 999]})
     assert str(caught.value) == (
-        "t.yaml: edit 1 'strand' (bus_lane), field 'osm_way_ids': "
+        "t.yaml: edit 1 (bus lane on way 100 and OSM way 999), field 'osm_way_ids': "
         "OSM way 999 is not a road of this twin (not drivable, or outside the extract)"
     )
 
@@ -76,7 +76,10 @@ def test_lanes_and_bus_lane_scale_capacity() -> None:
     fast = bus.links[bus.links["osm_way_id"] == 100]
     assert (fast["lanes"] == 1).all() and fast["bus_lane"].all()
     np.testing.assert_allclose(fast["capacity_vph"], 1800)
-    with pytest.raises(InputError, match=r"edit 1 \(bus_lane\), field 'osm_way_ids': OSM way 200 has 1 lane"):
+    with pytest.raises(
+        InputError,
+        match=r"edit 1 \(bus lane on way 200\), field 'osm_way_ids': way 200 \(OSM way 200\) has 1 lane",
+    ):
         run(twin, {"kind": "bus_lane", "osm_way_ids": [200]})
 
 
@@ -130,7 +133,7 @@ def test_speed_zone_can_exempt_main_roads() -> None:
 def test_polygon_outside_the_twin_is_an_error() -> None:
     far = box(0.0, 51.0, 0.01, 51.01)
     with pytest.raises(
-        InputError, match=r"edit 1 \(speed_limit\), field 'area': the polygon contains no road"
+        InputError, match=r"edit 1 \(20 mph zone \(drawn area\)\), field 'area': the polygon contains no road"
     ):
         run(grid_twin(), {"kind": "speed_limit", "speed_limit_mph": 20, "area": far})
 

@@ -52,8 +52,8 @@ def test_run_writes_kpis_and_report_and_uses_the_cache(
     )
     assert code == 0, stderr
     summary = json.loads(stdout.strip().splitlines()[-1])
-    assert summary["runs"] == 4 and summary["cached_runs"] == 2, (
-        "static runs are seed-independent: computed once"
+    assert summary["runs"] == 2 and summary["cached_runs"] == 0, (
+        "static runs are deterministic: one run per side whatever the seeds"
     )
     assert sorted(p.name for p in out.iterdir()) == [
         "kpis.json",
@@ -80,7 +80,7 @@ def test_run_writes_kpis_and_report_and_uses_the_cache(
         ["scenario", "run", str(scenario), "--out", str(again), "--cache", str(cache)], capsys
     )
     assert code == 0
-    assert json.loads(stdout.strip().splitlines()[-1])["cached_runs"] == 4
+    assert json.loads(stdout.strip().splitlines()[-1])["cached_runs"] == 2
     second = json.loads((again / "kpis.json").read_text())
     for key in ("network", "emissions", "journeys", "access", "equity", "diversion"):
         assert second[key] == kpis[key], f"{key} differs between identical runs"
@@ -113,7 +113,7 @@ def test_seeds_spread_over_ray_give_the_same_kpis(
     [
         (
             {"id": "gone", "kind": "close_road", "osm_way_ids": [424242]},
-            "bad.yaml: edit 1 'gone' (close_road), field 'osm_way_ids': OSM way 424242 is not a road",
+            "bad.yaml: edit 1 (closure of OSM way 424242), field 'osm_way_ids': OSM way 424242 is not a road",
         ),
         (
             {
@@ -227,11 +227,32 @@ def test_notes_say_what_the_engine_does_not_model() -> None:
             "schema_version": 2,
             "name": "s",
             "edits": [
-                {"kind": "signal_plan", "osm_node_id": 5, "optimise": True},
                 {"kind": "turn_ban", "from_osm_way_id": 1, "via_osm_node_id": 2, "to_osm_way_id": 3},
             ],
             "run": {"engine": "static"},
         }
     )
-    static_notes = " ".join(engine_notes(static))
-    assert "no signals" in static_notes and "turn" not in static_notes  # both engines honour turn bans
+    assert engine_notes(static) == []  # both engines honour turn bans; signal edits are refused, not noted
+
+
+def test_cli_refuses_edits_before_running_unless_told_to_skip_them(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_scenario(
+        bundle.parent,
+        "signals",
+        [
+            {"kind": "close_road", "osm_way_ids": [CLOSED_WAY]},
+            {"kind": "signal_plan", "osm_node_id": 1006, "optimise": True},
+        ],
+    )
+    out = tmp_path / "out"
+    code, _, stderr = run_cli(["scenario", "run", str(scenario), "--out", str(out), "--no-cache"], capsys)
+    assert code == 2 and not out.exists()
+    assert "edit 2 (signal optimisation at" in stderr and "the static engine has no signals" in stderr
+    command = ["scenario", "run", str(scenario), "--out", str(out), "--no-cache", "--skip-refused"]
+    code, _, stderr = run_cli(command, capsys)
+    assert code == 0, stderr
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert [(r["edit"], r["kind"]) for r in kpis["refused_edits"]] == [(2, "signal_plan")]
+    assert [e["edit"] for e in kpis["scenario"]["edits"]] == [1], "the refused edit is not in the run"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,18 @@ def test_report_renders_maps_and_kpi_table(browser: object, tmp_path: Path) -> N
     assert page.locator("#map-zones path").count() >= 4
     rows = page.locator("table#kpis tbody tr")
     assert rows.count() >= 8
-    assert "Vehicle-hours" in rows.nth(1).inner_text()
+    assert "Vehicle-hours per morning (veh-h)" in rows.nth(1).inner_text()
+    # a councillor's first screen: what changes, for whom, how sure; the static engine is deterministic
+    summary = page.locator("ul.summary li").all_inner_texts()
+    assert [item.split(":")[0] for item in summary] == ["What changes", "For whom", "How sure"]
+    assert "deterministic" in summary[2]
+    assert page.locator("ul.summary").bounding_box()["y"] < page.locator("table#kpis").bounding_box()["y"]  # type: ignore[index]
+    table = page.locator("table#kpis").inner_text()
+    assert "How sure" in table and "[" not in table, "no zero-width interval on a deterministic run"
+    assert set(page.locator("table#kpis td.ci").all_inner_texts()) <= {"deterministic", ""}
+    assert not re.search(r"\d\.\d{4,}", table), "values rounded for people"
+    titles = page.locator("figcaption").all_inner_texts()
+    assert any("generalised cost" in t.lower() for t in titles), "the equity chart names what it measures"
     assert page.locator("svg.chart rect").count() > 0
     assert requests == [report.as_uri()], "self-contained: no other request"
     shot = tmp_path / "report.png"
@@ -101,7 +113,7 @@ def test_ai_loop_report_lists_and_marks_the_junctions_taken_over(browser: object
     page.goto((tmp_path / "out" / "report.html").as_uri())
     assert "AI signal loop" in page.locator("h2").all_inner_texts()
     assert page.locator("table#ai-loop tbody tr").count() == 1
-    # how well the trend and persistence foresaw the risk on the baseline run, pooled as in kpis.json
+    # how well the trend and persistence foresaw the risk in the scenario's run, pooled as in kpis.json
     scores = document["ai_loop"]["risk_forecast"]
     assert scores["pairs"] > 0 and set(scores) >= {"trend", "persistence"}
     rows = page.locator("table#ai-risk-forecast tbody tr").all_inner_texts()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pycrdt import Map
 
 from metaliverpool.api.app import create_app
 from metaliverpool.service.layers import decode_columns
@@ -48,6 +49,21 @@ def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> No
     assert client.post(runs_url, json={"engine": "warp"}, headers=alice).status_code == 422
     assert client.post(runs_url, json={"seeds": [1, 1]}, headers=alice).status_code == 422
     assert client.post(runs_url, json={"version_id": 999}, headers=alice).status_code == 404
+    change_over_socket(
+        client,
+        scenario_id,
+        token_of(alice),
+        set_edit("zai", edit_entry({"kind": "ai_signal_control", "osm_node_ids": [504]}, "alice", 2.0)),
+    )
+    refused = client.post(runs_url, json={"engine": "static"}, headers=alice)
+    assert refused.status_code == 422
+    assert (
+        "edit 2 (AI signal control of Street" in refused.text
+        and "static engine has no signals" in refused.text
+    )
+    change_over_socket(
+        client, scenario_id, token_of(alice), lambda doc: doc.get("edits", type=Map).pop("zai")
+    )
     assert client.get(runs_url, headers=alice).json() == []
 
     started = client.post(runs_url, json={"engine": "static", "seeds": [1]}, headers=alice)
@@ -73,9 +89,28 @@ def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> No
     by_link = dict(zip(columns["link_id"].tolist(), columns["scenario_vph"].tolist(), strict=True))
     assert all(by_link[link] == 0.0 for link in closed)
     assert header["count"] == 24
+    # the static engine is deterministic: one run per side, no interval, and done without the minutes a
+    # vehicle animation takes (it moves no vehicles: there is none, and the run says why)
+    assert [r["side"] for r in kpis["runs"]] == ["baseline", "scenario"] and kpis["deterministic"] is True
+    vkm = next(row for row in run["kpi_table"] if row["key"] == "network.vehicle_km")
+    assert vkm["label"] == "Vehicle-kilometres per morning" and vkm["unit"] == "veh-km"
+    assert vkm["interval"] is None and vkm["display"]["interval"] == "deterministic"
+    assert vkm["display"]["baseline"] == f"{GRID_TRIP_KM:,.0f}"
+    assert run["finished_at_s"] - run["created_at_s"] < 30.0
+    assert "vehicles.mll" not in run["outputs"] and "static engine moves no vehicles" in run["message"]
+    assert client.get(f"/api/runs/{run_id}/layers/vehicles", headers=alice).status_code == 404
+
+    # a dynamic run is done with its results; its animation joins the outputs afterwards
+    dynamic = client.post(runs_url, json={"engine": "dynamic", "seeds": [1]}, headers=alice).json()
+    assert wait_for_run(client, dynamic["run_id"], alice)["status"] == "done"
+    deadline = time.monotonic() + 120
+    while "vehicles.mll" not in client.get(f"/api/runs/{dynamic['run_id']}", headers=alice).json()["outputs"]:
+        assert time.monotonic() < deadline, "no vehicle animation"
+        time.sleep(0.25)
     # animated vehicles: all 40 trips, four 140 m links each, never faster than the free speed of 11 m/s
     # (the middle junction has signals, so some wait at a red light)
-    header, columns = decode_columns(client.get(f"/api/runs/{run_id}/layers/vehicles", headers=alice).content)
+    layer = client.get(f"/api/runs/{dynamic['run_id']}/layers/vehicles", headers=alice).content
+    header, columns = decode_columns(layer)
     assert header["count"] == 40 and int(columns["arrived"].sum()) == 40
     starts, stamps = columns["path_start"], columns["timestamps_s"]
     for row in range(header["count"]):
@@ -86,7 +121,7 @@ def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> No
     parquet = client.get(f"/api/runs/{run_id}/outputs/links.parquet", headers=alice)
     assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
     assert client.get(f"/api/runs/{run_id}/outputs/nothing.bin", headers=alice).status_code == 404
-    assert [r["run_id"] for r in client.get(runs_url, headers=alice).json()] == [run_id]
+    assert [r["run_id"] for r in client.get(runs_url, headers=alice).json()] == [dynamic["run_id"], run_id]
 
     stranger = sign_up_in(client, "mallory")
     assert client.get(f"/api/runs/{run_id}", headers=stranger).status_code == 404

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from metaliverpool.api import (
     live,
     routes_auth,
+    routes_checks,
     routes_comments,
     routes_runs,
     routes_scenarios,
@@ -141,6 +142,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         routes_auth,
         routes_twins,
         routes_scenarios,
+        routes_checks,
         routes_versions,
         routes_comments,
         routes_runs,

@@ -9,7 +9,7 @@ and has a maximum length. Ids are 1..:data:`MAX_ID`, the range of the database's
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -121,7 +121,8 @@ class RunCreate(_Body):
     """Start a run of the current edits (or of a saved version) against its baseline.
 
     ``seeds``: the random seeds (the same for baseline and scenario), each 0..2^32-1; ``engine``:
-    ``dynamic`` (the simulator) or ``static`` (equilibrium assignment). Unset fields take the scenario
+    ``dynamic`` (the simulator) or ``static`` (equilibrium assignment); ``decompose``: with an AI signal
+    loop, also report the package without the loop and what the loop adds. Unset fields take the scenario
     format's defaults.
     """
 
@@ -130,3 +131,15 @@ class RunCreate(_Body):
         default=None, min_length=1, max_length=20
     )
     engine: Literal["dynamic", "static"] | None = None
+    decompose: bool | None = None
+
+
+class EditsCheck(_Body):
+    """Check edits against the scenario's twin and an engine (``POST /api/scenarios/{id}/check``).
+
+    ``edits``: edits of the scenario format, in the editor's order (numbered 1, 2, ... in the answer);
+    omitted: the scenario's current edits. ``engine``: the engine the run will use.
+    """
+
+    edits: list[dict[str, Any]] | None = Field(default=None, max_length=500)
+    engine: Literal["dynamic", "static"] = "dynamic"

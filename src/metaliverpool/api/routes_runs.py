@@ -21,13 +21,22 @@ router = APIRouter(prefix="/api", tags=["runs"])
 def start(
     scenario_id: ScenarioId, body: RunCreate, context: ContextDep, session: SessionDep, account: AccountDep
 ) -> dict[str, Any]:
-    """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid, 409 if the
-    user already has as many runs queued as the server allows."""
+    """Queue a run of the current edits (or of ``version_id``); 422 if an edit is invalid or refused by
+    the checks against the twin and the engine (the message names each refused edit by number and label,
+    as ``POST /api/scenarios/{id}/check`` does), 409 if the user already has as many runs queued as the
+    server allows."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     base_twin = context.twins.get(scenario.twin_id).path
-    settings = body.model_dump(exclude_none=True, include={"seeds", "engine"})
+    settings = body.model_dump(exclude_none=True, include={"seeds", "engine", "decompose"})
     run = runs.start_run(
-        session, account, scenario_id, base_twin, body.version_id, settings, context.executor.limits
+        session,
+        account,
+        scenario_id,
+        base_twin,
+        body.version_id,
+        settings,
+        context.executor.limits,
+        twin=context.twins.full_twin(scenario.twin_id),
     )
     session.commit()
     context.executor.wake()

@@ -4,6 +4,10 @@
 same seeds (``--seeds N`` uses seeds 1..N), caches each run by content hash (``--cache``, default
 ``$METALIVERPOOL_CACHE`` or ``~/.cache/metaliverpool/runs``; ``--no-cache`` to bypass) and writes
 ``kpis.json``, ``report.html``, ``links.parquet``, ``zones.parquet`` and ``scenario.yaml`` to ``--out``.
+The scenario is compared with the base twin as it is (do nothing); ``--decompose`` also reports the package
+without its AI loop and what the loop adds. Edits the checks refuse fail the run before it starts (exit 2,
+naming each by number and label) unless ``--skip-refused``. A junction-risk history the AI loop's
+``history`` forecast needs is trained first (with progress) when the twin has none.
 ``--jobs N`` computes the uncached engine runs in N local processes; ``--ray ADDRESS`` spreads them as one Ray
 task each over a Ray cluster (``local``: a local instance with ``--jobs`` logical CPUs; see ``docs/web.md``,
 "Run queue and Ray", for addresses).
@@ -22,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
+from metaliverpool.cli.progress import progress_bar
 from metaliverpool.edits.io import load_scenario
 from metaliverpool.errors import InputError
 from metaliverpool.scenario.diff import diff_kpis, diff_scenarios
@@ -74,17 +79,46 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--ray", help="Ray cluster address for the engine runs ('local': start one here)."),
         ] = None,
+        decompose: Annotated[
+            bool,
+            typer.Option(
+                "--decompose", help="Also report the package without the AI loop and what the loop adds."
+            ),
+        ] = False,
+        skip_refused: Annotated[
+            bool,
+            typer.Option(
+                "--skip-refused",
+                help="Run without the edits the checks refuse (the report names them first); else fail.",
+            ),
+        ] = False,
     ) -> None:
-        """Run FILE's scenario and its baseline with the same seeds; write the KPIs and the report."""
+        """Run FILE's scenario against the base twin as it is, with the same seeds; write the KPIs and the
+        report. A junction-risk history the scenario needs and the twin lacks is trained first."""
         cache_dir = None if no_cache else (cache or default_cache_dir())
         seed_list = list(range(1, seeds + 1)) if seeds is not None else None
         cluster = None
         if ray is not None:
             cluster = RayCluster(RaySettings(address=None if ray == "local" else ray, local_cpus=jobs))
         try:
-            document = run_scenario_file(
-                file, out, twin_dir=twin, seeds=seed_list, cache_dir=cache_dir, workers=jobs, ray=cluster
-            )
+            with progress_bar() as bar:
+                task = bar.add_task("training the junction-risk history", total=None, visible=False)
+
+                def trained(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total, visible=True)
+
+                document = run_scenario_file(
+                    file,
+                    out,
+                    twin_dir=twin,
+                    seeds=seed_list,
+                    cache_dir=cache_dir,
+                    workers=jobs,
+                    ray=cluster,
+                    decompose=decompose,
+                    skip_refused=skip_refused,
+                    on_training=trained,
+                )
         finally:
             if cluster is not None:
                 cluster.close()

@@ -6,7 +6,9 @@ What each edit does to the twin tables (units as in ``docs/twin-format.md``):
 - ``close_road`` (``vehicles: all``) and ``modal_filter``: the links of the ways are removed from the road
   network; ``close_road`` (``vehicles: general``) and ``modal_filter`` with ``bus_gate``: ``access`` becomes
   ``bus_only`` (the car network leaves them out).
-- ``change_lanes``: ``lanes`` set, ``capacity_vph`` scaled by new lanes / old lanes.
+- ``change_lanes``: ``lanes`` set, ``capacity_vph`` scaled by new lanes / old lanes; on a coded twin also
+  ``saturation_flow_vph`` (RR67 for the new lanes) and ``stop_line_capacity_vph`` (by the same ratio), the
+  capacities the engines read there.
 - ``bus_lane``: one lane per direction removed from general traffic (``lanes - 1``, capacity scaled);
   ``bus_lane`` column set. Ways with one lane in a direction are refused.
 - ``speed_limit``: ``speed_limit_mps`` set; ``free_speed_mps`` scaled by new limit / old limit.
@@ -36,7 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metaliverpool.edits.check import CONFLICTING_KINDS, EditCheck, engine_refusal
 from metaliverpool.edits.connectivity import reach_flags, strong_components
+from metaliverpool.edits.describe import edit_label, streets_of_ways
 from metaliverpool.edits.ltn import place_cell_filters
 from metaliverpool.edits.schema import (
     MPS_PER_MPH,
@@ -65,6 +69,7 @@ from metaliverpool.edits.select import (
 )
 from metaliverpool.edits.trips import add_development_trips, rng_for, scale_trips
 from metaliverpool.errors import InputError
+from metaliverpool.network.coding import link_saturation_flow_vph
 from metaliverpool.network.twin import Twin
 
 
@@ -145,11 +150,9 @@ def _assign(frame: pd.DataFrame, column: str, rows: Any, values: Any) -> None:
     frame[column] = array
 
 
-def _describe(number: int, edit: Edit) -> str:
-    label = f"edit {number}"
-    if edit.id:
-        label += f" '{edit.id}'"
-    return f"{label} ({edit.kind})"
+def _touched(state: _State, mask: np.ndarray) -> set[int]:
+    """The base links at ``mask`` (for the conflict check of :data:`~.check.CONFLICTING_KINDS`)."""
+    return set(state.links["base_link_id"].to_numpy()[mask].tolist())
 
 
 def _close_road(state: _State, edit: CloseRoad, where: str) -> dict[str, Any]:
@@ -173,17 +176,28 @@ def _modal_filter(state: _State, edit: ModalFilter, where: str) -> dict[str, Any
 
 
 def _scale_lanes(state: _State, mask: np.ndarray, new_lanes: np.ndarray) -> None:
+    """Set the lanes at ``mask``, scaling ``capacity_vph`` by new / old lanes and, on a coded twin (the
+    columns the engines read there), ``saturation_flow_vph`` to the RR67 flow of the new lane count and
+    ``stop_line_capacity_vph`` by the same ratio (its green ratio or give-way share kept)."""
     old = state.links["lanes"].to_numpy(dtype=np.float64)[mask]
     old = np.where(old > 0, old, 1.0)
     capacity = state.links["capacity_vph"].to_numpy(dtype=np.float64)[mask]
     _assign(state.links, "capacity_vph", mask, capacity * (new_lanes / old))
     _assign(state.links, "lanes", mask, new_lanes)
+    if "saturation_flow_vph" in state.links.columns:
+        saturation = state.links["saturation_flow_vph"].to_numpy(dtype=np.float64)[mask]
+        new_saturation = link_saturation_flow_vph(new_lanes)
+        ratio = np.where(saturation > 0, new_saturation / np.where(saturation > 0, saturation, 1.0), 1.0)
+        _assign(state.links, "saturation_flow_vph", mask, new_saturation)
+        if "stop_line_capacity_vph" in state.links.columns:
+            stop_line = state.links["stop_line_capacity_vph"].to_numpy(dtype=np.float64)[mask]
+            _assign(state.links, "stop_line_capacity_vph", mask, stop_line * ratio)
 
 
 def _change_lanes(state: _State, edit: ChangeLanes, where: str) -> dict[str, Any]:
     mask = mask_links_of_ways(state.links, edit.osm_way_ids, source=state.source, where=where)
     _scale_lanes(state, mask, np.full(int(mask.sum()), float(edit.lanes)))
-    return {"links_changed": int(mask.sum())}
+    return {"links_changed": int(mask.sum()), "_links": _touched(state, mask)}
 
 
 def _bus_lane(state: _State, edit: BusLane, where: str) -> dict[str, Any]:
@@ -193,12 +207,13 @@ def _bus_lane(state: _State, edit: BusLane, where: str) -> dict[str, Any]:
         way = int(state.links["osm_way_id"].to_numpy()[mask][np.flatnonzero(lanes < 2)[0]])
         raise InputError(
             state.source,
-            f"OSM way {way} has 1 lane in a direction; a bus lane needs 2 (one stays for general traffic)",
+            f"{streets_of_ways(state.links, [way])} (OSM way {way}) has 1 lane in a direction; "
+            "a bus lane needs 2 (one stays for general traffic)",
             where=f"{where}, field 'osm_way_ids'",
         )
     _scale_lanes(state, mask, lanes - 1.0)
     _assign(state.links, "bus_lane", mask, True)
-    return {"links_changed": int(mask.sum())}
+    return {"links_changed": int(mask.sum()), "_links": _touched(state, mask)}
 
 
 def _speed_limit(state: _State, edit: SpeedLimit, where: str) -> dict[str, Any]:
@@ -219,7 +234,7 @@ def _speed_limit(state: _State, edit: SpeedLimit, where: str) -> dict[str, Any]:
         old_limit > 0, free * ratio, np.minimum(free, new_limit)
     )
     state.links.loc[mask, "speed_limit_mps"] = new_limit
-    return {"links_changed": int(mask.sum())}
+    return {"links_changed": int(mask.sum()), "_links": _touched(state, mask)}
 
 
 def _low_traffic_neighbourhood(state: _State, edit: LowTrafficNeighbourhood, where: str) -> dict[str, Any]:
@@ -230,7 +245,7 @@ def _low_traffic_neighbourhood(state: _State, edit: LowTrafficNeighbourhood, whe
     node_inside[inside.index.to_numpy()[inside.to_numpy()]] = True
     open_rows = np.flatnonzero(state.car_open())
     links = state.links.iloc[open_rows]
-    filtered, cell = place_cell_filters(
+    filtered, cell, entries = place_cell_filters(
         links["from_node_id"].to_numpy(dtype=np.int64),
         links["to_node_id"].to_numpy(dtype=np.int64),
         links["length_m"].to_numpy(dtype=np.float64),
@@ -247,6 +262,22 @@ def _low_traffic_neighbourhood(state: _State, edit: LowTrafficNeighbourhood, whe
     filtered_rows = open_rows[filtered]
     _assign(state.links, "closed", filtered_rows, True)
     reopened = _reopen_until_reachable(state, filtered_rows)
+    if filtered_rows.size == reopened:
+        if entries < 2:
+            reason = (
+                f"it changes nothing: its {int(cell.sum())} street links have {entries} way(s) in for motor "
+                "traffic, so no through route crosses the cell; draw it over streets between main roads"
+            )
+        elif filtered_rows.size == 0:
+            reason = (
+                "it changes nothing: no street of the cell joins the parts reached from different entries"
+            )
+        else:
+            reason = (
+                f"it changes nothing: all {reopened} filter(s) had to be removed again to keep every "
+                "address reachable by car (one-way streets)"
+            )
+        raise InputError(state.source, reason, where=f"{where}, field 'area'")
     return {
         "cell_links": int(cell.sum()),
         "links_filtered": int(filtered_rows.size - reopened),
@@ -504,19 +535,8 @@ def _finish_links(links: pd.DataFrame, turns: pd.DataFrame) -> tuple[pd.DataFram
     return kept, turns
 
 
-def apply_edits(twin: Twin, scenario: Scenario | Sequence[Edit], *, source: str | None = None) -> Twin:
-    """The twin after the edits, in order; raises :class:`InputError` naming the file, edit and field.
-
-    ``scenario`` is a :class:`Scenario` (its file is named in errors) or a plain list of edits (then
-    ``source`` names them, default ``"edits"``). The scenario's demand settings are *not* applied here:
-    they belong to baseline and scenario alike (:func:`apply_demand_settings`).
-    """
-    if isinstance(scenario, Scenario):
-        edits: Sequence[Edit] = scenario.edits
-        name = source or scenario.source
-    else:
-        edits = scenario
-        name = source or "edits"
+def _start(twin: Twin, name: str) -> _State:
+    """The editing state of ``twin``: tables copied, the nodes to keep reachable and their reach."""
     protected = np.unique(
         np.concatenate(
             [
@@ -538,21 +558,108 @@ def apply_edits(twin: Twin, scenario: Scenario | Sequence[Edit], *, source: str 
     )
     state.root = _root_node(state)
     state.base_reach = state.reach()
+    return state
+
+
+def _snapshot(state: _State) -> _State:
+    """A copy of the edited tables, to roll an edit back that turns out refused."""
+    return dataclasses.replace(
+        state,
+        links=state.links.copy(),
+        junctions=state.junctions.copy(),
+        turn_restrictions=state.turn_restrictions,
+        trips=state.trips.copy(),
+        outcomes=list(state.outcomes),
+    )
+
+
+def _edits_and_name(scenario: Scenario | Sequence[Edit], source: str | None) -> tuple[Sequence[Edit], str]:
+    if isinstance(scenario, Scenario):
+        return scenario.edits, source or scenario.source
+    return scenario, source or "edits"
+
+
+def check_edits(
+    twin: Twin,
+    scenario: Scenario | Sequence[Edit],
+    *,
+    engine: str | None = None,
+    source: str | None = None,
+) -> tuple[Twin, list[EditCheck]]:
+    """Check every edit (:mod:`metaliverpool.edits.check`) and apply, in order, those that pass.
+
+    Returns the twin after the edits that passed and one :class:`EditCheck` per edit. A refused edit is
+    left out of the twin (rolled back), so the later edits are checked against what will really run.
+    ``engine``: refuse what that engine cannot represent (none: no engine check).
+    """
+    edits, name = _edits_and_name(scenario, source)
+    state = _start(twin, name)
+    checks: list[EditCheck] = []
+    touched: dict[str, list[tuple[EditCheck, set[int]]]] = {}
     for number, edit in enumerate(edits, start=1):
-        where = _describe(number, edit)
-        outcome = _HANDLERS[type(edit)](state, edit, where)
-        state.outcomes.append({"edit": number, "id": edit.id, "kind": edit.kind, **outcome})
-    links, turns = _finish_links(state.links, state.turn_restrictions)
+        label = edit_label(edit, state.links, state.nodes)
+        where = f"edit {number} ({label})"
+        refusal = engine_refusal(edit.kind, engine)
+        if refusal is not None:
+            checks.append(EditCheck(number, edit.kind, label, "refused", refusal))
+            continue
+        before = _snapshot(state)
+        try:
+            outcome = _HANDLERS[type(edit)](state, edit, where)
+        except InputError as error:
+            state = before
+            prefix = f"{where}, field "
+            named = error.where or ""
+            field = named[len(prefix) :].strip("'") if named.startswith(prefix) else ""
+            checks.append(EditCheck(number, edit.kind, label, "refused", error.problem, field))
+            continue
+        links = outcome.pop("_links", set())
+        check = EditCheck(number, edit.kind, label, "ok")
+        clash = next((other for other, seen in touched.get(edit.kind, []) if seen & links), None)
+        if clash is not None:
+            state = before
+            check = EditCheck(
+                number,
+                edit.kind,
+                label,
+                "refused",
+                f"conflicts with {clash.title}: both set {CONFLICTING_KINDS[edit.kind]} on the same street; "
+                "remove one or make them cover different streets",
+            )
+        elif edit.kind in CONFLICTING_KINDS:
+            touched.setdefault(edit.kind, []).append((check, links))
+        if check.status == "ok":
+            state.outcomes.append(
+                {"edit": number, "id": edit.id, "kind": edit.kind, "label": label, **outcome}
+            )
+        checks.append(check)
+    links_table, turns = _finish_links(state.links, state.turn_restrictions)
     manifest = dict(twin.manifest)
     manifest["edits_applied"] = state.outcomes
-    return dataclasses.replace(
+    edited = dataclasses.replace(
         twin,
-        links=links,
+        links=links_table,
         junctions=state.junctions,
         turn_restrictions=turns,
         trips=state.trips,
         manifest=manifest,
     )
+    return edited, checks
+
+
+def apply_edits(twin: Twin, scenario: Scenario | Sequence[Edit], *, source: str | None = None) -> Twin:
+    """The twin after the edits, in order; raises :class:`InputError` naming the file and the first
+    refused edit (by number and label) and why (the checks of :func:`check_edits`, without an engine).
+
+    ``scenario`` is a :class:`Scenario` (its file is named in errors) or a plain list of edits (then
+    ``source`` names them, default ``"edits"``). The scenario's demand settings are *not* applied here:
+    they belong to baseline and scenario alike (:func:`apply_demand_settings`).
+    """
+    edited, checks = check_edits(twin, scenario, source=source)
+    refused = next((check for check in checks if check.status == "refused"), None)
+    if refused is not None:
+        raise InputError(_edits_and_name(scenario, source)[1], refused.message, where=refused.where)
+    return edited
 
 
 def apply_demand_settings(twin: Twin, demand: DemandSettings) -> Twin:

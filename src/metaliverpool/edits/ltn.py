@@ -30,18 +30,19 @@ def place_cell_filters(
     link_highway: npt.NDArray[np.object_],
     node_inside: npt.NDArray[np.bool_],
     minor_highways: Collection[str],
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Which links get a filter, and which links are the cell's streets.
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], int]:
+    """Which links get a filter, which links are the cell's streets, and how many entries the cell has.
 
     Arrays are per link (open car links only); ``node_inside`` is indexed by node id. Returns two
-    boolean arrays over the links: ``filtered`` and ``cell_street``.
+    boolean arrays over the links, ``filtered`` and ``cell_street``, and the number of entries (a cell
+    with fewer than two has no through route, so nothing to filter).
     """
     node_count = node_inside.shape[0]
     minor = np.isin(link_highway.astype(str), np.asarray(list(minor_highways), dtype=str))
     cell = minor & node_inside[link_from] & node_inside[link_to]
     filtered = np.zeros(link_from.shape[0], dtype=np.bool_)
     if not cell.any():
-        return filtered, cell
+        return filtered, cell, 0
     cell_nodes = np.zeros(node_count, dtype=np.bool_)
     cell_nodes[link_from[cell]] = True
     cell_nodes[link_to[cell]] = True
@@ -50,7 +51,7 @@ def place_cell_filters(
     touches_outside[link_to[~cell]] = True
     entries = np.flatnonzero(cell_nodes & touches_outside)
     if entries.size < 2:
-        return filtered, cell
+        return filtered, cell, int(entries.size)
     weights = np.maximum(link_length_m[cell], 0.01)
     graph = sp.csr_matrix((weights, (link_from[cell], link_to[cell])), shape=(node_count, node_count))
     _, _, nearest_entry = dijkstra(
@@ -59,4 +60,4 @@ def place_cell_filters(
     label_from = nearest_entry[link_from]
     label_to = nearest_entry[link_to]
     filtered = cell & (label_from >= 0) & (label_to >= 0) & (label_from != label_to)
-    return filtered, cell
+    return filtered, cell, int(entries.size)

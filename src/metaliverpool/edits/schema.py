@@ -199,8 +199,9 @@ class AiSignalControl(_EditBase):
     ``reactive`` (no forecast: a junction is taken over when its current risk reaches the threshold), the
     baseline a forecast has to beat.
 
-    The pair's baseline is the counterfactual: the same scenario with ``enabled: false`` (the same
-    controller framework, every junction kept on its fixed plan), so the pair shows what the loop changes.
+    Like every edit it is compared with the base twin as it is. With ``run.decompose`` the run also
+    reports the package without the loop (the scenario without its ``ai_signal_control`` edits) against
+    the base twin, and what the loop adds to it.
     """
 
     kind: Literal["ai_signal_control"]
@@ -300,7 +301,9 @@ class RunSettings(_Strict):
     ``engine``: ``dynamic`` (the mesoscopic simulator) or ``static`` (user-equilibrium assignment, for
     strategic questions). ``value_of_time_gbp_per_h`` converts charges into minutes in route choice.
     ``gridlock_timeout_s``: the simulator's gridlock rule (0 = never intervene); every use is counted in
-    the run summary (``gridlock_interventions``).
+    the run summary (``gridlock_interventions``). ``decompose``: with an ``ai_signal_control`` edit, also
+    run the package without the loop, and report its effect against the base twin and what the loop adds
+    (the pair always compares the whole scenario with the base twin as it is).
     """
 
     engine: Literal["dynamic", "static"] = "dynamic"
@@ -310,6 +313,7 @@ class RunSettings(_Strict):
     signals: Literal["fixed", "webster"] = "webster"
     relative_gap: float = Field(default=1e-4, gt=0)
     gridlock_timeout_s: float = Field(default=300.0, ge=0)
+    decompose: bool = False
 
     @field_validator("seeds")
     @classmethod

@@ -1,10 +1,10 @@
 """Content-addressed cache of engine runs: a run is a pure function of (twin, settings, seed).
 
 The key is the SHA-256 of the run's twin *content* (every table that reaches an engine, after the edits
-and the demand variant are applied), the run settings (without the seed list), the seed (dynamic engine
-only: the static engine is deterministic), :data:`ENGINE_CACHE_VERSION` and the engines' source code
-(:func:`engine_code_digest`). Two scenarios whose edits give
-the same twin share their runs, and the baseline of every scenario on the same twin is computed once.
+and the demand variant are applied), the run settings (without the seed list and ``decompose``), the seed
+(dynamic engine only: the static engine is deterministic), :data:`ENGINE_CACHE_VERSION` and the engines'
+source code (:func:`engine_code_digest`). Two scenarios whose edits give the same twin share their runs,
+and the baseline of every scenario on the same twin is computed once.
 
 Entries are folders ``<cache>/<key[:2]>/<key>/`` holding ``link_loads.parquet``, ``trip_times.parquet`` and
 ``summary.json``, written atomically.
@@ -85,7 +85,7 @@ def run_key(twin_hash: str, settings: RunSettings, seed: int, base_hash: str | N
     payload: dict[str, Any] = {
         "twin": twin_hash,
         "base": base_hash if settings.engine == "dynamic" else None,
-        "settings": settings.model_dump(mode="json", exclude={"seeds"}),
+        "settings": settings.model_dump(mode="json", exclude={"seeds", "decompose"}),
         "seed": seed if settings.engine == "dynamic" else None,
         "engine_cache_version": ENGINE_CACHE_VERSION,
         "code_version": __version__,

@@ -22,9 +22,11 @@ import numpy as np
 
 from metaliverpool.atomic import atomic_directory
 from metaliverpool.control.closed_loop import pool_risk_scores
-from metaliverpool.edits.apply import apply_demand_settings, apply_edits
+from metaliverpool.edits.apply import apply_demand_settings, apply_edits, check_edits
+from metaliverpool.edits.check import EditCheck, refusal_summary
 from metaliverpool.edits.io import dump_scenario, load_scenario, resolve_base_twin
 from metaliverpool.edits.schema import RunSettings, Scenario
+from metaliverpool.errors import InputError
 from metaliverpool.metrics.emissions import load_emission_curves
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.cache import RunCache, run_key, twin_digest
@@ -37,6 +39,7 @@ from metaliverpool.scenario.risk_profile import (
     attach_risk_profile,
     load_risk_profile,
     needs_risk_profile,
+    train_missing_profile,
 )
 from metaliverpool.store.bundle import read_twin
 
@@ -46,13 +49,23 @@ KPIS_SCHEMA = "metaliverpool.kpis/1"
 
 @dataclass
 class RunRecord:
-    """One engine run of the pair: which side, seed, whether the cache answered, seconds."""
+    """One engine run: which side (``baseline``, ``scenario``, or ``package`` for the scenario without
+    its AI loop edits), seed, whether the cache answered, seconds."""
 
     side: str
     seed: int
     key: str
     cached: bool
     seconds: float
+
+
+@dataclass
+class Decomposition:
+    """With ``run.decompose``: the package without the AI loop against the base twin, and what the loop
+    adds (the whole scenario against the package without it)."""
+
+    package: Impacts
+    loop_adds: Impacts
 
 
 @dataclass
@@ -67,25 +80,53 @@ class PairResult:
     seconds: float = 0.0
     ai_loop: list[dict[str, Any]] = field(default_factory=list)
     """Per scenario seed, what the AI signal loop did (``ai_loop`` of the run summaries); empty without."""
-    ai_loop_baseline: list[dict[str, Any]] = field(default_factory=list)
-    """Per baseline seed, the same record of the counterfactual (the loop measured but never steered)."""
+    checks: list[EditCheck] = field(default_factory=list)
+    """The verdict on every edit; refused edits (only with ``skip_refused``) are not in the run."""
+    decomposition: Decomposition | None = None
+    base_digest: str = ""
+    """:func:`~metaliverpool.scenario.cache.twin_digest` of ``base_twin``."""
 
 
-def prepare_twins(scenario: Scenario, twin: Twin) -> tuple[Twin, Twin]:
-    """(baseline twin, scenario twin): the demand variant applied to both, the edits to the second.
+@dataclass
+class PreparedTwins:
+    """What a run compares: the base twin as it is (with the demand variant), the scenario twin, and for a
+    decomposed run the scenario without its AI loop edits (``package``); the check of every edit."""
 
-    A scenario with an ``ai_signal_control`` edit is compared with its counterfactual: the baseline gets
-    every edit of the scenario but with the loop disabled (``enabled: false``), so the pair shows what the
-    AI loop alone changes.
+    base: Twin
+    scenario: Twin
+    package: Twin | None
+    checks: list[EditCheck]
+
+
+def _has_loop(scenario: Scenario) -> bool:
+    return any(edit.kind == "ai_signal_control" and edit.enabled for edit in scenario.edits)
+
+
+def prepare_twins(scenario: Scenario, twin: Twin, *, skip_refused: bool = False) -> PreparedTwins:
+    """The twins of a run (see :class:`PreparedTwins`), every edit checked first (engine included).
+
+    The baseline is always the base twin as it is (do nothing); an ``ai_signal_control`` edit is an edit
+    like any other. A refused edit raises :class:`InputError` naming every refused edit by number and
+    label, unless ``skip_refused``: then the run goes ahead without them and the report says so first.
     """
     base = apply_demand_settings(twin, scenario.demand)
-    if not any(edit.kind == "ai_signal_control" for edit in scenario.edits):
-        return base, apply_edits(base, scenario)
-    counterfactual = [
-        edit.model_copy(update={"enabled": False}) if edit.kind == "ai_signal_control" else edit
-        for edit in scenario.edits
-    ]
-    return apply_edits(base, counterfactual, source=scenario.source), apply_edits(base, scenario)
+    edited, checks = check_edits(base, scenario, engine=scenario.run.engine)
+    if not skip_refused and any(check.status == "refused" for check in checks):
+        raise InputError(scenario.source, refusal_summary(checks))
+    package = None
+    refused = {check.number for check in checks if check.status == "refused"}
+    loop_runs = any(
+        edit.kind == "ai_signal_control" and edit.enabled and number not in refused
+        for number, edit in enumerate(scenario.edits, start=1)
+    )
+    if scenario.run.decompose and loop_runs:
+        without_loop = [
+            edit
+            for number, edit in enumerate(scenario.edits, start=1)
+            if number not in refused and edit.kind != "ai_signal_control"
+        ]
+        package = apply_edits(base, without_loop, source=scenario.source)
+    return PreparedTwins(base, edited, package, checks)
 
 
 @dataclass
@@ -191,39 +232,58 @@ def run_pair(
     progress: Callable[[float, str], None] | None = None,
     workers: int = 1,
     ray: RayCluster | None = None,
+    skip_refused: bool = False,
 ) -> PairResult:
     """Apply the scenario to ``twin``, run baseline and scenario for every seed (cached), compute impacts.
 
-    ``progress(fraction, message)`` is called as the work advances (0..1). The engine runs that are not
-    cached run as one Ray task each on ``ray`` (a local instance or a cluster), else with ``workers`` > 1 in
-    that many local processes (each run is single-threaded).
+    The static engine is deterministic: it runs once (the first seed), whatever the seed list. With
+    ``run.decompose`` and an AI loop, the package without the loop runs as a third side. ``progress(
+    fraction, message)`` is called as the work advances (0..1). The engine runs that are not cached run as
+    one Ray task each on ``ray`` (a local instance or a cluster), else with ``workers`` > 1 in that many
+    local processes (each run is single-threaded). ``skip_refused``: see :func:`prepare_twins`.
     """
     started = time.perf_counter()
     if seeds is not None:
         scenario = scenario.model_copy(
             update={"run": scenario.run.model_copy(update={"seeds": seeds})}
         ).with_source(scenario.source)
-    base, edited = prepare_twins(scenario, twin)
+    twins = prepare_twins(scenario, twin, skip_refused=skip_refused)
+    base, edited = twins.base, twins.scenario
     if progress is not None:
         progress(0.05, "edits applied")
     settings = scenario.run
-    base_hash = twin_digest(base)
-    scenario_hash = twin_digest(edited)
+    run_seeds = engine_seeds(settings)
+    sides = [("baseline", base), ("scenario", edited)]
+    if twins.package is not None:
+        sides.append(("package", twins.package))
+    digests = {side: twin_digest(side_twin) for side, side_twin in sides}
+    base_hash = digests["baseline"]
     jobs = [
-        _Job(side, seed, side_twin, run_key(digest, settings, seed, base_hash))
-        for side, side_twin, digest in (("baseline", base, base_hash), ("scenario", edited, scenario_hash))
-        for seed in settings.seeds
+        _Job(side, seed, side_twin, run_key(digests[side], settings, seed, base_hash))
+        for side, side_twin in sides
+        for seed in run_seeds
     ]
     outputs, records = _run_all(jobs, settings, base, RunCache(cache_dir), workers, progress, ray)
-    baseline = [outputs[job.key] for job in jobs if job.side == "baseline"]
-    scenario_runs = [outputs[job.key] for job in jobs if job.side == "scenario"]
-    impacts = compute_impacts(base, edited, baseline, scenario_runs, load_emission_curves())
+    runs = {side: [outputs[job.key] for job in jobs if job.side == side] for side, _ in sides}
+    curves = load_emission_curves()
+    impacts = compute_impacts(base, edited, runs["baseline"], runs["scenario"], curves)
+    decomposition = None
+    if twins.package is not None:
+        decomposition = Decomposition(
+            compute_impacts(base, twins.package, runs["baseline"], runs["package"], curves),
+            compute_impacts(twins.package, edited, runs["package"], runs["scenario"], curves),
+        )
     if progress is not None:
         progress(0.95, "impacts computed")
-    loops = [run.summary["ai_loop"] for run in scenario_runs if "ai_loop" in run.summary]
-    unsteered = [run.summary["ai_loop"] for run in baseline if "ai_loop" in run.summary]
+    loops = [run.summary["ai_loop"] for run in runs["scenario"] if "ai_loop" in run.summary]
     seconds = time.perf_counter() - started
-    return PairResult(scenario, base, edited, impacts, records, seconds, loops, unsteered)
+    return PairResult(scenario, base, edited, impacts, records, seconds, loops, twins.checks, decomposition)
+
+
+def engine_seeds(settings: RunSettings) -> list[int]:
+    """The seeds the engine runs: all of them for the dynamic engine, the first only for the static
+    engine (deterministic: every seed would give the same run)."""
+    return settings.seeds if settings.engine == "dynamic" else settings.seeds[:1]
 
 
 def _clean(value: Any) -> Any:
@@ -240,11 +300,11 @@ def _clean(value: Any) -> Any:
 
 
 def engine_notes(scenario: Scenario) -> list[str]:
-    """What the chosen engine does not represent of this scenario's edits (shown in the report)."""
+    """What the run does not represent of this scenario's edits (shown in the report)."""
     kinds = {edit.kind for edit in scenario.edits}
     notes = []
-    if scenario.run.engine == "static" and "signal_plan" in kinds:
-        notes.append("The static engine has no signals: run signal retiming with the dynamic engine.")
+    if scenario.run.decompose and not _has_loop(scenario):
+        notes.append("Nothing to decompose: the scenario has no AI signal loop.")
     if "bus_lane" in kinds or any(getattr(e, "vehicles", "") == "general" for e in scenario.edits):
         notes.append(
             "Buses are not simulated: bus lanes and bus gates act only by taking road space from cars."
@@ -252,20 +312,21 @@ def engine_notes(scenario: Scenario) -> list[str]:
     return notes
 
 
-def _risk_forecast_block(unsteered: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Pooled over the counterfactual's seeds: how well each forecast and persistence foresaw the blocking
-    risk ``horizon_s`` later (``control.closed_loop.pool_risk_scores``)."""
-    scores = [loop["risk_forecast"] for loop in unsteered if "risk_forecast" in loop]
+def _risk_forecast_block(loops: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Pooled over the scenario's seeds: how well each forecast and persistence foresaw the blocking risk
+    ``horizon_s`` later (``control.closed_loop.pool_risk_scores``)."""
+    scores = [loop["risk_forecast"] for loop in loops if "risk_forecast" in loop]
     if not scores:
         return None
-    return {"source": "baseline runs (the loop measured, never steered)", **pool_risk_scores(scores)}
+    return {
+        "source": "the scenario's runs (the loop steering: a junction it takes over changes its own risk)",
+        **pool_risk_scores(scores),
+    }
 
 
-def ai_loop_block(
-    loops: list[dict[str, Any]], twin: Twin, unsteered: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def ai_loop_block(loops: list[dict[str, Any]], twin: Twin) -> dict[str, Any]:
     """The ``ai_loop`` block of ``kpis.json``: the loop's settings, how well its forecast foresaw the risk
-    on the counterfactual (``risk_forecast``) and, per junction it took over, in how many seeds, when
+    in the scenario's runs (``risk_forecast``) and, per junction it took over, in how many seeds, when
     first (s after 07:00), and the largest risk forecast that triggered it."""
     nodes = twin.nodes.set_index("osm_node_id")
     junctions: dict[int, dict[str, Any]] = {}
@@ -293,32 +354,60 @@ def ai_loop_block(
         "horizon_s": first["horizon_s"],
         "risk_threshold": first["risk_threshold"],
         "forecast": first.get("forecast", "trend"),
-        "risk_forecast": _risk_forecast_block(unsteered or []),
+        "risk_forecast": _risk_forecast_block(loops),
         "junctions": sorted(junctions.values(), key=lambda j: (j["first_flag_s"], j["osm_node_id"])),
     }
 
 
+DECOMPOSED_GROUPS = ("network", "emissions", "journeys")
+"""The KPI groups a decomposed run reports for each part."""
+
+
+def _decomposition_block(decomposition: Decomposition) -> dict[str, Any]:
+    return {
+        "package_without_loop": {
+            "compared": "the scenario without its AI loop against the base twin as it is",
+            **{group: decomposition.package.kpis[group] for group in DECOMPOSED_GROUPS},
+        },
+        "loop_adds": {
+            "compared": "the whole scenario against the scenario without its AI loop",
+            **{group: decomposition.loop_adds.kpis[group] for group in DECOMPOSED_GROUPS},
+        },
+    }
+
+
 def kpis_document(result: PairResult, twin_path: Path | None) -> dict[str, Any]:
-    """The ``kpis.json`` document (layout: ``docs/scenarios.md``)."""
+    """The ``kpis.json`` document (layout: ``docs/scenarios.md``). ``refused_edits`` comes first: the edits
+    this run left out (only with ``skip_refused``), each named by number and label with the reason."""
     scenario = result.scenario
+    deterministic = scenario.run.engine == "static"
     return _clean(
         {
             "schema": KPIS_SCHEMA,
+            "refused_edits": [check.as_dict() for check in result.checks if check.status == "refused"],
+            "comparison": "the scenario against the base twin as it is (do nothing)",
+            "deterministic": deterministic,
             "scenario": {
                 "name": scenario.name,
                 "description": scenario.description,
                 "file": scenario.source,
                 "edits": result.scenario_twin.manifest.get("edits_applied", []),
+                "checks": [check.as_dict() for check in result.checks],
             },
-            "twin": {"path": str(twin_path) if twin_path else None, "digest": twin_digest(result.base_twin)},
+            "twin": {
+                "path": str(twin_path) if twin_path else None,
+                "digest": result.base_digest or twin_digest(result.base_twin),
+            },
             "run": scenario.run.model_dump(mode="json"),
+            "engine_seeds": engine_seeds(scenario.run),
             "notes": engine_notes(scenario),
             **result.impacts.kpis,
             **(
-                {"ai_loop": ai_loop_block(result.ai_loop, result.base_twin, result.ai_loop_baseline)}
-                if result.ai_loop
+                {"decomposition": _decomposition_block(result.decomposition)}
+                if result.decomposition is not None
                 else {}
             ),
+            **({"ai_loop": ai_loop_block(result.ai_loop, result.base_twin)} if result.ai_loop else {}),
             "runs": [record.__dict__ for record in result.records],
             "seconds_total": result.seconds,
         }
@@ -347,12 +436,33 @@ def run_scenario_file(
     cache_dir: Path | None = None,
     workers: int = 1,
     ray: RayCluster | None = None,
+    decompose: bool = False,
+    skip_refused: bool = False,
+    on_training: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Load a scenario file, run it against its base twin (or ``twin_dir``) and write the outputs."""
+    """Load a scenario file, run it against its base twin (or ``twin_dir``) and write the outputs
+    (``decompose``: as ``run.decompose: true``; ``skip_refused``: see :func:`prepare_twins`). A
+    junction-risk history the scenario needs and the twin lacks is trained first
+    (:func:`~metaliverpool.scenario.risk_profile.train_missing_profile`; ``on_training(done, total)``
+    mornings)."""
     scenario = load_scenario(path)
+    if decompose:
+        scenario = scenario.model_copy(
+            update={"run": scenario.run.model_copy(update={"decompose": True})}
+        ).with_source(scenario.source)
     twin_path = resolve_base_twin(scenario, twin_dir)
+    if needs_risk_profile(scenario):
+        train_missing_profile(read_twin(twin_path), twin_path, scenario, on_training)
     twin = read_scenario_twin(scenario, twin_path)
-    result = run_pair(scenario, twin, seeds=seeds, cache_dir=cache_dir, workers=workers, ray=ray)
+    result = run_pair(
+        scenario,
+        twin,
+        seeds=seeds,
+        cache_dir=cache_dir,
+        workers=workers,
+        ray=ray,
+        skip_refused=skip_refused,
+    )
     return write_outputs(result, out_dir, twin_path)
 
 
@@ -372,11 +482,14 @@ def run_for_web(
     out_dir: Path,
     progress: Callable[[float, str], None] | None = None,
     cache_dir: Path | None = None,
+    ray: RayCluster | None = None,
 ) -> dict[str, Any]:
     """The web server's entry (``metaliverpool.service.runs``): run a parsed scenario on the twin at
-    ``twin_path`` and write the outputs into ``out_dir``; returns the ``kpis.json`` document."""
+    ``twin_path`` and write the outputs into ``out_dir``; returns the ``kpis.json`` document. ``ray``:
+    run the uncached engine runs as Ray tasks (the web worker passes the cluster it runs on for the
+    dynamic engine, whose seeds then run at once)."""
     twin = read_scenario_twin(scenario, twin_path)
-    result = run_pair(scenario, twin, cache_dir=cache_dir, progress=progress)
+    result = run_pair(scenario, twin, cache_dir=cache_dir, progress=progress, ray=ray)
     document = write_outputs(result, out_dir, twin_path)
     if progress is not None:
         progress(1.0, "report written")

@@ -1,9 +1,11 @@
 """A self-contained HTML report: maps and charts as inline SVG, no external file, font, script or CDN.
 
-Sections: a plain-language summary; the KPI table (baseline, scenario, change with its 95% interval across
-seeds); three maps (link-flow difference, winners and losers by zone, NOx change by link); equity by IMD
-decile (bar chart with intervals, the most deprived decile called out); diversion and rat-running lists; the
-edits as applied. Map tooltips use SVG ``<title>`` elements (native, no script).
+Sections: the edits refused and left out, if any (first); a one-screen summary (what changes, for whom, how
+sure); the KPI table (do nothing, scenario, change, and its 95% interval where seeds vary; labels, units and
+rounding from :mod:`metaliverpool.scenario.kpi_labels`); with ``decompose``, the package without the AI
+loop and what the loop adds; three maps (link-flow difference, winners and losers by zone, NOx change by
+link); equity by IMD decile (bar chart with intervals, the most deprived decile called out); diversion and
+rat-running lists; the edits as applied. Map tooltips use SVG ``<title>`` elements (native, no script).
 """
 
 from __future__ import annotations
@@ -25,32 +27,20 @@ from metaliverpool.scenario.html_parts import fmt as _fmt
 from metaliverpool.scenario.html_parts import legend as _legend
 from metaliverpool.scenario.html_parts import link_lines as _link_lines
 from metaliverpool.scenario.impacts import Impacts
+from metaliverpool.scenario.kpi_labels import format_number, journey_measure, kpi_table, uncertainty
 
 _UP = "#c0392b"
 _DOWN = "#2471a3"
 _LOOP = "#8e44ad"
 
-_KPI_ROWS = (
-    ("network", "vehicle_km", "Vehicle-kilometres", "{:,.0f}"),
-    ("network", "vehicle_hours", "Vehicle-hours", "{:,.0f}"),
-    ("network", "delay_hours", "Delay (vehicle-hours)", "{:,.0f}"),
-    ("network", "mean_speed_kmh", "Mean speed (km/h)", "{:,.1f}"),
-    ("network", "queue_veh_at_junctions", "Mean queue at junctions (vehicles)", "{:,.0f}"),
-    ("emissions", "co2_kg", "CO2 (kg)", "{:,.0f}"),
-    ("emissions", "nox_kg", "NOx (kg)", "{:,.2f}"),
-    ("emissions", "pm25_kg", "PM2.5 exhaust (kg)", "{:,.3f}"),
-)
 
-
-def _change_cell(change: dict[str, Any], pattern: str) -> str:
-    mean, lower, upper = change.get("mean"), change.get("lower"), change.get("upper")
-    if mean is None:
-        return "n/a"
-    text = _fmt(mean, pattern)
-    if mean > 0 and text.strip("0.,"):
-        text = "+" + text
-    if change.get("n", 0) > 1 and lower is not None:
-        text += f" <span class='ci'>[{_fmt(lower, pattern)}, {_fmt(upper, pattern)}]</span>"
+def _change_cell(change: dict[str, Any], decimals: int, doc: dict[str, Any]) -> str:
+    """A change with its interval where seeds vary (``+923 [+800, +1,050]``), rounded for people."""
+    text = format_number(change.get("mean"), decimals, signed=True)
+    if not doc.get("deterministic") and change.get("n", 0) > 1 and change.get("lower") is not None:
+        lower = format_number(change["lower"], decimals, signed=True)
+        upper = format_number(change["upper"], decimals, signed=True)
+        text += f" <span class='ci'>[{lower}, {upper}]</span>"
     return text
 
 
@@ -62,11 +52,12 @@ def _link_map(
     unit: str,
     names: pd.Series,
     map_id: str,
+    roads: str,
     points: list[tuple[float, float, str]] | None = None,
 ) -> str:
-    """A map of ``values`` per link (colour and width by sign and size) and optional marked ``points``
-    (lon, lat, label): the junctions the AI loop took over."""
-    background = "".join(projection.path(coords) for coords in lines.to_numpy())
+    """A map of ``values`` per link (colour and width by sign and size) over the grey ``roads`` (an SVG
+    path of every link) and optional marked ``points`` (lon, lat, label): the junctions the AI loop took
+    over."""
     shown = values[np.isfinite(values.to_numpy(dtype=np.float64))]
     largest = float(shown.abs().max()) if len(shown) else 0.0
     threshold = max(largest * 0.02, 1e-9)
@@ -87,7 +78,7 @@ def _link_map(
         f"width='{projection.width:.0f}' height='{projection.height:.0f}'"
         f" role='img' aria-label='{html.escape(title)}'>"
         f"<rect width='100%' height='100%' fill='#fbfbf8'/>"
-        f"<path d='{background}' stroke='{_GREY}' stroke-width='0.6' fill='none'/>"
+        f"<path d='{roads}' stroke='{_GREY}' stroke-width='0.6' fill='none'/>"
         f"<g fill='none' stroke-linecap='round'>{''.join(paths)}</g>"
         f"{_markers(projection, points or [])}</svg>"
     )
@@ -145,13 +136,14 @@ def _ai_loop_section(doc: dict[str, Any]) -> str:
     return (
         f"<h2>AI signal loop</h2><p>{how}"
         f"{loop['risk_threshold']:.2f} was handed from its fixed plan to the adaptive look-ahead controller. "
-        "The baseline is the same scenario without the loop, so every change on this page is the loop's. "
+        "Like every edit, the loop is compared with the base twin as it is: the changes on this page are the "
+        "whole scenario's (run with <code>decompose</code> to separate what the loop adds). "
         "The junctions it took over are marked on the flow map.</p>" + table + _risk_forecast_table(loop)
     )
 
 
 def _risk_forecast_table(loop: dict[str, Any]) -> str:
-    """How well the trend and persistence foresaw the risk on the baseline runs (empty without samples)."""
+    """How well the trend and persistence foresaw the risk in the scenario's runs (empty without samples)."""
     scores = loop.get("risk_forecast")
     if not scores or not scores["pairs"]:
         return ""
@@ -170,9 +162,10 @@ def _risk_forecast_table(loop: dict[str, Any]) -> str:
         if key in scores
     )
     return (
-        f"<p>How well the risk {loop['horizon_s'] / 60:.0f} minutes later was foreseen on the baseline runs "
-        f"(the loop measured but did not steer; {scores['pairs']} junction samples with traffic): MAE of the "
-        f"risk, and precision and recall of 'risk later at or above {loop['risk_threshold']:.2f}'.</p>"
+        f"<p>How well the risk {loop['horizon_s'] / 60:.0f} minutes later was foreseen in the scenario's "
+        f"runs (the loop steering, so a junction it took over changed its own risk; {scores['pairs']} "
+        "junction samples with traffic): MAE of the risk, and precision and recall of "
+        f"'risk later at or above {loop['risk_threshold']:.2f}'.</p>"
         "<table class='kpis' id='ai-risk-forecast'><thead><tr><th>forecast</th><th>MAE</th>"
         "<th>precision</th><th>recall</th><th>hits</th></tr></thead><tbody>" + rows + "</tbody></table>"
     )
@@ -193,7 +186,9 @@ def _diverging_colour(value: float, largest: float) -> str:
     return f"rgb({int(255 - 60 * t)},{int(255 - 200 * t)},{int(255 - 120 * t)})"
 
 
-def _zone_map(projection: Projection, twin: Twin, zones: pd.DataFrame, lines: pd.Series, map_id: str) -> str:
+def _zone_map(
+    projection: Projection, twin: Twin, zones: pd.DataFrame, roads: str, map_id: str, measure: str
+) -> str:
     geometry = twin.zones.set_index("zone_id")["geometry"]
     values = zones.set_index("zone_id")["journey_change_s"]
     largest = float(np.nanmax(np.abs(values.to_numpy(dtype=np.float64)))) if values.notna().any() else 0.0
@@ -212,7 +207,6 @@ def _zone_map(projection: Projection, twin: Twin, zones: pd.DataFrame, lines: pd
             f"<path d='{''.join(rings)}' fill='{_diverging_colour(float(value), largest)}' stroke='#888' "
             f"stroke-width='0.5'><title>{html.escape(label)}</title></path>"
         )
-    roads = "".join(projection.path(coords) for coords in lines.to_numpy())
     svg = (
         f"<svg class='map' id='{map_id}' viewBox='0 0 {projection.width:.0f} {projection.height:.0f}' "
         f"width='{projection.width:.0f}' height='{projection.height:.0f}'"
@@ -222,14 +216,14 @@ def _zone_map(projection: Projection, twin: Twin, zones: pd.DataFrame, lines: pd
     )
     legend = _legend(
         [
-            (_diverging_colour(-1, 1), "trips from here get faster"),
-            (_diverging_colour(1, 1), "slower"),
+            (_diverging_colour(-1, 1), "trips from here are better off"),
+            (_diverging_colour(1, 1), "worse off"),
             ("#eeeeee", "no trips"),
         ]
     )
     return (
-        "<figure><figcaption>Winners and losers: mean change in journey time of trips starting in each "
-        f"neighbourhood (LSOA)</figcaption>{svg}{legend}</figure>"
+        f"<figure><figcaption>Winners and losers: mean change in {measure.lower()} of car trips starting in "
+        f"each neighbourhood (LSOA)</figcaption>{svg}{legend}</figure>"
     )
 
 
@@ -287,26 +281,100 @@ def _equity_chart(rows: list[dict[str, Any]], title: str, unit: str, chart_id: s
 
 
 def _summary(doc: dict[str, Any]) -> str:
+    """The first screen: what changes, for whom, how sure."""
     network = doc.get("network", {})
     journeys = doc.get("journeys", {})
     emissions = doc.get("emissions", {})
     vh = network.get("vehicle_hours", {}).get("change", {})
+    vkm = network.get("vehicle_km", {}).get("change", {})
     co2 = emissions.get("co2_kg", {}).get("change", {})
     win = journeys.get("trips_winning", {}).get("mean")
     lose = journeys.get("trips_losing", {}).get("mean")
     deprived = doc.get("equity", {}).get("most_deprived_decile", {}).get("journey_change_s", {})
     rat = doc.get("diversion", {}).get("rat_running", {}).get("flagged", 0)
+    measure, short = journey_measure(doc)
+    period = f"{doc.get('period_h', 0):g}-hour morning peak"
     points = [
-        f"Total time spent driving changes by <b>{_change_cell(vh, '{:,.0f}')}</b> vehicle-hours over the "
-        f"{doc.get('period_h', 0):g}-hour morning peak.",
-        f"About <b>{_fmt(win, '{:,.0f}')}</b> car trips get more than a minute faster and "
-        f"<b>{_fmt(lose, '{:,.0f}')}</b> more than a minute slower.",
-        f"Carbon dioxide from traffic changes by <b>{_change_cell(co2, '{:,.0f}')}</b> kg.",
-        "Trips from the most deprived tenth of neighbourhoods (IMD decile 1) change by "
-        f"<b>{_change_cell(deprived, '{:,.0f}')}</b> seconds on average.",
-        f"Residential streets flagged for possible rat-running: <b>{rat}</b>.",
+        f"<b>What changes:</b> time spent driving changes by <b>{_change_cell(vh, 0, doc)}</b> "
+        f"vehicle-hours and distance driven by <b>{_change_cell(vkm, 0, doc)}</b> vehicle-km over the "
+        f"{period}; carbon dioxide from traffic by <b>{_change_cell(co2, 0, doc)}</b> kg.",
+        f"<b>For whom:</b> about <b>{format_number(win, 0)}</b> car trips are more than a minute better off "
+        f"and <b>{format_number(lose, 0)}</b> more than a minute worse off ({html.escape(measure)}); "
+        "trips from the most deprived tenth of neighbourhoods (IMD decile 1) change by "
+        f"<b>{_change_cell(deprived, 0, doc)}</b> s each on average. Residential streets flagged for "
+        f"possible rat-running: <b>{rat}</b>.",
+        f"<b>How sure:</b> {html.escape(_how_sure(doc))} {html.escape(short)} is what the "
+        "winners and losers are measured by.",
     ]
     return "<ul class='summary'>" + "".join(f"<li>{p}</li>" for p in points) + "</ul>"
+
+
+def _how_sure(doc: dict[str, Any]) -> str:
+    if doc.get("deterministic"):
+        return (
+            "The static engine is deterministic: one run each, no interval (its uncertainty is the twin's "
+            "calibration, stated at the top)."
+        )
+    seeds = doc.get("seeds", 1)
+    if seeds < 2:
+        return "One seed: no interval; run more seeds to see how much the result varies."
+    return (
+        f"Changes are the mean over {seeds} seeds (baseline and scenario on the same seeds) with a "
+        f"{uncertainty(doc)} in brackets."
+    )
+
+
+def _seeds_line(doc: dict[str, Any]) -> str:
+    if doc.get("deterministic"):
+        return "deterministic (one run of each side)"
+    seeds = doc.get("engine_seeds") or doc.get("run", {}).get("seeds")
+    return f"seeds {seeds}, baseline and scenario on the same seeds; intervals: 95% Student-t of the change"
+
+
+def _refused(doc: dict[str, Any]) -> str:
+    """The first lines when edits were refused and the run went ahead without them."""
+    refused = doc.get("refused_edits") or []
+    if not refused:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(str(r['title']))}: {html.escape(str(r['message']))}</li>" for r in refused
+    )
+    return (
+        "<div class='refused' id='refused-edits'><p><b>Not in this run:</b> these edits were refused and "
+        f"left out; every result below is without them.</p><ul>{items}</ul></div>"
+    )
+
+
+def _decomposition(doc: dict[str, Any]) -> str:
+    """The package without the AI loop against do-nothing, and what the loop adds (decomposed runs)."""
+    parts = doc.get("decomposition")
+    if not parts:
+        return ""
+    rows = []
+    for row_whole, row_package, row_loop in zip(
+        kpi_table(doc),
+        kpi_table({**doc, **parts["package_without_loop"]}),
+        kpi_table({**doc, **parts["loop_adds"]}),
+        strict=False,
+    ):
+        if row_whole["key"] != row_package["key"] or not row_whole["key"].startswith(
+            ("network", "emissions")
+        ):
+            continue
+        rows.append(
+            f"<tr><th>{html.escape(row_whole['label'])} ({html.escape(row_whole['unit'])})</th>"
+            f"<td>{row_package['display']['change']}</td><td>{row_loop['display']['change']}</td>"
+            f"<td>{row_whole['display']['change']}</td></tr>"
+        )
+    return (
+        "<h2>The package and the AI loop</h2><p>The whole scenario's change against the base twin, split "
+        "into the package without the AI loop (against the base twin) and what the loop adds to it (the "
+        "whole scenario against the package without the loop).</p>"
+        "<table class='kpis' id='decomposition'><thead><tr><th>Measure</th><th>Package without the loop</th>"
+        "<th>The loop adds</th><th>Whole scenario</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
 
 
 def _notes(doc: dict[str, Any]) -> str:
@@ -319,51 +387,17 @@ def _notes(doc: dict[str, Any]) -> str:
 
 
 def _kpi_table(doc: dict[str, Any]) -> str:
-    rows = []
-    for group, key, label, pattern in _KPI_ROWS:
-        entry = doc.get(group, {}).get(key)
-        if not entry:
-            continue
-        rows.append(
-            f"<tr><th>{html.escape(label)}</th><td>{_fmt(entry['baseline']['mean'], pattern)}</td>"
-            f"<td>{_fmt(entry['scenario']['mean'], pattern)}</td>"
-            f"<td>{_change_cell(entry['change'], pattern)}</td></tr>"
-        )
-    journeys = doc.get("journeys", {})
-    arrived = journeys.get("trips_arrived")
-    if arrived:
-        rows.append(
-            f"<tr><th>Trips that arrived</th><td>{_fmt(arrived['baseline']['mean'], '{:,.0f}')}</td>"
-            f"<td>{_fmt(arrived['scenario']['mean'], '{:,.0f}')}</td>"
-            f"<td>{_change_cell(arrived['change'], '{:,.0f}')}</td></tr>"
-        )
-    for key, label in (
-        ("trips_winning", "Trips faster by over 1 min"),
-        ("trips_losing", "Trips slower by over 1 min"),
-    ):
-        if key in journeys:
-            rows.append(
-                f"<tr><th>{label}</th><td></td><td></td>"
-                f"<td>{_change_cell(journeys[key], '{:,.0f}')}</td></tr>"
-            )
-    for kind, entry in doc.get("access", {}).get("car", {}).items():
-        near = entry["nearest_min"]
-        rows.append(
-            f"<tr><th>Minutes to nearest {html.escape(kind)} by car (zone mean)</th>"
-            f"<td>{_fmt(near['baseline']['mean'], '{:.1f}')}</td>"
-            f"<td>{_fmt(near['scenario']['mean'], '{:.1f}')}</td>"
-            f"<td>{_change_cell(near['change'], '{:.2f}')}</td></tr>"
-        )
-    for kind, entry in doc.get("access", {}).get("walk", {}).items():
-        rows.append(
-            f"<tr><th>Minutes to nearest {html.escape(kind)} on foot (zone mean)</th>"
-            f"<td>{_fmt(entry['nearest_min']['mean'], '{:.1f}')}</td><td>same</td><td>unchanged</td></tr>"
-        )
-    seeds = doc.get("seeds", 1)
+    """Key measures: labels, units and rounding from :mod:`metaliverpool.scenario.kpi_labels`."""
+    rows = "".join(
+        f"<tr><th>{html.escape(row['label'])} ({html.escape(row['unit'])})</th>"
+        f"<td>{row['display']['baseline']}</td><td>{row['display']['scenario']}</td>"
+        f"<td>{row['display']['change']}</td>"
+        f"<td class='ci'>{html.escape(row['display']['interval'])}</td></tr>"
+        for row in kpi_table(doc)
+    )
     return (
-        "<table id='kpis'><thead><tr><th>Measure</th><th>Baseline</th><th>Scenario</th>"
-        f"<th>Change [95% interval over {seeds} seeds]</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<table id='kpis'><thead><tr><th>Measure</th><th>Do nothing</th><th>Scenario</th><th>Change</th>"
+        f"<th>How sure</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
@@ -389,6 +423,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
     nodes = base_twin.nodes
     projection = Projection(nodes["lon"].to_numpy(dtype=np.float64), nodes["lat"].to_numpy(dtype=np.float64))
     lines = _link_lines(base_twin)
+    roads = "".join(projection.path(coords) for coords in lines.to_numpy())  # drawn under every map
     links = impacts.links.set_index("base_link_id")
     names = links["name"] if "name" in links else pd.Series(dtype=str)
     loop_points = [
@@ -404,6 +439,7 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
         "veh/h",
         names,
         "map-flow",
+        roads,
         loop_points,
     )
     nox_map = _link_map(
@@ -414,13 +450,15 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
         "g NOx",
         names,
         "map-nox",
+        roads,
     )
-    zone_map = _zone_map(projection, base_twin, impacts.zones, lines, "map-zones")
+    zone_map = _zone_map(projection, base_twin, impacts.zones, roads, "map-zones", journey_measure(doc)[1])
     equity = doc.get("equity", {})
+    _, short = journey_measure(doc)
     charts = [
         _equity_chart(
             equity.get("journey_change_s", []),
-            "Change in journey time by IMD decile (s per trip)",
+            f"Change in {short.lower()} of a car trip by IMD decile (s per trip)",
             "s",
             "chart-journeys",
         )
@@ -447,8 +485,12 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
         )
     diversion = doc.get("diversion", {})
     edits = "".join(
-        f"<li>{html.escape(str(e.get('kind')))} {html.escape(str(e.get('id') or ''))}: "
-        + html.escape(", ".join(f"{k} {v}" for k, v in e.items() if k not in ("edit", "id", "kind")))
+        f"<li value='{int(e.get('edit', 0))}'>{html.escape(str(e.get('label') or e.get('kind')))}: "
+        + html.escape(
+            ", ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in e.items() if k not in ("edit", "id", "kind", "label")
+            )
+        )
         + "</li>"
         for e in scenario.get("edits", [])
     )
@@ -459,14 +501,14 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
 <title>{html.escape(str(scenario.get("name", "Scenario")))} - Meta Liverpool</title>
 <style>{_STYLE}</style></head><body>
 <h1>{html.escape(str(scenario.get("name", "")))}</h1>
+{_refused(doc)}
 <p class="calibration" id="twin-calibration">Twin: {html.escape(calibration_line(base_twin.manifest))}</p>
 <p class="lede">{html.escape(str(scenario.get("description", "")))}</p>
-<p class="note">Engine: {html.escape(str(run.get("engine")))}; seeds {html.escape(str(run.get("seeds")))};
-baseline and scenario run
-with the same seeds. Intervals are 95% Student-t intervals of the per-seed change. Journey measure:
-{html.escape(str(doc.get("journeys", {}).get("measure", "")))}.</p>
+<p class="note">Compared with the base twin as it is (do nothing).
+Engine: {html.escape(str(run.get("engine")))}; {html.escape(_seeds_line(doc))}.
+Journey measure: {html.escape(journey_measure(doc)[0])}.</p>
 <h2>In short</h2>{_summary(doc)}{_notes(doc)}
-<h2>Key measures</h2>{_kpi_table(doc)}{_ai_loop_section(doc)}
+<h2>Key measures</h2>{_kpi_table(doc)}{_decomposition(doc)}{_ai_loop_section(doc)}
 <h2>Maps</h2>{flow_map}{zone_map}{nox_map}
 <h2>Who gains and who loses</h2><p>Each bar is the population-weighted mean over the neighbourhoods of one
 deprivation decile (English Indices of Deprivation 2019); decile 1, the most deprived, is drawn in purple.</p>

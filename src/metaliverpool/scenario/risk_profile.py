@@ -137,6 +137,37 @@ def load_risk_profile(path: Path) -> RiskProfile:
         )
 
 
+TRAINING_MORNINGS = 5
+"""Mornings simulated when a scenario run trains a missing history (as ``signals train-risk``)."""
+
+TRAINING_DTA_ITERATIONS = 2
+"""DTA iterations per training morning (as ``signals train-risk``)."""
+
+
+def train_missing_profile(
+    twin: Twin, twin_path: Path, scenario: Scenario, on_morning: Callable[[int, int], None] | None = None
+) -> None:
+    """Train and save the junction-risk history ``scenario`` needs (``TWIN/forecasts/junction-risk.npz``,
+    as ``metaliverpool signals train-risk`` with its defaults and the scenario's sampling interval) when
+    the twin bundle has none; ``on_morning(done, total)`` reports progress."""
+    path = Path(twin_path) / PROFILE_PATH
+    if not needs_risk_profile(scenario) or path.is_file():
+        return
+    interval = next(
+        float(getattr(edit, "sample_interval_s", 300.0))
+        for edit in scenario.edits
+        if getattr(edit, "forecast", None) == "history"
+    )
+    profile, _ = simulate_risk_profile(
+        twin,
+        RunSettings(engine="dynamic", dta_iterations=TRAINING_DTA_ITERATIONS),
+        mornings=TRAINING_MORNINGS,
+        sample_interval_s=interval,
+        on_morning=None if on_morning is None else (lambda done: on_morning(done, TRAINING_MORNINGS)),
+    )
+    save_risk_profile(profile, path)
+
+
 def needs_risk_profile(scenario: Scenario) -> bool:
     """Whether an edit of ``scenario`` runs the AI loop on its ``history`` forecast."""
     return any(getattr(edit, "forecast", None) == "history" for edit in scenario.edits)

@@ -7,7 +7,8 @@ what its workers streamed (start, progress, result), fills its free slots with f
 slot is busy and a user with fewer running runs is waiting, preempts the newest run of the user with the
 most (which goes back to the queue at its old place). Outputs reach the run store only when a run is
 complete; a worker that dies mid-run gives a retry, or a failed run with the reason once the attempts are
-spent.
+spent. A run is ``done`` as soon as its results are; its worker then makes the vehicle animation, which
+joins the run's outputs (``vehicles.mll``) when ready.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class RunScheduler:
         self.tick_s = tick_s
         self.holder = new_holder_id()
         self._held: dict[int, _Held] = {}
+        self._trailing: dict[int, Any] = {}
+        """Streams of done runs whose worker still makes the vehicle animation, by run id."""
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,6 +113,9 @@ class RunScheduler:
             self._thread.join(timeout_s)
         for run_id in list(self._held):
             self._give_back(run_id, "its server stopped; queued again", count_attempt=False)
+        for stream in self._trailing.values():
+            self.cluster.connect().cancel(stream, force=True)
+        self._trailing.clear()
         self.cluster.close()
 
     def _loop(self) -> None:
@@ -133,6 +139,8 @@ class RunScheduler:
                 self._cancel_task(self._held.pop(run_id))
         for run_id in list(self._held):
             self._poll(run_id)
+        for run_id in list(self._trailing):
+            self._poll_animation(run_id)
         if not self._anything_queued():
             return
         self._fill()
@@ -197,6 +205,7 @@ class RunScheduler:
             self._held.pop(run_id, None)
             if kind == "result":
                 self._finish(held.claim, value)
+                self._trailing[run_id] = held.stream
             else:
                 update_held(
                     self.db, self.holder, run_id, status="failed", message=value, finished_at_s=now_s()
@@ -219,6 +228,33 @@ class RunScheduler:
             finished_at_s=now_s(),
             lease_until_s=None,
         )
+
+    def _poll_animation(self, run_id: int) -> None:
+        """Add the vehicle animation to a done run's outputs once its worker has made it (or note why
+        there is none in the run's message)."""
+        stream = self._trailing[run_id]
+        ray = self.cluster.connect()
+        try:
+            ready, _ = ray.wait([stream], timeout=0)
+            if not ready:
+                return
+            _, (data, note) = ray.get(next(stream))
+        except (StopIteration, ray.exceptions.RayError) as error:
+            log.warning("run %s: no vehicle animation (%s)", run_id, type(error).__name__)
+            self._trailing.pop(run_id, None)
+            return
+        self._trailing.pop(run_id, None)
+        with self.db.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                return
+            if data is not None:
+                outputs = json.loads(run.outputs_json)
+                outputs["vehicles.mll"] = self.store.put_bytes(data)
+                run.outputs_json = json.dumps(outputs)
+            if note:
+                run.message = note
+            session.commit()
 
     def _task_error(self, claim: Claim, error: Exception) -> None:
         """A run whose Ray task failed: retried if its worker died and attempts remain, else failed."""

@@ -30,8 +30,10 @@ def failure_message(error: BaseException) -> str:
 def run_in_worker(document: dict[str, Any], cache_dir: str) -> Iterator[tuple[str, Any]]:
     """The body of a run on a worker (a Ray task streaming its items): ``("started", "host:pid")`` at once,
     ``("progress", (fraction, message))`` as it advances, and last ``("result", RunResult)`` (see
-    :func:`metaliverpool.service.runs.execute_document`) or ``("failed", message)``. The pipeline runs in a
-    thread of the worker so that progress streams while it works.
+    :func:`metaliverpool.service.runs.execute_document`) or ``("failed", message)``. After a result, one
+    more item: ``("vehicles", (bytes or None, note))``, the animation of the run
+    (:func:`metaliverpool.service.runs.vehicles_layer`), made once the run is already done. The pipeline
+    runs in a thread of the worker so that progress streams while it works.
     """
     yield ("started", f"{socket.gethostname()[:60]}:{os.getpid()}")
     items: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -54,5 +56,10 @@ def run_in_worker(document: dict[str, Any], cache_dir: str) -> Iterator[tuple[st
     while True:
         kind, value = items.get()
         yield (kind, value)
-        if kind in ("result", "failed"):
+        if kind == "failed":
+            return
+        if kind == "result":
+            from metaliverpool.service.runs import vehicles_layer
+
+            yield ("vehicles", vehicles_layer(document))
             return

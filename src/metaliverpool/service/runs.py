@@ -23,9 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metaliverpool.edits import SCHEMA_VERSION, parse_scenario
+from metaliverpool.network.twin import Twin
+from metaliverpool.scenario.kpi_labels import kpi_table
 from metaliverpool.service.access import Conflict, NotFound, require_scenario
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
+from metaliverpool.service.edit_checks import require_runnable
 from metaliverpool.service.run_queue import QueueLimits, check_queue_room
 from metaliverpool.store.db import Run, Scenario, Version, now_s
 from metaliverpool.store.runstore import RunStore
@@ -34,7 +37,10 @@ log = logging.getLogger(__name__)
 
 
 def describe_run(run: Run) -> dict[str, Any]:
-    """A run as the API returns it."""
+    """A run as the API returns it; ``kpi_table``: its KPIs as people read them (labels, units, rounded
+    values, intervals only where seeds vary: :func:`metaliverpool.scenario.kpi_labels.kpi_table`, the
+    same rows as the report's key measures)."""
+    kpis = json.loads(run.kpis_json)
     return {
         "run_id": run.run_id,
         "scenario_id": run.scenario_id,
@@ -43,7 +49,8 @@ def describe_run(run: Run) -> dict[str, Any]:
         "progress": run.progress,
         "message": run.message,
         "config": json.loads(run.config_json),
-        "kpis": json.loads(run.kpis_json),
+        "kpis": kpis,
+        "kpi_table": kpi_table(kpis) if kpis else [],
         "outputs": sorted(json.loads(run.outputs_json)),
         "attempts": run.attempts,
         "created_at_s": run.created_at_s,
@@ -80,15 +87,21 @@ def start_run(
     version_id: int | None,
     settings: dict[str, Any] | None = None,
     limits: QueueLimits | None = None,
+    twin: Twin | None = None,
 ) -> Run:
     """Queue a run (editor) with run ``settings`` (fields of the scenario format's ``run``: ``seeds``,
-    ``engine``, ...); the scenario document is checked now, so a bad edit fails the request. With
-    ``limits``, a user whose queue is full gets :class:`Conflict` (409) and nothing is stored."""
+    ``engine``, ``decompose``, ...); the scenario document is checked now, so a bad edit fails the
+    request; with the base ``twin``, every edit is also checked against it and the engine
+    (:mod:`metaliverpool.service.edit_checks`: an :class:`InputError` naming each refused edit by number
+    and label). With ``limits``, a user whose queue is full gets :class:`Conflict` (409) and nothing is
+    stored."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     document = scenario_document(session, scenario, version_id, base_twin)
     if settings:
         document["run"] = dict(settings)
-    parse_scenario(document, source=f"scenario {scenario_id}")
+    parsed = parse_scenario(document, source=f"scenario {scenario_id}")
+    if twin is not None:
+        require_runnable(twin, base_twin, document["edits"], parsed.run.engine, f"scenario {scenario_id}")
     run = Run(
         scenario_id=scenario_id,
         version_id=version_id,
@@ -155,29 +168,43 @@ def store_outputs(store: RunStore, outputs: dict[str, bytes]) -> dict[str, str]:
     return {name: store.put_bytes(data) for name, data in sorted(outputs.items())}
 
 
-def add_vehicles(scenario: Any, twin_path: Path, folder: Path) -> str:
-    """Write ``vehicles.mll`` (the animation of one recorded simulation) into ``folder``.
-
-    Returns a note for the run's message: empty when it worked; the animation is optional, so a failure is
-    reported there and does not fail the run.
+def vehicles_layer(document: dict[str, Any]) -> tuple[bytes | None, str]:
+    """The ``vehicles.mll`` animation of a frozen run ``document`` (one recorded simulation of its
+    scenario), made after the run's result is ready; ``(None, note)`` for the static engine (no vehicles
+    move in an equilibrium assignment) or when it fails (the animation is optional: the note says why).
     """
     from metaliverpool.scenario.pipeline import read_scenario_twin
     from metaliverpool.service.vehicles import simulate_vehicles
 
+    scenario = parse_scenario(document, source="run")
+    if scenario.run.engine != "dynamic":
+        return None, "no vehicle animation: the static engine moves no vehicles"
+    twin_path = Path(document["base_twin"])
     try:
         data = simulate_vehicles(
             scenario, read_scenario_twin(scenario, twin_path), seed=scenario.run.seeds[0]
         )
     except Exception as error:
         log.exception("vehicle animation failed")
-        return f"no vehicle animation ({type(error).__name__}: {error})"
-    (folder / "vehicles.mll").write_bytes(data)
-    return ""
+        return None, f"no vehicle animation ({type(error).__name__}: {error})"
+    return data, ""
+
+
+def in_ray_worker() -> bool:
+    """Whether this code runs inside a Ray worker (connected to the cluster that started it)."""
+    import sys
+
+    if "ray" not in sys.modules:
+        return False
+    import ray
+
+    return bool(ray.is_initialized())
 
 
 RunResult = dict[str, Any]
 """What a worker hands back for a finished run: ``outputs`` (relative name -> bytes), ``kpis`` (the
-``kpis.json`` document) and ``note`` (for the run's message; empty when all went well)."""
+``kpis.json`` document) and ``note`` (for the run's message; empty when all went well). The vehicle
+animation comes after it (:func:`vehicles_layer`), so a run is done as soon as its results are."""
 
 
 def execute_document(
@@ -188,16 +215,19 @@ def execute_document(
     Raises :class:`~metaliverpool.errors.MetaLiverpoolError` for a run that cannot be done (bad input).
     """
     from metaliverpool.scenario.pipeline import run_for_web  # heavy (engines): loaded on first run
+    from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 
     with tempfile.TemporaryDirectory(prefix="ml-run-") as name:
         folder = Path(name)
         scenario = parse_scenario(document, source="run")
-        run_for_web(scenario, Path(document["base_twin"]), folder, progress, cache_dir=cache_dir)
-        note = add_vehicles(scenario, Path(document["base_twin"]), folder)
+        # a dynamic pair's engine runs as Ray tasks of the cluster this worker belongs to (one per side
+        # and seed, at once); a static pair is two quick runs, cheaper here than shipped to other workers
+        ray = RayCluster(RaySettings()) if scenario.run.engine == "dynamic" and in_ray_worker() else None
+        run_for_web(scenario, Path(document["base_twin"]), folder, progress, cache_dir=cache_dir, ray=ray)
         outputs = {
             path.relative_to(folder).as_posix(): path.read_bytes()
             for path in sorted(folder.rglob("*"))
             if path.is_file()
         }
     kpis = json.loads(outputs["kpis.json"]) if "kpis.json" in outputs else {}
-    return {"outputs": outputs, "kpis": kpis, "note": note}
+    return {"outputs": outputs, "kpis": kpis, "note": ""}

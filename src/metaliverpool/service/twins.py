@@ -26,12 +26,14 @@ def twin_id_for(path: Path, manifest: dict[str, Any]) -> str:
 
 @dataclass
 class TwinEntry:
-    """One twin bundle: where it is, its manifest, and (once read) the twin and its encoded layers."""
+    """One twin bundle: where it is, its manifest, and (once read) its map tables (``twin``), all its
+    tables (``full``) and its encoded layers."""
 
     twin_id: str
     path: Path
     manifest: dict[str, Any]
     twin: Twin | None = None
+    full: Twin | None = None
     layers: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -60,6 +62,15 @@ class TwinCatalog:
             if entry.twin is None:
                 entry.twin = read_twin(entry.path, tables=MAP_TABLES)
             return entry.twin
+
+    def full_twin(self, twin_id: str) -> Twin:
+        """Every table of the twin (trips included), as a run reads it: what edits are checked against
+        (read on first use, then kept)."""
+        entry = self.get(twin_id)
+        with self._lock:
+            if entry.full is None:
+                entry.full = read_twin(entry.path)
+            return entry.full
 
     def layer(self, twin_id: str, name: str) -> bytes:
         """The ``MLL1`` encoding of layer ``name`` of twin ``twin_id`` (encoded on first use)."""

@@ -37,7 +37,8 @@ def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: i
     from metaliverpool.sim.engine import EventBatch, SimConfig, concat_events
     from metaliverpool.sim.twin_network import demand_from_twin, sim_network_from_twin
 
-    base, edited = prepare_twins(scenario, twin)
+    twins = prepare_twins(scenario, twin, skip_refused=True)
+    base, edited = twins.base, twins.scenario
     network = sim_network_from_twin(edited)
     demand = demand_from_twin(edited)
     flows = baseline_turn_flows(base)
