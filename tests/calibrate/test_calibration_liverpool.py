@@ -35,3 +35,8 @@ def test_tunnel_counts_calibrate_the_centre(liverpool_centre_bundle: Path, liver
     change = len(calibrated.trips) / len(twin.trips) - 1.0
     assert abs(change) <= 0.05 + 1e-4  # the total band
     assert record["summary"].startswith("Calibrated to ")
+    # the network first: the centre's free-flow speed brought to TomTom's (30.7 km/h) by one bounded factor
+    network = record["network"]
+    assert network["static_kmh"] == pytest.approx(network["observed_kmh"], rel=0.002)
+    assert network["prior_kmh"] > 1.2 * network["observed_kmh"]  # measured: 42 km/h before
+    assert 0.5 < network["factor"] < 1.0 and not network["at_bound"]

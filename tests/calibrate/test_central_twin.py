@@ -26,6 +26,12 @@ def test_the_default_build_is_calibrated_and_says_against_what(
     speeds = held_out[0]["modelled_kmh_by_seed"]
     assert len(speeds) == 3 and min(speeds) > 0
     assert held_out[0]["modelled_kmh"] == pytest.approx(sum(speeds) / 3)
+    # free-flow speeds calibrated statically to TomTom's free flow, checked on the simulated flows
+    network = record["network"]
+    assert network["static_kmh"] == pytest.approx(network["observed_kmh"], rel=0.002)
+    assert "free_flow_speed" in {o["kind"] for o in record["observations"]}
+    (check,) = record["validation"]["calibration_area_speeds"]
+    assert check["free_flow"] and abs(check["difference"]) < 0.05  # measured: +1.0%
     assert "TomTom" in record["summary"] and "km/h modelled (mean of 3 seeds" in record["summary"]
     code, out, _ = run_cli(["twin", "info", str(liverpool_centre_calibrated_bundle)], capsys)
     assert code == 0 and record["summary"] in " ".join(out.split())

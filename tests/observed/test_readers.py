@@ -113,8 +113,9 @@ def test_user_formats_read_known_values(tmp_path: Path) -> None:
     )
     areas = write(
         tmp_path / "areas.csv",
-        "area_id,name,lon,lat,radius_m,speed_kmh,period,use\ncentre,City centre,-2.98,53.405,1500,23.8,"
-        "07:00-10:00,validation\n",
+        "area_id,name,lon,lat,radius_m,speed_kmh,period,use,condition\ncentre,City centre,-2.98,53.405,1500,"
+        "23.8,07:00-10:00,validation,\n"
+        "free,Free flow,-2.98,53.405,1500,30.7,07:00-10:00,calibration,free_flow\n",
     )
     route = {
         "route_id": "r1",
@@ -148,8 +149,9 @@ def test_user_formats_read_known_values(tmp_path: Path) -> None:
     (river,) = obs.screenlines
     assert river.flow_vph == 5000 and len(river.crossings) == 2
     assert river.crossings[1] == LinkRef(lon=-3.0, lat=53.40, bearing_deg=225.0)
-    (centre,) = obs.area_speeds
+    centre, free = obs.area_speeds
     assert centre.speed_mps == pytest.approx(23.8 / 3.6) and centre.radius_m == 1500
+    assert not centre.free_flow and free.free_flow and free.use == "calibration"  # condition, default period
     (strand,) = obs.routes
     assert strand.points == ((-2.99, 53.40), (-2.98, 53.41)) and strand.time_s == 420
     assert obs.sources == tuple(str(p) for p in (counts, points, screen, areas, routes))
@@ -192,6 +194,12 @@ BAD_FILES = {
         "counts.csv",
         COUNTS_HEADER + "a,-2.99,53.4,0,100,07:00-10:00,both\n",
         ("line 2", "'use'", "calibration, validation"),
+    ),
+    "unknown area speed condition": (
+        "areas.csv",
+        "area_id,name,lon,lat,radius_m,speed_kmh,period,use,condition\n"
+        "c,C,-2.98,53.405,1500,30,07:00-10:00,calibration,night\n",
+        ("line 2", "'condition'", "period or free_flow", "'night'"),
     ),
     "empty file": ("counts.csv", "", ("line 1", "empty file")),
     "header only": ("counts.csv", COUNTS_HEADER, ("line 2", "no data rows")),

@@ -64,8 +64,9 @@ def test_known_answer_on_hand_made_figures(tmp_path: Path) -> None:
     observations = lcr_observations(data)
     by_id = {s.screenline_id: s.flow_vph for s in observations.screenlines}
     assert by_id["mersey_tunnels_to_liverpool"] == pytest.approx(both_vph * 0.625)
-    (area,) = observations.area_speeds
+    area, free_flow = observations.area_speeds
     assert area.speed_mps == pytest.approx(15 * 0.44704 * 1.29 / 1.46)
+    assert free_flow.speed_mps == pytest.approx(15 * 0.44704 * 1.29) and free_flow.free_flow
 
 
 def test_real_figures_close_back_to_the_annual_total(liverpool_data: Path) -> None:
@@ -92,10 +93,14 @@ def test_real_figures_close_back_to_the_annual_total(liverpool_data: Path) -> No
     # the morning peak runs towards Liverpool; Kingsway carries more than Queensway
     assert flows[("kingsway", True)] > flows[("kingsway", False)] > flows[("queensway", False)]
     # TomTom: 14.8 mph over all hours, the morning peak slower; held out for validation
-    (area,) = observations.area_speeds
-    assert area.use == "validation"
+    area, free_flow = observations.area_speeds
+    assert area.use == "validation" and not area.free_flow
     assert area.speed_mps * 3.6 == pytest.approx(14.8 * 1.609344 * 1.29 / 1.46, rel=1e-9)
     assert area.radius_m == pytest.approx(3 * 1609.344)
+    # its free-flow speed (all-hours level 29% only) calibrates the network; same circle
+    assert free_flow.use == "calibration" and free_flow.free_flow
+    assert free_flow.speed_mps * 3.6 == pytest.approx(14.8 * 1.609344 * 1.29, rel=1e-9)  # 30.7 km/h
+    assert (free_flow.centre_lon, free_flow.radius_m) == (area.centre_lon, area.radius_m)
 
 
 def test_bad_facts_are_refused_with_line_and_field(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from metaliverpool.network.twin import Twin
 from metaliverpool.observed.summary import calibration_line
 from metaliverpool.store.bundle import read_manifest, read_twin, write_twin
 from metaliverpool.store.geojson import twin_to_geojson
+
+if TYPE_CHECKING:
+    from metaliverpool.scenario.engines import RunOutputs
 
 
 def twin_summary(twin: Twin) -> dict[str, object]:
@@ -78,6 +81,7 @@ def register(app: typer.Typer) -> None:
             BUILD_CELL_CHANGES,
             CalibrationConfig,
             calibrate_twin,
+            dynamic_settings,
             not_calibrated,
             with_validation,
             write_calibrated_twin,
@@ -99,14 +103,20 @@ def register(app: typer.Typer) -> None:
                 from metaliverpool.scenario.validation import held_out_validation
 
                 matched = match_observations(lcr_observations(data_dir()), twin)  # links, not trips
+                calibration = CalibrationConfig(candidate_cell_changes=BUILD_CELL_CHANGES)
+                runs: dict[int, RunOutputs] = {}  # the dynamic check's seed, reused by the validation
                 result, _ = calibrate_twin(
                     twin,
                     matched,
-                    CalibrationConfig(candidate_cell_changes=BUILD_CELL_CHANGES),
+                    calibration,
                     progress=lambda message: progress.update(task, description=message),
+                    dynamic_runs=runs,
                 )
                 progress.update(task, description="validate against held-out observations")
-                result = with_validation(result, held_out_validation(result, matched))
+                validation = held_out_validation(
+                    result, matched, runs=runs, runs_settings=dynamic_settings(calibration)
+                )
+                result = with_validation(result, validation)
                 progress.update(task, description="write bundle", completed=len(BUILD_STEPS) + 1)
                 write_calibrated_twin(twin, result, out)
                 twin = result

@@ -8,7 +8,10 @@ morning peak (07:00-10:00, :data:`~metaliverpool.observed.model.MORNING_PEAK`):
   (:class:`LinkCount`, located by point and bearing in each bore under the river, so that they match
   any build of the network) and per direction over both tunnels (:class:`Screenline`); ``calibration``;
 - TomTom's all-hours city-centre speed turned into a morning-peak speed (:class:`AreaSpeed`);
-  ``validation`` (held out of calibration).
+  ``validation`` (held out of calibration);
+- the same speed turned into TomTom's free-flow speed (:class:`AreaSpeed` with ``free_flow``; all-hours
+  time over free-flow time from the all-hours congestion level only); ``calibration`` of the network's
+  free-flow speeds (:mod:`metaliverpool.scenario.free_flow`). The morning congestion level stays held out.
 
 Every factor is a :class:`Factor` below with its source; ``docs/validation.md`` ("Liverpool targets")
 shows the arithmetic and says which factors are judgement.
@@ -86,12 +89,27 @@ TOMTOM_CENTRE = (-2.9917, 53.4072)
 TOMTOM_RADIUS_M = 3.0 * MILE_M
 """TomTom's city centre: a circle of about 3 miles radius (``lcr_observed_facts.csv``)."""
 
+TOMTOM_CONGESTION_ALL_HOURS = 0.29
+"""TomTom Traffic Index 2015, Liverpool: congestion level over all hours (extra travel time over free
+flow; as quoted on a 'Liverpool road accident map 2015-2016' page)."""
+TOMTOM_CONGESTION_MORNING = 0.46
+"""The same index's congestion level in the morning rush hour."""
+
 TOMTOM_MORNING_OVER_ALL_HOURS_TIME = Factor(
     "morning-peak travel time / all-hours travel time, Liverpool",
-    (1.0 + 0.46) / (1.0 + 0.29),
+    (1.0 + TOMTOM_CONGESTION_MORNING) / (1.0 + TOMTOM_CONGESTION_ALL_HOURS),
     "TomTom Traffic Index 2015, Liverpool: congestion level 29 % (all hours) and 46 % in the morning rush "
     "hour, both extra travel time over free flow, so the ratio of times is 1.46 / 1.29 (as quoted on a "
     "'Liverpool road accident map 2015-2016' page); the 2015 ratio is applied to 2024 (judgement)",
+    judgement=True,
+)
+
+TOMTOM_ALL_HOURS_OVER_FREE_FLOW_TIME = Factor(
+    "all-hours travel time / free-flow travel time, Liverpool",
+    1.0 + TOMTOM_CONGESTION_ALL_HOURS,
+    "TomTom Traffic Index 2015, Liverpool: congestion level 29 % over all hours, extra travel time over "
+    "free flow (same page as the morning ratio); the 2015 level is applied to 2024 (judgement). The "
+    "morning rush hour's 46 % is not used: it stays held out in the morning-peak speed",
     judgement=True,
 )
 
@@ -232,6 +250,15 @@ def tomtom_morning_speed_mps(data_dir: Path) -> tuple[float, tuple[Factor, ...]]
     return all_hours_mph * MPH_TO_MPS / ratio.value, (ratio,)
 
 
+def tomtom_free_flow_speed_mps(data_dir: Path) -> tuple[float, tuple[Factor, ...]]:
+    """TomTom's 2024 all-hours Liverpool centre speed turned into its free-flow speed (m/s): all-hours
+    travel time is free-flow time x (1 + the all-hours congestion level)."""
+    path = data_dir / FACTS_FILE
+    all_hours_mph = _fact(read_facts(path), path, "tomtom_liverpool_centre_speed_2024", "mph")
+    ratio = TOMTOM_ALL_HOURS_OVER_FREE_FLOW_TIME
+    return all_hours_mph * MPH_TO_MPS * ratio.value, (ratio,)
+
+
 def lcr_observations(data_dir: Path) -> ObservationSet:
     """The Liverpool observations for the morning peak (module docstring; ``docs/validation.md``)."""
     facts_source = str(FACTS_FILE.name)
@@ -276,9 +303,22 @@ def lcr_observations(data_dir: Path) -> ObservationSet:
         use="validation",
         source=f"{facts_source}:tomtom_liverpool_centre_speed_2024",
     )
+    free_flow_mps, _ = tomtom_free_flow_speed_mps(data_dir)
+    free_flow = AreaSpeed(
+        area_id="tomtom_liverpool_centre_free_flow",
+        name="Liverpool city centre, free flow (TomTom 2024, all hours, over 2015's 29% congestion level)",
+        centre_lon=TOMTOM_CENTRE[0],
+        centre_lat=TOMTOM_CENTRE[1],
+        radius_m=TOMTOM_RADIUS_M,
+        speed_mps=free_flow_mps,
+        period=MORNING_PEAK,
+        use="calibration",
+        source=f"{facts_source}:tomtom_liverpool_centre_speed_2024",
+        free_flow=True,
+    )
     return ObservationSet(
         counts=counts,
         screenlines=screenlines,
-        area_speeds=(area,),
+        area_speeds=(area, free_flow),
         sources=(str(data_dir / FACTS_FILE), str(data_dir / COMMUTING_FILE)),
     )

@@ -39,6 +39,7 @@ COUNT_BY_POINT = ("site_id", "lon", "lat", "bearing_deg", "flow_vph", "period", 
 SCREENLINE = ("screenline_id", "name", "flow_vph", "period", "use")
 SCREENLINE_CROSSING = ("osm_way_id", "direction", "lon", "lat", "bearing_deg")
 AREA_SPEED = ("area_id", "name", "lon", "lat", "radius_m", "speed_kmh", "period", "use")
+AREA_SPEED_CONDITIONS = ("period", "free_flow")
 
 
 def _link_ref(path: Path, line: int, row: dict[str, str]) -> LinkRef:
@@ -118,10 +119,17 @@ def read_screenlines(path: Path) -> list[Screenline]:
 
 
 def read_area_speeds(path: Path) -> list[AreaSpeed]:
-    """Observed mean speeds over circular areas."""
+    """Observed mean speeds over circular areas (optional ``condition``: ``period``, the default, or
+    ``free_flow``, the speed without congestion)."""
     out = []
-    for line, row in rows.csv_rows(path, AREA_SPEED):
+    for line, row in rows.csv_rows(path, AREA_SPEED, ("condition",)):
         lon, lat = rows.lon_lat(path, line, row)
+        condition = row.get("condition") or "period"
+        if condition not in AREA_SPEED_CONDITIONS:
+            expected = " or ".join(AREA_SPEED_CONDITIONS)
+            raise InputError(
+                path, f"expected {expected}, found {condition!r}", f"line {line}, field 'condition'"
+            )
         out.append(
             AreaSpeed(
                 area_id=rows.text(path, line, row, "area_id"),
@@ -133,6 +141,7 @@ def read_area_speeds(path: Path) -> list[AreaSpeed]:
                 period=rows.period(path, line, row),
                 use=rows.use(path, line, row),
                 source=f"{path.name}:{line}",
+                free_flow=condition == "free_flow",
             )
         )
     return out

@@ -104,6 +104,16 @@ CODED_LINK_COLUMNS = (
 """Link columns the build adds (``docs/twin-format.md``)."""
 
 
+def zero_flow_time_s(links: pd.DataFrame) -> FloatArray:
+    """Each link's travel time at zero flow (s): ``length_m / free_speed_mps``, plus the junction's uniform
+    delay ``junction_delay_s`` on a coded network (the static engine's time at zero flow; the simulator's
+    on average, as it shows the red itself)."""
+    time_s = links["length_m"].to_numpy(dtype=np.float64) / links["free_speed_mps"].to_numpy(dtype=np.float64)
+    if "junction_delay_s" in links.columns:
+        time_s = time_s + links["junction_delay_s"].to_numpy(dtype=np.float64)
+    return time_s
+
+
 def code_links(
     lanes: npt.ArrayLike,
     green_ratio: npt.ArrayLike,

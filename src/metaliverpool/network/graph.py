@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metaliverpool.errors import InputError
+from metaliverpool.network.coding import zero_flow_time_s
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -291,10 +292,9 @@ class RoadGraph:
         to = links["to_node_id"].to_numpy(dtype=np.int64)
         ids = links["link_id"].to_numpy(dtype=np.int64)
         capacity = links["capacity_vph"].to_numpy(dtype=np.float64)
-        free_time = length / speed
+        free_time = zero_flow_time_s(links)  # with the junction delay on a coded network
         if "stop_line_capacity_vph" in links.columns:  # coded network (docs/network-coding.md)
             capacity = links["stop_line_capacity_vph"].to_numpy(dtype=np.float64)
-            free_time = free_time + links["junction_delay_s"].to_numpy(dtype=np.float64)
         toll = links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links else np.zeros(len(links))
         alpha = np.full(len(links), bpr_alpha)
         split = split_restricted_junctions(

@@ -133,7 +133,9 @@ class AreaSpeed:
     """An observed mean speed over the roads of an area (a circle), e.g. TomTom's city-centre speed.
 
     ``speed_mps`` is the distance-weighted mean speed (vehicle-km over vehicle-hours) of the area's roads
-    in the period.
+    in the period. With ``free_flow`` it is the speed the same traffic would have without congestion
+    (TomTom's free-flow reference, against which its congestion level is the extra travel time): modelled
+    with every link at its zero-flow time, weighted by the period's flows as the period speed is.
     """
 
     area_id: str
@@ -145,6 +147,7 @@ class AreaSpeed:
     period: Period
     use: Use
     source: str
+    free_flow: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
-"""Calibrate a twin's demand to observed counts: matrix estimation, a dynamic check, new trips.
+"""Calibrate a twin to observations: free-flow speeds, then the demand (matrix estimation, a dynamic check,
+new trips).
 
 :func:`calibrate_twin` is the one entry point (``metaliverpool calibrate`` and ``metaliverpool build`` call
 it). Steps (``docs/calibration.md``):
 
+0. Network: when the observations hold a ``calibration`` free-flow area speed, the free-flow speeds of the
+   links inside its area are scaled by one factor to meet it (:mod:`metaliverpool.scenario.free_flow`),
+   the network coded again; the demand is then estimated on that network. Recorded as ``network``.
 1. The ``calibration`` count targets of the observations (matched counts and screenlines) are put on the
    static engine's graph (:func:`metaliverpool.scenario.engines.static_problem`); a target none of whose
    links is a car link is left out and listed.
@@ -47,10 +51,11 @@ from metaliverpool.demand.profile import PERIOD_S
 from metaliverpool.edits.schema import RunSettings
 from metaliverpool.errors import InputError
 from metaliverpool.network.twin import Twin
-from metaliverpool.observed.model import CountTarget, ObservationSet
+from metaliverpool.observed.model import AreaSpeed, CountTarget, ObservationSet
 from metaliverpool.observed.summary import NOT_CALIBRATED as NOT_CALIBRATED_LINE
 from metaliverpool.scenario.calibration_trips import car_trips, od_prior_table, twin_with_matrix
 from metaliverpool.scenario.engines import RunOutputs, StaticProblem, period_hours, static_problem
+from metaliverpool.scenario.free_flow import FreeFlowConfig, calibrate_free_flow
 from metaliverpool.scenario.ray_cluster import RayCluster
 from metaliverpool.store.bundle import OD_PRIOR_TABLE, write_twin
 
@@ -90,6 +95,9 @@ class CalibrationConfig:
         Settings of the dynamic runs; flows are averaged over the seeds.
     ray:
         Run the dynamic simulations as Ray tasks (one per seed) on this cluster; ``None``: in process.
+    free_flow:
+        How the network's free-flow speeds are calibrated when the observations hold a ``calibration``
+        free-flow area speed (:mod:`metaliverpool.scenario.free_flow`); ``None``: never.
     """
 
     odme: OdmeConfig = field(default_factory=OdmeConfig)
@@ -103,6 +111,7 @@ class CalibrationConfig:
     seeds: tuple[int, ...] = (1,)
     gridlock_timeout_s: float = 300.0
     ray: RayCluster | None = None
+    free_flow: FreeFlowConfig | None = field(default_factory=FreeFlowConfig)
 
 
 BUILD_CELL_CHANGES = (1.0, 2.0, 3.0)
@@ -149,17 +158,24 @@ def _target_flows(targets: list[CountTarget], link_flow_vph: pd.Series) -> Float
     return np.array([float(link_flow_vph.reindex(list(t.link_ids)).fillna(0.0).sum()) for t in targets])
 
 
-def _simulate(twin: Twin, config: CalibrationConfig) -> pd.Series:
-    """Mean simulated flow (veh/h over the demand period) per twin link over ``config.seeds``."""
-    from metaliverpool.scenario.dynamic import run_dynamic
-
-    settings = RunSettings(
+def dynamic_settings(config: CalibrationConfig) -> RunSettings:
+    """The settings of the dynamic check's runs (Webster plans, as every dynamic run)."""
+    return RunSettings(
         engine="dynamic",
         seeds=list(config.seeds),
         dta_iterations=config.dta_iterations,
         value_of_time_gbp_per_h=config.value_of_time_gbp_per_h,
         gridlock_timeout_s=config.gridlock_timeout_s,
+        signals="webster",
     )
+
+
+def _simulate(twin: Twin, config: CalibrationConfig) -> tuple[pd.Series, dict[int, RunOutputs]]:
+    """Mean simulated flow (veh/h over the demand period) per twin link over ``config.seeds``, and the
+    runs by seed."""
+    from metaliverpool.scenario.dynamic import run_dynamic
+
+    settings = dynamic_settings(config)
     runs: list[RunOutputs]
     if config.ray is not None:
         module = config.ray.connect()
@@ -169,7 +185,7 @@ def _simulate(twin: Twin, config: CalibrationConfig) -> pd.Series:
         runs = [run_dynamic(twin, settings, seed) for seed in config.seeds]
     hours = period_hours(twin.trips)
     flows = [r.link_loads.set_index("link_id")["flow_veh"] / hours for r in runs]
-    return pd.concat(flows, axis=1).mean(axis=1)
+    return pd.concat(flows, axis=1).mean(axis=1), dict(zip(config.seeds, runs, strict=True))
 
 
 def _target_rows(
@@ -217,24 +233,52 @@ def _below(values: FloatArray) -> str:
     return f"{int(np.sum(values < GEH_TARGET))}/{len(values)}"
 
 
+def _free_flow_target(observations: ObservationSet) -> AreaSpeed | None:
+    """The one ``calibration`` free-flow area speed of ``observations``, if any."""
+    areas = [a for a in observations.area_speeds if a.use == "calibration" and a.free_flow]
+    if len(areas) > 1:
+        raise InputError(
+            areas[1].source,
+            f"a second free-flow area speed to calibrate to (one factor is fitted; {areas[0].area_id!r} "
+            "is the first)",
+            where=f"area {areas[1].area_id!r}",
+        )
+    return areas[0] if areas else None
+
+
 def calibrate_twin(
     twin: Twin,
     observations: ObservationSet,
     config: CalibrationConfig | None = None,
     progress: Progress | None = None,
+    dynamic_runs: dict[int, RunOutputs] | None = None,
 ) -> tuple[Twin, dict[str, Any]]:
-    """Calibrate ``twin``'s car demand to the ``calibration`` counts of ``observations`` (matched to this
-    twin); returns the calibrated twin (new trips, manifest with the record) and the ``calibration``
-    record (see the module docstring and ``docs/calibration.md``).
+    """Calibrate ``twin``'s free-flow speeds to a ``calibration`` free-flow area speed of ``observations``
+    (when there is one and ``config.free_flow``), then its car demand to their ``calibration`` counts
+    (matched to this twin); returns the calibrated twin (new speeds and coding, new trips, manifest with
+    the record) and the ``calibration`` record (see the module docstring and ``docs/calibration.md``).
+    ``dynamic_runs``, when given, receives the dynamic check's runs of the returned twin by seed (the same
+    inputs as a validation run of that seed, so the build reuses them).
 
     Raises
     ------
     InputError
-        No calibration count matched to a car link of the twin, or bad parameters.
+        No calibration count matched to a car link of the twin, more than one free-flow speed, or bad
+        parameters.
     """
     config = config or CalibrationConfig()
     started = time.perf_counter()
     say = progress or (lambda _message: None)
+    prior_twin = twin
+    free_flow = _free_flow_target(observations) if config.free_flow is not None else None
+    network_record: dict[str, Any] | None = None
+    if free_flow is not None and config.free_flow is not None:
+        say("free-flow speeds: fitting the network's factor")
+        twin, network_record = calibrate_free_flow(
+            twin,
+            free_flow,
+            dataclasses.replace(config.free_flow, value_of_time_gbp_per_h=config.value_of_time_gbp_per_h),
+        )
     static = static_problem(twin, config.value_of_time_gbp_per_h)
     if static.hours * 3600.0 != PERIOD_S:
         raise InputError(
@@ -263,7 +307,8 @@ def calibrate_twin(
     dynamic_record: dict[str, Any] | None = None
     if config.dynamic_check:
         say("dynamic check: simulating the calibrated demand")
-        dynamic_flow = _target_flows(targets.used, _simulate(calibrated, config))
+        simulated, runs = _simulate(calibrated, config)
+        dynamic_flow = _target_flows(targets.used, simulated)
         checked = [_dynamic_round("static estimate", dynamic_flow, observed)]
         for round_number in range(config.dynamic_corrections):
             say(f"dynamic correction {round_number + 1}/{config.dynamic_corrections}")
@@ -275,21 +320,41 @@ def calibrate_twin(
                 config.correction_steps,
             )
             candidate = twin_with_matrix(twin, zone_ids, adjusted * static.hours)
-            flow = _target_flows(targets.used, _simulate(candidate, config))
+            simulated, candidate_runs = _simulate(candidate, config)
+            flow = _target_flows(targets.used, simulated)
             kept = _squared_geh(flow, observed) < _squared_geh(dynamic_flow, observed)
             checked.append({**_dynamic_round(f"correction {round_number + 1}", flow, observed), "kept": kept})
             if not kept:
                 break
-            chosen, calibrated, dynamic_flow = adjusted, candidate, flow
+            chosen, calibrated, dynamic_flow, runs = adjusted, candidate, flow, candidate_runs
         dynamic_record = {
             "rounds": checked,
             "dta_iterations": config.dta_iterations,
             "seeds": list(config.seeds),
         }
+        if dynamic_runs is not None:
+            dynamic_runs.update(runs)
     record = _record(
-        twin, calibrated, observations, targets, estimate, chosen, prior_flow, dynamic_flow, config
+        prior_twin, calibrated, observations, targets, estimate, chosen, prior_flow, dynamic_flow, config
     )
     record["results"]["dynamic"] = dynamic_record
+    if network_record is not None and free_flow is not None:
+        record["network"] = network_record
+        record["observations"].append(
+            {
+                "id": free_flow.area_id,
+                "kind": "free_flow_speed",
+                "use": free_flow.use,
+                "source": free_flow.source,
+                "observed": round(free_flow.speed_mps * 3.6, 3),
+                "unit": "km/h",
+            }
+        )
+        record["summary"] += (
+            f"; free-flow speeds x{network_record['factor']:.3f} to {free_flow.name}: "
+            f"{network_record['static_kmh']:.1f} km/h modelled (was {network_record['prior_kmh']:.1f}) vs "
+            f"{network_record['observed_kmh']:.1f} observed"
+        )
     record["results"]["candidates"] = [
         {
             "max_cell_change": bound,

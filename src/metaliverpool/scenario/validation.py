@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -36,7 +37,7 @@ from metaliverpool.metrics.validation import (
 from metaliverpool.network.graph import RoadGraph
 from metaliverpool.network.twin import DAY_START_CLOCK_S, Twin
 from metaliverpool.observed.model import ObservationSet, Period
-from metaliverpool.scenario.engines import period_hours, routable_zones, run_engine
+from metaliverpool.scenario.engines import RunOutputs, period_hours, routable_zones, run_engine
 
 Engine = Literal["static", "dynamic"]
 
@@ -64,13 +65,14 @@ def _period_flows(starts_s: np.ndarray, inflow: np.ndarray, link_ids: np.ndarray
 
 
 def run_baseline(
-    twin: Twin, engine: Engine, seed: int = SEED
+    twin: Twin, engine: Engine, seed: int = SEED, outputs: RunOutputs | None = None
 ) -> tuple[pd.DataFrame, PeriodFlows | None, dict[str, Any]]:
     """The twin's baseline: link results (``link_id``, ``flow_vph`` over the demand period, ``time_s``),
     flows over any period (dynamic engine; ``None`` for the static one, whose flow is one period mean) and
-    the run summary."""
+    the run summary. ``outputs``: a run of ``twin`` with ``engine``'s settings and ``seed`` already made
+    (e.g. calibration's dynamic check), used instead of running again."""
     settings = RunSettings(engine="static") if engine == "static" else DYNAMIC_SETTINGS
-    outputs = run_engine(twin, settings, seed)
+    outputs = outputs if outputs is not None else run_engine(twin, settings, seed)
     hours = period_hours(twin.trips)
     loads = outputs.link_loads
     link_ids = loads["link_id"].to_numpy(dtype=np.int64)
@@ -135,10 +137,12 @@ def validate_matched(
     od_prior: pd.DataFrame | None = None,
     twin_name: str = "",
     seed: int = SEED,
+    outputs: RunOutputs | None = None,
 ) -> dict[str, Any]:
-    """:func:`validate_twin` for observations already matched to ``twin``'s links."""
+    """:func:`validate_twin` for observations already matched to ``twin``'s links (``outputs``: see
+    :func:`run_baseline`)."""
     started = time.perf_counter()
-    links, flows, summary = run_baseline(twin, engine, seed)
+    links, flows, summary = run_baseline(twin, engine, seed, outputs)
     gaps = summary.get("relative_gaps") or [summary.get("relative_gap")]
     document: dict[str, Any] = {
         "twin": twin_name,
@@ -154,21 +158,10 @@ def validate_matched(
     return document
 
 
-def held_out_validation(
-    twin: Twin, matched: ObservationSet, seeds: tuple[int, ...] = HELD_OUT_SEEDS
-) -> dict[str, Any]:
-    """The ``validation`` observations of ``matched`` (matched to ``twin``'s links; those kept out of
-    calibration) judged on the dynamic
-    engine with the README's flags, once per seed: the record a calibrated twin's manifest keeps under
-    ``calibration.validation``, with a one-line ``summary``.
-
-    The simulated morning differs from seed to seed (departure times and route draws; ``docs/validation.md``),
-    so an area speed is judged on the mean of its seeds' speeds (km/h), with their range beside it; other
-    criteria are given as met/of summed over the seeds.
-    """
-    groups = [validate_matched(twin, matched, "dynamic", seed=seed)["groups"]["validation"] for seed in seeds]
+def _mean_area_speeds(by_seed: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each area's rows over the seeds as one row: the mean speed (km/h), the seeds' speeds, the test."""
     areas = []
-    for rows in zip(*(group["area_speeds"] for group in groups), strict=True):
+    for rows in zip(*by_seed, strict=True):
         speeds = [row["modelled_kmh"] for row in rows]
         mean_kmh = float(np.mean(speeds))
         difference = mean_kmh / rows[0]["observed_kmh"] - 1.0
@@ -181,6 +174,39 @@ def held_out_validation(
                 "pass": bool(abs(difference) <= AREA_SPEED_TOLERANCE),
             }
         )
+    return areas
+
+
+def held_out_validation(
+    twin: Twin,
+    matched: ObservationSet,
+    seeds: tuple[int, ...] = HELD_OUT_SEEDS,
+    runs: Mapping[int, RunOutputs] | None = None,
+    runs_settings: RunSettings | None = None,
+) -> dict[str, Any]:
+    """The ``validation`` observations of ``matched`` (matched to ``twin``'s links; those kept out of
+    calibration) judged on the dynamic
+    engine with the README's flags, once per seed: the record a calibrated twin's manifest keeps under
+    ``calibration.validation``, with a one-line ``summary``. ``runs``: dynamic runs of ``twin`` already
+    made with ``runs_settings``, by seed (calibration's dynamic check); when those settings are the
+    README's (:data:`DYNAMIC_SETTINGS`, whatever their seed list), those seeds are not simulated again.
+
+    The simulated morning differs from seed to seed (departure times and route draws; ``docs/validation.md``),
+    so an area speed is judged on the mean of its seeds' speeds (km/h), with their range beside it; other
+    criteria are given as met/of summed over the seeds. The ``calibration`` area speeds (a free-flow speed
+    the network was calibrated to statically) are checked on the same runs (``calibration_area_speeds``:
+    the simulated flows as weights), not judged.
+    """
+    same = runs_settings is not None and runs_settings.model_copy(update={"seeds": [SEED]}) == (
+        DYNAMIC_SETTINGS.model_copy(update={"seeds": [SEED]})
+    )
+    runs = runs if runs is not None and same else {}
+    documents = [
+        validate_matched(twin, matched, "dynamic", seed=seed, outputs=runs.get(seed)) for seed in seeds
+    ]
+    groups = [document["groups"]["validation"] for document in documents]
+    areas = _mean_area_speeds([group["area_speeds"] for group in groups])
+    calibrated = [document["groups"]["calibration"]["area_speeds"] for document in documents]
     parts = [
         f"{row['name']}: {row['modelled_kmh']:.1f} km/h modelled (mean of {len(seeds)} seeds, "
         f"{min(row['modelled_kmh_by_seed']):.1f}-{max(row['modelled_kmh_by_seed']):.1f}) vs "
@@ -201,6 +227,7 @@ def held_out_validation(
         "engine": "dynamic",
         "seeds": list(seeds),
         "area_speeds": areas,
+        "calibration_area_speeds": _mean_area_speeds(calibrated),
         "by_seed": [
             {"seed": seed, **{k: group[k] for k in ("counts", "screenlines", "routes", "criteria")}}
             for seed, group in zip(seeds, groups, strict=True)

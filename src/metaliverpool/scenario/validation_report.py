@@ -267,7 +267,7 @@ def _group_tables(use: str, group: dict[str, Any]) -> str:
     if not shown:
         return ""
     title = (
-        "Calibration (observations the demand was fitted to)"
+        "Calibration (observations the demand and network were fitted to)"
         if use == "calibration"
         else ("Validation (observations kept out of calibration)")
     )
