@@ -41,6 +41,7 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
     started = time.perf_counter()
     g = problem.graph
     workspace = Workspace.for_problem(problem, config.chunks or default_chunks(g.zone_count, g.link_count))
+    search = workspace.search
 
     classes, origins, destinations = np.nonzero(problem.demand_vph > 0)
     same_node = g.zone_node[origins] == g.zone_node[destinations]
@@ -92,12 +93,16 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
     def sweep(find_paths: bool) -> None:
         nonlocal path_links, path_start, path_len, path_flow, path_next, path_hash
         path_links, path_start, path_len, path_flow, path_next, path_hash = gp_sweep(
-            g.indptr,
-            g.csr_link,
-            g.link_from,
-            g.link_to,
-            g.first_thru_node,
-            g.zone_node,
+            search.indptr,
+            search.arc_tail,
+            search.arc_head,
+            search.link_arc,
+            search.arc_link_indptr,
+            search.arc_links,
+            search.blocked,
+            search.is_target,
+            search.target_count,
+            search.zone_node,
             g.link_vdf,
             g.link_free_time_s,
             g.link_alpha,
