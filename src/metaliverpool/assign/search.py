@@ -3,9 +3,10 @@
 :class:`SearchGraph` is built once per problem from a :class:`~metaliverpool.network.graph.RoadGraph`:
 pass-through nodes are contracted (:mod:`metaliverpool.kernels.arc_graph`; zone nodes and centroids are
 never contracted) and the remaining nodes renumbered so that each node's arcs, their heads and costs lie
-in contiguous memory. :meth:`SearchGraph.load` gives exactly the link flows and zone-to-zone costs of
-:func:`~metaliverpool.kernels.loading.load_all_or_nothing` on the full graph (up to the order in which
-link costs are summed, and the choice between paths of equal cost), in less time.
+in contiguous memory. :meth:`SearchGraph.load` gives exactly the all-or-nothing link flows and zone-to-zone
+costs of the full graph (up to the order in which link costs are summed, and the choice between paths of
+equal cost), in less time. Every assignment algorithm (the Frank-Wolfe family's directions, gradient
+projection's path searches, every gap measurement) and the twin's skims search this graph.
 """
 
 from __future__ import annotations

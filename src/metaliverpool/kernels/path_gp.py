@@ -26,7 +26,7 @@ from numba import njit
 
 from metaliverpool.kernels.arc_graph import arc_costs
 from metaliverpool.kernels.shortest_path import arc_tree
-from metaliverpool.kernels.vdf import derivative_one, time_one
+from metaliverpool.kernels.vdf import time_and_derivative_one
 
 _HASH_MULT = np.uint64(1099511628211)
 _HASH_SEED = np.uint64(1469598103934665603)
@@ -81,8 +81,7 @@ def _move_flow(
             flow = 0.0
         link_flow_pcu[link] = flow
         class_link_flow[k, link] += amount
-        link_time[link] = time_one(vdf[link], t0[link], alpha[link], beta[link], capacity[link], flow)
-        link_derivative[link] = derivative_one(
+        link_time[link], link_derivative[link] = time_and_derivative_one(
             vdf[link], t0[link], alpha[link], beta[link], capacity[link], flow
         )
 
