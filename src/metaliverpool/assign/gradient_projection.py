@@ -5,9 +5,10 @@ Each outer iteration:
 1. recomputes link flows exactly from path flows (no drift from incremental updates);
 2. measures the flows (relative gap, excess cost, objective) with the same all-or-nothing routine as every
    other algorithm, and stops if the target is met;
-3. runs one sweep that grows a shortest-path tree per (class, origin), adds any new shortest path to its
-   OD pair's set and moves flow towards the cheapest path of each set (Gauss-Seidel: link times are updated
-   after every move);
+3. runs one sweep that grows a shortest-path tree per (class, origin) on the contracted search graph
+   (:class:`~metaliverpool.assign.search.SearchGraph`), adds each destination's tree path to its OD pair's
+   set unless a known path of the set costs as little, and moves flow towards the cheapest path of each set
+   (Gauss-Seidel: link times are updated after every move, and the next origin's tree sees them);
 4. runs ``config.inner_sweeps`` cheaper sweeps over the known path sets only, stopping early when flows no
    longer move.
 
