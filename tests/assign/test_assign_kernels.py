@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate
 
+from metaliverpool.assign.search import SearchGraph
 from metaliverpool.kernels import vdf
-from metaliverpool.kernels.loading import load_all_or_nothing
-from metaliverpool.kernels.shortest_path import shortest_path_tree, shortest_path_trees
+from metaliverpool.kernels.shortest_path import arc_tree
 from metaliverpool.network.graph import RoadGraph
 
 
@@ -67,13 +67,15 @@ def reference_dijkstra(graph: RoadGraph, cost: np.ndarray, origin: int) -> list[
 def run_tree(
     graph: RoadGraph, cost: np.ndarray, origin: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`arc_tree` on the graph's own CSR form (every node a target); ``pred`` as link numbers."""
     n = graph.node_count
-    out_cost, pred, order = np.empty(n), np.empty(n, np.int32), np.empty(n, np.int32)
-    count = shortest_path_tree(
-        graph.indptr, graph.csr_link, graph.link_to, cost, origin, graph.first_thru_node,
-        out_cost, pred, order, np.empty(graph.link_count + 1), np.empty(graph.link_count + 1, np.int32),
+    out_cost, pred, order = np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64)
+    count = arc_tree(
+        graph.indptr, graph.link_to[graph.csr_link].astype(np.int64), cost[graph.csr_link], origin,
+        np.arange(n) < graph.first_thru_node, np.ones(n, dtype=np.bool_), n,
+        out_cost, pred, order, np.empty(graph.link_count + 1), np.empty(graph.link_count + 1, np.int64),
     )  # fmt: skip
-    return out_cost, pred, order, count
+    return out_cost, np.where(pred >= 0, graph.csr_link[pred], -1), order, count
 
 
 @settings(max_examples=150, deadline=None)
@@ -95,21 +97,6 @@ def test_dijkstra_matches_reference(case: tuple[RoadGraph, np.ndarray, np.ndarra
                 assert tail == origin or tail >= graph.first_thru_node
         settled = out_cost[order[:count]]
         assert np.all(np.diff(settled) >= 0)  # settled in cost order
-    many_cost = np.empty((graph.node_count, graph.node_count))
-    many_pred = np.empty((graph.node_count, graph.node_count), np.int32)
-    origins = np.arange(graph.node_count, dtype=np.int32)
-    shortest_path_trees(
-        graph.indptr,
-        graph.csr_link,
-        graph.link_to,
-        cost,
-        origins,
-        graph.first_thru_node,
-        many_cost,
-        many_pred,
-    )
-    for origin in range(graph.node_count):
-        np.testing.assert_array_equal(many_cost[origin], run_tree(graph, cost, origin)[0])
 
 
 @settings(max_examples=150, deadline=None)
@@ -120,10 +107,10 @@ def test_all_or_nothing_loads_shortest_paths(
     graph, cost, demand = case
     zones = graph.zone_count
     flow, zone_cost = np.empty(graph.link_count), np.empty((zones, zones))
-    load_all_or_nothing(
-        graph.indptr, graph.csr_link, graph.link_from, graph.link_to, cost, graph.first_thru_node,
-        graph.zone_node, demand, flow, zone_cost, np.empty((chunks, graph.link_count)),
-    )  # fmt: skip
+    search = SearchGraph.build(graph)
+    search.load(
+        cost, demand, flow, zone_cost, np.empty(search.arc_count), np.empty((chunks, search.arc_count))
+    )
     reference = np.array(
         [[reference_dijkstra(graph, cost, o)[d] for d in range(zones)] for o in range(zones)]
     )
@@ -186,6 +173,9 @@ def test_vdf_time_derivative_integral(case: tuple[int, float, float, float, floa
         ) / (2 * h)
         roundoff = 1e-15 * python_time(kind, t0, alpha, beta, cap, v) / h
         assert math.isclose(out[0], numeric, rel_tol=1e-5, abs_tol=roundoff)
+    both = vdf.time_and_derivative_one(kind, t0, alpha, beta, cap, v)  # the path sweeps' shared power
+    assert math.isclose(both[1], out[0], rel_tol=1e-12)
+    assert math.isclose(both[0], python_time(kind, t0, alpha, beta, cap, v), rel_tol=1e-12)
     integral = vdf.sum_time_integral(*args, one(v))
     expected, _ = integrate.quad(
         lambda w: python_time(kind, t0, alpha, beta, cap, w), 0.0, v, epsabs=0, epsrel=1e-12

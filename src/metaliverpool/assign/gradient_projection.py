@@ -5,9 +5,10 @@ Each outer iteration:
 1. recomputes link flows exactly from path flows (no drift from incremental updates);
 2. measures the flows (relative gap, excess cost, objective) with the same all-or-nothing routine as every
    other algorithm, and stops if the target is met;
-3. runs one sweep that grows a shortest-path tree per (class, origin), adds any new shortest path to its
-   OD pair's set and moves flow towards the cheapest path of each set (Gauss-Seidel: link times are updated
-   after every move);
+3. runs one sweep that grows a shortest-path tree per (class, origin) on the contracted search graph
+   (:class:`~metaliverpool.assign.search.SearchGraph`), adds each destination's tree path to its OD pair's
+   set unless a known path of the set costs as little, and moves flow towards the cheapest path of each set
+   (Gauss-Seidel: link times are updated after every move, and the next origin's tree sees them);
 4. runs ``config.inner_sweeps`` cheaper sweeps over the known path sets only, stopping early when flows no
    longer move.
 
@@ -41,6 +42,7 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
     started = time.perf_counter()
     g = problem.graph
     workspace = Workspace.for_problem(problem, config.chunks or default_chunks(g.zone_count, g.link_count))
+    search = workspace.search
 
     classes, origins, destinations = np.nonzero(problem.demand_vph > 0)
     same_node = g.zone_node[origins] == g.zone_node[destinations]
@@ -92,12 +94,16 @@ def assign_gradient_projection(problem: AssignmentProblem, config: AssignmentCon
     def sweep(find_paths: bool) -> None:
         nonlocal path_links, path_start, path_len, path_flow, path_next, path_hash
         path_links, path_start, path_len, path_flow, path_next, path_hash = gp_sweep(
-            g.indptr,
-            g.csr_link,
-            g.link_from,
-            g.link_to,
-            g.first_thru_node,
-            g.zone_node,
+            search.indptr,
+            search.arc_tail,
+            search.arc_head,
+            search.link_arc,
+            search.arc_link_indptr,
+            search.arc_links,
+            search.blocked,
+            search.is_target,
+            search.target_count,
+            search.zone_node,
             g.link_vdf,
             g.link_free_time_s,
             g.link_alpha,

@@ -17,9 +17,8 @@ from metaliverpool.assign.gradient_projection import assign_gradient_projection
 from metaliverpool.assign.linear import LINEAR_ALGORITHMS, assign_linear
 from metaliverpool.assign.problem import AssignmentProblem, UserClass
 from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
+from metaliverpool.assign.search import SearchGraph
 from metaliverpool.errors import InputError
-from metaliverpool.kernels.loading import load_all_or_nothing
-from metaliverpool.kernels.shortest_path import shortest_path_trees
 from metaliverpool.network.graph import RoadGraph
 
 ALGORITHMS = (*LINEAR_ALGORITHMS, "gp")
@@ -60,29 +59,15 @@ def compile_kernels() -> float:
     problem = AssignmentProblem.build(graph, [UserClass("car", np.array([[0.0, 20.0], [0.0, 0.0]]))])
     for name in ALGORITHMS:
         assign(problem, name, AssignmentConfig(max_iterations=4, target_gap=0.0, inner_sweeps=1))
-    # the parallel variants, which big networks use
+    # the parallel variant, which big networks use
+    search = SearchGraph.build(graph)
     zones = graph.zone_count
-    load_all_or_nothing(
-        graph.indptr,
-        graph.csr_link,
-        graph.link_from,
-        graph.link_to,
+    search.load(
         graph.link_free_time_s,
-        graph.first_thru_node,
-        graph.zone_node,
         problem.demand_vph[0],
         np.empty(graph.link_count),
         np.empty((zones, zones)),
-        np.empty((2, graph.link_count)),
-    )
-    shortest_path_trees(
-        graph.indptr,
-        graph.csr_link,
-        graph.link_to,
-        graph.link_free_time_s,
-        graph.zone_node,
-        graph.first_thru_node,
-        np.empty((zones, graph.node_count)),
-        np.empty((zones, graph.node_count), dtype=np.int32),
+        np.empty(search.arc_count),
+        np.empty((2, search.arc_count)),
     )
     return time.perf_counter() - started

@@ -3,9 +3,10 @@
 :class:`SearchGraph` is built once per problem from a :class:`~metaliverpool.network.graph.RoadGraph`:
 pass-through nodes are contracted (:mod:`metaliverpool.kernels.arc_graph`; zone nodes and centroids are
 never contracted) and the remaining nodes renumbered so that each node's arcs, their heads and costs lie
-in contiguous memory. :meth:`SearchGraph.load` gives exactly the link flows and zone-to-zone costs of
-:func:`~metaliverpool.kernels.loading.load_all_or_nothing` on the full graph (up to the order in which
-link costs are summed, and the choice between paths of equal cost), in less time.
+in contiguous memory. :meth:`SearchGraph.load` gives exactly the all-or-nothing link flows and zone-to-zone
+costs of the full graph (up to the order in which link costs are summed, and the choice between paths of
+equal cost), in less time. Every assignment algorithm (the Frank-Wolfe family's directions, gradient
+projection's path searches, every gap measurement) and the twin's skims search this graph.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class SearchGraph:
         int64[arcs]: end nodes of each arc (search node numbers), in CSR order.
     link_arc:
         int64[links]: the arc each road-graph link belongs to.
+    arc_link_indptr, arc_links:
+        The road-graph links of arc ``k`` in travel order are
+        ``arc_links[arc_link_indptr[k]:arc_link_indptr[k + 1]]``.
     blocked:
         bool[nodes]: centroids (below the road graph's first thru node), never passed through.
     is_target:
@@ -54,6 +58,8 @@ class SearchGraph:
     arc_tail: IndexArray
     arc_head: IndexArray
     link_arc: IndexArray
+    arc_link_indptr: IndexArray
+    arc_links: IndexArray
     blocked: npt.NDArray[np.bool_]
     is_target: npt.NDArray[np.bool_]
     target_count: int
@@ -72,6 +78,7 @@ class SearchGraph:
         keep[graph.zone_node] = True
         contractible = contractible_nodes(graph.indptr, graph.csr_link, graph.link_from, graph.link_to, keep)
         link_arc = np.empty(graph.link_count, dtype=np.int64)
+        link_step = np.empty(graph.link_count, dtype=np.int64)
         tail = np.empty(graph.link_count, dtype=np.int64)
         head = np.empty(graph.link_count, dtype=np.int64)
         while True:
@@ -82,6 +89,7 @@ class SearchGraph:
                 graph.link_to,
                 contractible,
                 link_arc,
+                link_step,
                 tail,
                 head,
             )
@@ -98,6 +106,11 @@ class SearchGraph:
         position[order] = np.arange(arcs)
         indptr = np.zeros(kept.size + 1, dtype=np.int64)
         np.cumsum(np.bincount(arc_tail, minlength=kept.size), out=indptr[1:])
+        arc_of_link = position[link_arc]
+        arc_link_indptr = np.zeros(arcs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(arc_of_link, minlength=arcs), out=arc_link_indptr[1:])
+        arc_links = np.empty(graph.link_count, dtype=np.int64)
+        arc_links[arc_link_indptr[arc_of_link] + link_step] = np.arange(graph.link_count)
         zone_node = number[graph.zone_node]
         is_target = np.zeros(kept.size, dtype=np.bool_)
         is_target[zone_node] = True
@@ -105,7 +118,9 @@ class SearchGraph:
             indptr=indptr,
             arc_tail=arc_tail[order],
             arc_head=arc_head[order],
-            link_arc=position[link_arc],
+            link_arc=arc_of_link,
+            arc_link_indptr=arc_link_indptr,
+            arc_links=arc_links,
             blocked=kept < graph.first_thru_node,
             is_target=is_target,
             target_count=int(np.count_nonzero(is_target)),

@@ -33,8 +33,8 @@ from metaliverpool.assign.convergence import default_chunks
 from metaliverpool.assign.problem import AssignmentProblem, UserClass
 from metaliverpool.assign.result import AssignmentConfig, AssignmentResult
 from metaliverpool.assign.run import assign
+from metaliverpool.assign.search import SearchGraph
 from metaliverpool.errors import InputError
-from metaliverpool.kernels.loading import load_all_or_nothing
 from metaliverpool.network.graph import RoadGraph
 from metaliverpool.network.twin import Twin
 
@@ -140,20 +140,15 @@ def assign_twin(
 def skim_time(graph: RoadGraph, link_time_s: FloatArray) -> FloatArray:
     """Shortest travel time between every pair of zones at ``link_time_s`` (s; diagonal 0)."""
     zones = graph.zone_count
+    search = SearchGraph.build(graph)
     out = np.empty((zones, zones))
-    work = np.empty((default_chunks(zones, graph.link_count), graph.link_count))
-    load_all_or_nothing(
-        graph.indptr,
-        graph.csr_link,
-        graph.link_from,
-        graph.link_to,
+    search.load(
         np.ascontiguousarray(link_time_s, dtype=np.float64),
-        graph.first_thru_node,
-        graph.zone_node,
         np.zeros((zones, zones)),
         np.empty(graph.link_count),
         out,
-        work,
+        np.empty(search.arc_count),
+        np.empty((default_chunks(zones, graph.link_count), search.arc_count)),
     )
     np.fill_diagonal(out, 0.0)
     return out

@@ -52,12 +52,21 @@ def contractible_nodes(indptr, csr_link, link_from, link_to, keep):
 
 @njit(cache=True)
 def contract_chains(
-    indptr, csr_link, link_from, link_to, contractible, out_link_arc, out_arc_tail, out_arc_head
+    indptr,
+    csr_link,
+    link_from,
+    link_to,
+    contractible,
+    out_link_arc,
+    out_link_step,
+    out_arc_tail,
+    out_arc_head,
 ):
     """Walk every arc from a node that is not contractible; returns the number of arcs.
 
     ``out_link_arc`` (int64[link_count]) receives the arc of each link (-1 for a link on a cycle made of
-    contractible nodes only, which no walk reaches: the caller keeps one of its nodes and walks again);
+    contractible nodes only, which no walk reaches: the caller keeps one of its nodes and walks again),
+    ``out_link_step`` (int64[link_count]) its position along the arc (0 for the first link);
     ``out_arc_tail``/``out_arc_head`` (int64[link_count] at least) the end nodes of each arc.
     """
     out_link_arc[:] = -1
@@ -68,6 +77,7 @@ def contract_chains(
         for k in range(indptr[start], indptr[start + 1]):
             link = csr_link[k]
             out_link_arc[link] = arcs
+            out_link_step[link] = 0
             head = link_to[link]
             steps = 0
             while contractible[head] and steps <= link_from.shape[0]:
@@ -78,6 +88,7 @@ def contract_chains(
                     nxt = csr_link[indptr[head] + 1]
                 link = nxt
                 out_link_arc[link] = arcs
+                out_link_step[link] = steps
                 head = link_to[link]
             out_arc_tail[arcs] = start
             out_arc_head[arcs] = head

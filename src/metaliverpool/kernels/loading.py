@@ -1,12 +1,13 @@
 """All-or-nothing loading: every origin's demand on its shortest-path tree (numba).
 
-The graph arrays follow :mod:`metaliverpool.kernels.shortest_path`; ``link_from`` is the tail node of each
-link. Demand is a dense zone-by-zone matrix (float64[zone_count, zone_count], any flow unit); zone ``z``
-sits at node ``zone_node[z]``. Intrazonal demand (``demand[z, z]``) and demand between zones on the same
-node use no link.
+The graph is a search graph whose arcs are stored in CSR order (see
+:func:`~metaliverpool.kernels.shortest_path.arc_tree` and :class:`metaliverpool.assign.search.SearchGraph`);
+``arc_tail`` is the tail node of each arc. Demand is a dense zone-by-zone matrix (float64[zone_count,
+zone_count], any flow unit); zone ``z`` sits at node ``zone_node[z]``. Intrazonal demand (``demand[z, z]``)
+and demand between zones on the same node use no arc.
 
 Loading walks the tree once per origin (in reverse settling order), so its cost is linear in the number
-of nodes whatever the number of destinations. Origins are split into ``work_link_flow.shape[0]`` fixed
+of nodes whatever the number of destinations. Origins are split into ``work_arc_flow.shape[0]`` fixed
 chunks (origin ``i`` goes to chunk ``i % chunks``) that run in parallel and are summed in chunk order, so
 the result is identical from run to run for a given chunk count.
 """
@@ -16,172 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from metaliverpool.kernels.shortest_path import arc_tree, shortest_path_tree
-
-
-@njit(cache=True, nogil=True)
-def load_tree(link_from, pred_link, order, count, node_demand, out_link_flow):
-    """Add the demand ``node_demand`` (float64[node_count], per destination node) to ``out_link_flow``
-    along the tree ``pred_link`` whose settling order is ``order[:count]``. ``node_demand`` is used as
-    scratch and left holding the flow through each node."""
-    for k in range(count - 1, 0, -1):
-        node = order[k]
-        through = node_demand[node]
-        if through != 0.0:
-            link = pred_link[node]
-            out_link_flow[link] += through
-            node_demand[link_from[link]] += through
-
-
-@njit(cache=True, nogil=True)
-def load_origins(
-    indptr,
-    csr_link,
-    link_from,
-    link_to,
-    link_cost,
-    first_thru_node,
-    zone_node,
-    demand,
-    first_zone,
-    zone_stride,
-    out_link_flow,
-    out_zone_cost,
-):
-    """Serial all-or-nothing loading of origin zones ``first_zone, first_zone + zone_stride, ...``.
-
-    Adds to ``out_link_flow`` (not cleared) and fills the matching rows of ``out_zone_cost``; see
-    :func:`load_all_or_nothing` for the arguments.
-    """
-    zone_count = zone_node.shape[0]
-    node_count = indptr.shape[0] - 1
-    cost = np.empty(node_count, dtype=np.float64)
-    pred = np.empty(node_count, dtype=np.int32)
-    order = np.empty(node_count, dtype=np.int32)
-    heap_key = np.empty(csr_link.shape[0] + 1, dtype=np.float64)
-    heap_node = np.empty(csr_link.shape[0] + 1, dtype=np.int32)
-    node_demand = np.zeros(node_count, dtype=np.float64)
-    for origin_zone in range(first_zone, zone_count, zone_stride):
-        origin = zone_node[origin_zone]
-        count = shortest_path_tree(
-            indptr,
-            csr_link,
-            link_to,
-            link_cost,
-            origin,
-            first_thru_node,
-            cost,
-            pred,
-            order,
-            heap_key,
-            heap_node,
-        )
-        for z in range(zone_count):
-            out_zone_cost[origin_zone, z] = cost[zone_node[z]]
-            if z != origin_zone:
-                node_demand[zone_node[z]] += demand[origin_zone, z]
-        load_tree(link_from, pred, order, count, node_demand, out_link_flow)
-        for k in range(count):
-            node_demand[order[k]] = 0.0
-        for z in range(zone_count):
-            node_demand[zone_node[z]] = 0.0
-
-
-@njit(cache=True, parallel=True)
-def _load_chunks_parallel(
-    indptr,
-    csr_link,
-    link_from,
-    link_to,
-    link_cost,
-    first_thru_node,
-    zone_node,
-    demand,
-    out_zone_cost,
-    work_link_flow,
-):
-    chunks = work_link_flow.shape[0]
-    for c in prange(chunks):
-        work_link_flow[c, :] = 0.0
-        load_origins(
-            indptr,
-            csr_link,
-            link_from,
-            link_to,
-            link_cost,
-            first_thru_node,
-            zone_node,
-            demand,
-            c,
-            chunks,
-            work_link_flow[c],
-            out_zone_cost,
-        )
-
-
-def load_all_or_nothing(
-    indptr,
-    csr_link,
-    link_from,
-    link_to,
-    link_cost,
-    first_thru_node,
-    zone_node,
-    demand,
-    out_link_flow,
-    out_zone_cost,
-    work_link_flow,
-):
-    """Shortest-path trees from every zone, and the all-or-nothing link flows.
-
-    Parameters
-    ----------
-    indptr, csr_link, link_from, link_to, link_cost, first_thru_node:
-        The graph (link costs non-negative).
-    zone_node:
-        int32[zone_count] node of each zone.
-    demand:
-        float64[zone_count, zone_count] trips from row zone to column zone.
-    out_link_flow:
-        float64[link_count], overwritten with the all-or-nothing flows.
-    out_zone_cost:
-        float64[zone_count, zone_count], overwritten with the shortest-path cost between zones (``inf``
-        where unreachable).
-    work_link_flow:
-        float64[chunks, link_count] scratch; ``chunks`` (>= 1) sets the parallel split. With one chunk the
-        serial kernel runs (no thread pool: on a busy machine a parallel region on a small network costs
-        more than it saves).
-    """
-    if work_link_flow.shape[0] <= 1:
-        out_link_flow[:] = 0.0
-        load_origins(
-            indptr,
-            csr_link,
-            link_from,
-            link_to,
-            link_cost,
-            first_thru_node,
-            zone_node,
-            demand,
-            0,
-            1,
-            out_link_flow,
-            out_zone_cost,
-        )
-        return
-    _load_chunks_parallel(
-        indptr,
-        csr_link,
-        link_from,
-        link_to,
-        link_cost,
-        first_thru_node,
-        zone_node,
-        demand,
-        out_zone_cost,
-        work_link_flow,
-    )
-    np.sum(work_link_flow, axis=0, out=out_link_flow)
+from metaliverpool.kernels.shortest_path import arc_tree
 
 
 @njit(cache=True, nogil=True)
@@ -200,9 +36,9 @@ def load_arc_origins(
     out_arc_flow,
     out_zone_cost,
 ):
-    """:func:`load_origins` on a graph whose arcs are in CSR order (see
-    :func:`~metaliverpool.kernels.shortest_path.arc_tree`): each search stops once every zone node
-    (``is_target``) is settled. Adds to ``out_arc_flow`` (not cleared), fills rows of ``out_zone_cost``.
+    """Serial all-or-nothing loading of origin zones ``first_zone, first_zone + zone_stride, ...``; each
+    search stops once every zone node (``is_target``) is settled. Adds to ``out_arc_flow`` (not cleared) and
+    fills the matching rows of ``out_zone_cost`` (``inf`` where unreachable).
     """
     zone_count = zone_node.shape[0]
     node_count = indptr.shape[0] - 1

@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from metaliverpool.kernels.shortest_path import shortest_path_tree
-from metaliverpool.kernels.vdf import derivative_one, time_one
+from metaliverpool.kernels.arc_graph import arc_costs
+from metaliverpool.kernels.shortest_path import arc_tree
+from metaliverpool.kernels.vdf import time_and_derivative_one
 
 _HASH_MULT = np.uint64(1099511628211)
 _HASH_SEED = np.uint64(1469598103934665603)
@@ -80,8 +81,7 @@ def _move_flow(
             flow = 0.0
         link_flow_pcu[link] = flow
         class_link_flow[k, link] += amount
-        link_time[link] = time_one(vdf[link], t0[link], alpha[link], beta[link], capacity[link], flow)
-        link_derivative[link] = derivative_one(
+        link_time[link], link_derivative[link] = time_and_derivative_one(
             vdf[link], t0[link], alpha[link], beta[link], capacity[link], flow
         )
 
@@ -116,6 +116,8 @@ def equilibrate_od(
     ``mark_a``/``mark_b`` are int64[link_count] scratch stamps; ``stamp`` is a counter value larger than
     any stamp used before (returns the next free value).
     """
+    if od_head[od] < 0 or path_next[od_head[od]] < 0:
+        return stamp  # one path or none: nothing to shift
     fixed = class_fixed_cost[k]
     best = -1
     best_cost = np.inf
@@ -222,13 +224,53 @@ def equilibrate_od(
 
 
 @njit(cache=True, nogil=True)
+def _trace_path(pred, arc_tail, arc_link_indptr, arc_links, dest_node, out_links):
+    """Write the links of the tree path to ``dest_node`` into ``out_links`` (destination to origin);
+    returns its length and hash."""
+    length = 0
+    value = _HASH_SEED
+    node = dest_node
+    while pred[node] >= 0:
+        arc = pred[node]
+        for j in range(arc_link_indptr[arc + 1] - 1, arc_link_indptr[arc] - 1, -1):
+            link = arc_links[j]
+            out_links[length] = link
+            value = (value ^ np.uint64(link)) * _HASH_MULT
+            length += 1
+        node = arc_tail[arc]
+    return length, value
+
+
+@njit(cache=True, nogil=True)
+def _known_path(od_head, path_next, path_hash, path_len, path_start, path_links, trace, length, value):
+    """Whether the OD entry whose first path is ``od_head`` already holds the path ``trace[:length]``."""
+    p = od_head
+    while p >= 0:
+        if path_hash[p] == value and path_len[p] == length:
+            start = path_start[p]
+            same = True
+            for i in range(length):
+                if path_links[start + i] != trace[i]:
+                    same = False
+                    break
+            if same:
+                return True
+        p = path_next[p]
+    return False
+
+
+@njit(cache=True, nogil=True)
 def gp_sweep(
-    indptr,
-    csr_link,
-    link_from,
-    link_to,
-    first_thru_node,
-    zone_node,
+    search_indptr,
+    arc_tail,
+    arc_head,
+    link_arc,
+    arc_link_indptr,
+    arc_links,
+    blocked,
+    is_target,
+    target_count,
+    search_zone_node,
     vdf,
     t0,
     alpha,
@@ -259,19 +301,25 @@ def gp_sweep(
 ):
     """One sweep over every (class, origin) block; see the module docstring.
 
-    ``counters`` is int64[3]: number of paths created, pool entries used, next free stamp (updated).
-    With ``find_paths`` a shortest-path tree is grown per block (class costs) and each destination's
-    shortest path is added to its set (new OD entries start with all their demand on it). Returns the
-    pool arrays ``(path_links, path_start, path_len, path_flow, path_next, path_hash)``.
+    The shortest-path trees are grown on the contracted search graph
+    (:class:`~metaliverpool.assign.search.SearchGraph`: ``search_indptr`` ... ``search_zone_node``), paths
+    are stored as road-graph links. ``counters`` is int64[3]: number of paths created, pool entries used,
+    next free stamp (updated). With ``find_paths`` a tree is grown per block (class costs) and each
+    destination's shortest path is added to its set unless a known path of the set costs no more (new OD
+    entries start with all their demand on it). Returns the pool arrays
+    ``(path_links, path_start, path_len, path_flow, path_next, path_hash)``.
     """
-    node_count = indptr.shape[0] - 1
-    link_count = link_from.shape[0]
+    node_count = search_indptr.shape[0] - 1
+    link_count = link_arc.shape[0]
+    arc_count = arc_head.shape[0]
     cost = np.empty(node_count, dtype=np.float64)
-    pred = np.empty(node_count, dtype=np.int32)
-    order = np.empty(node_count, dtype=np.int32)
-    heap_key = np.empty(link_count + 1, dtype=np.float64)
-    heap_node = np.empty(link_count + 1, dtype=np.int32)
+    pred = np.empty(node_count, dtype=np.int64)
+    order = np.empty(node_count, dtype=np.int64)
+    heap_key = np.empty(arc_count + 1, dtype=np.float64)
+    heap_node = np.empty(arc_count + 1, dtype=np.int64)
     link_cost = np.empty(link_count, dtype=np.float64)
+    arc_cost = np.empty(arc_count, dtype=np.float64)
+    trace = np.empty(link_count, dtype=np.int32)
     path_count = counters[0]
     pool_used = counters[1]
     stamp = counters[2]
@@ -280,18 +328,19 @@ def gp_sweep(
         last = block_start[block + 1]
         k = od_class[first]
         pcu = class_pcu[k]
+        fixed = class_fixed_cost[k]
         if find_paths:
-            fixed = class_fixed_cost[k]
             for a in range(link_count):
                 link_cost[a] = link_time[a] + fixed[a]
-            origin_node = zone_node[od_origin[first]]
-            shortest_path_tree(
-                indptr,
-                csr_link,
-                link_to,
-                link_cost,
-                origin_node,
-                first_thru_node,
+            arc_costs(link_arc, link_cost, arc_cost)
+            arc_tree(
+                search_indptr,
+                arc_head,
+                arc_cost,
+                search_zone_node[od_origin[first]],
+                blocked,
+                is_target,
+                target_count,
                 cost,
                 pred,
                 order,
@@ -300,75 +349,67 @@ def gp_sweep(
             )
         for od in range(first, last):
             if find_paths:
-                dest_node = zone_node[od_dest[od]]
-                length = 0
-                value = _HASH_SEED
-                node = dest_node
-                while pred[node] >= 0:
-                    link = pred[node]
-                    value = (value ^ np.uint64(link)) * _HASH_MULT
-                    length += 1
-                    node = link_from[link]
-                found = False
+                dest_node = search_zone_node[od_dest[od]]
+                known_cost = np.inf
                 p = od_head[od]
-                while p >= 0 and not found:
-                    if path_hash[p] == value and path_len[p] == length:
-                        same = True
-                        node = dest_node
-                        i = path_start[p]
-                        while pred[node] >= 0:
-                            if path_links[i] != pred[node]:
-                                same = False
-                                break
-                            node = link_from[pred[node]]
-                            i += 1
-                        found = same
+                while p >= 0:
+                    known_cost = min(
+                        known_cost, _path_cost(path_links, path_start[p], path_len[p], link_time, fixed)
+                    )
                     p = path_next[p]
-                if not found:
-                    path_links = _grow(path_links, pool_used + length)
-                    path_start = _grow(path_start, path_count + 1)
-                    path_len = _grow(path_len, path_count + 1)
-                    path_flow = _grow(path_flow, path_count + 1)
-                    path_next = _grow(path_next, path_count + 1)
-                    path_hash = _grow(path_hash, path_count + 1)
-                    new = path_count
-                    path_count += 1
-                    path_start[new] = pool_used
-                    path_len[new] = length
-                    path_hash[new] = value
-                    node = dest_node
-                    i = pool_used
-                    while pred[node] >= 0:
-                        path_links[i] = pred[node]
-                        node = link_from[pred[node]]
-                        i += 1
-                    pool_used += length
-                    if od_head[od] < 0:
-                        path_flow[new] = od_demand[od]
-                        stamp += 1
-                        _move_flow(
-                            path_links,
-                            path_start[new],
-                            length,
-                            mark_a,
-                            -1,
-                            od_demand[od],
-                            pcu,
-                            k,
-                            link_flow_pcu,
-                            class_link_flow,
-                            link_time,
-                            link_derivative,
-                            vdf,
-                            t0,
-                            alpha,
-                            beta,
-                            capacity,
-                        )
-                    else:
-                        path_flow[new] = 0.0
-                    path_next[new] = od_head[od]
-                    od_head[od] = new
+                # a known path as cheap as the tree's (up to rounding): nothing to add
+                if known_cost > cost[dest_node] + 1e-12 * abs(cost[dest_node]):
+                    length, value = _trace_path(pred, arc_tail, arc_link_indptr, arc_links, dest_node, trace)
+                    if not _known_path(
+                        od_head[od],
+                        path_next,
+                        path_hash,
+                        path_len,
+                        path_start,
+                        path_links,
+                        trace,
+                        length,
+                        value,
+                    ):
+                        path_links = _grow(path_links, pool_used + length)
+                        path_start = _grow(path_start, path_count + 1)
+                        path_len = _grow(path_len, path_count + 1)
+                        path_flow = _grow(path_flow, path_count + 1)
+                        path_next = _grow(path_next, path_count + 1)
+                        path_hash = _grow(path_hash, path_count + 1)
+                        new = path_count
+                        path_count += 1
+                        path_start[new] = pool_used
+                        path_len[new] = length
+                        path_hash[new] = value
+                        path_links[pool_used : pool_used + length] = trace[:length]
+                        pool_used += length
+                        if od_head[od] < 0:
+                            path_flow[new] = od_demand[od]
+                            stamp += 1
+                            _move_flow(
+                                path_links,
+                                path_start[new],
+                                length,
+                                mark_a,
+                                -1,
+                                od_demand[od],
+                                pcu,
+                                k,
+                                link_flow_pcu,
+                                class_link_flow,
+                                link_time,
+                                link_derivative,
+                                vdf,
+                                t0,
+                                alpha,
+                                beta,
+                                capacity,
+                            )
+                        else:
+                            path_flow[new] = 0.0
+                        path_next[new] = od_head[od]
+                        od_head[od] = new
             stamp = equilibrate_od(
                 od,
                 k,
