@@ -26,6 +26,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "calibrate": ("calibrate",),
     "validate": ("validate",),
     "access": ("access",),
+    "live": ("live",),
 }
 """Modules under ``metaliverpool.cli`` (each defines ``register(app: typer.Typer) -> None``) and the
 top-level commands each registers. Only the module of the command being run is imported, so a command
