@@ -16,6 +16,8 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +56,17 @@ def _time(option: str, text: str | None) -> float | None:
         ) from None
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: stop.set())
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM while the block runs (the previous handlers restored after)."""
+    stop = threading.Event()
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = [signal.signal(n, lambda *_: stop.set()) for n in numbers]
+    try:
+        yield stop
+    finally:
+        for number, handler in zip(numbers, previous, strict=True):
+            signal.signal(number, handler)
 
 
 def ingest_command(
@@ -83,9 +93,7 @@ def ingest_command(
 
     bundle = read_twin(twin)
     since_s = _time("--since", since)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    with SensorThingsClient(url) as client:
+    with _stop_on_signals() as stop, SensorThingsClient(url) as client:
         feed = discover_feed(client, bundle, review)
         if not feed.datastreams:
             raise InputError(
@@ -159,6 +167,7 @@ def replay_command(
 
     if (series is None) == (simulate is None):
         raise InputError("live replay", "give exactly one of --series FILE and --simulate N")
+    broker_host, broker_port = parse_broker(mqtt)
     bundle = read_twin(twin)
     if series is not None:
         data = load_series(series, interval_min)
@@ -166,17 +175,15 @@ def replay_command(
         data = simulate_city_series(bundle, int(simulate or 0))
         quantity = "count"
     city = VirtualCity(data, bundle, quantity)
+    publisher = ObservationPublisher(broker_host, broker_port, topic_prefix=topic_prefix)
+    publisher.start()
     server = serve_city(city, host, http_port)
     address = f"http://{host}:{server.server_address[1]}/v1.1"
     print(json.dumps({"sensorthings_url": address, "datastreams": len(city.detectors)}), flush=True)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    broker_host, broker_port = parse_broker(mqtt)
-    publisher = ObservationPublisher(broker_host, broker_port, topic_prefix=topic_prefix)
-    publisher.start()
     try:
-        published = city.replay(publisher, speed=speed, steps=steps, stop=stop)
-        stop.wait(linger_s)
+        with _stop_on_signals() as stop:
+            published = city.replay(publisher, speed=speed, steps=steps, stop=stop)
+            stop.wait(linger_s)
     finally:
         publisher.stop()
         server.shutdown()

@@ -137,10 +137,10 @@ class LiveArchive:
         needed = {_utc(r.start_unix_s).strftime("%Y%m%d") for r in rows} - self.days
         for day in sorted(needed):
             first = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC)
+            # DDL takes no parameters: the bounds are ISO times made here from a date, never user text.
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS live_observation_{day} PARTITION OF live_observation "
-                "FOR VALUES FROM (%s) TO (%s)",
-                (first, first + timedelta(days=1)),
+                f"FOR VALUES FROM ('{first.isoformat()}') TO ('{(first + timedelta(days=1)).isoformat()}')"
             )
         self.days |= needed
 
