@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -83,8 +83,7 @@ class StaThing:
     datastreams: tuple[StaDatastream, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
-class StaObservation:
+class StaObservation(NamedTuple):
     """One result of one Datastream over ``[start_unix_s, end_unix_s]`` (equal for an instant), UTC."""
 
     datastream_id: int

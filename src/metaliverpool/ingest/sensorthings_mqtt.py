@@ -31,6 +31,9 @@ from metaliverpool.ingest.sensorthings import (
 TOPICS_PER_SUBSCRIBE = 500
 """Topics sent in one MQTT SUBSCRIBE packet (10,000 detectors take 20 packets)."""
 
+_decode = json.JSONDecoder().decode
+"""JSON text to Python (a stateless decoder: ``json.loads`` without its per-call encoding detection)."""
+
 MAX_MESSAGE_BYTES = 64 * 1024
 """A larger Observation message is refused unread (an Observation entity is a few hundred bytes)."""
 
@@ -81,7 +84,8 @@ class ObservationSubscriber:
         topic_prefix: str = "",
     ) -> None:
         self.host, self.port = host, port
-        self.topics = [observation_topic(i, topic_prefix) for i in datastream_ids]
+        self.topic_ids = {observation_topic(i, topic_prefix): int(i) for i in datastream_ids}
+        self.topics = list(self.topic_ids)
         self.on_observation = on_observation
         self.on_problem = on_problem
         self.client = mqtt.Client(
@@ -98,9 +102,11 @@ class ObservationSubscriber:
                 raise SensorThingsProblem(
                     f"message of {len(message.payload)} bytes (limit {MAX_MESSAGE_BYTES})"
                 )
-            datastream_id = datastream_id_from_topic(topic)
+            datastream_id = self.topic_ids.get(topic)
+            if datastream_id is None:
+                datastream_id = datastream_id_from_topic(topic)
             try:
-                entity = json.loads(message.payload)
+                entity = _decode(message.payload.decode())
             except ValueError as error:
                 raise SensorThingsProblem(f"not JSON ({error})") from None
             observation = parse_observation(entity, datastream_id)

@@ -118,6 +118,7 @@ class LiveIngest:
         grace_s: float = 60.0,
         late_after_s: float = 300.0,
         clock: Callable[[], float] = time.time,
+        on_commit: Callable[[float, list[ArchiveRow]], None] | None = None,
     ) -> None:
         self.archive = archive
         self.datastreams = datastreams
@@ -128,8 +129,8 @@ class LiveIngest:
         self.newest_start: dict[int, float] = {}
         self.lock = threading.Lock()
         self.buffer: list[tuple[StaObservation, float]] = []
-        self.commits: list[tuple[float, int]] = []
-        """(commit time, rows in the batch) per archived batch, for latency measurements."""
+        self.on_commit = on_commit
+        """Called with (commit time, the batch's rows) after each batch is archived (``bench/live.py``)."""
 
     def accept(self, observation: StaObservation, received_unix_s: float) -> None:
         """Queue one Observation (thread-safe; the MQTT subscriber's callback)."""
@@ -176,7 +177,8 @@ class LiveIngest:
             result = self.archive.insert(rows)
             self.counts.archived += result.inserted
             self.counts.duplicates += result.duplicates
-            self.commits.append((self.clock(), len(rows)))
+            if self.on_commit is not None:
+                self.on_commit(self.clock(), rows)
         return len(rows)
 
     def check_feeds(self) -> list[int]:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import pyarrow as pa
@@ -63,8 +63,7 @@ CREATE TABLE IF NOT EXISTS live_feed_event (
 """
 
 
-@dataclass(frozen=True)
-class ArchiveRow:
+class ArchiveRow(NamedTuple):
     """One Observation to archive (times in Unix seconds, UTC)."""
 
     datastream_id: int
@@ -134,7 +133,8 @@ class LiveArchive:
         return sorted(f"live_observation_{day}" for day in self.days)
 
     def _ensure_days(self, cursor: psycopg.Cursor, rows: Sequence[ArchiveRow]) -> None:
-        needed = {_utc(r.start_unix_s).strftime("%Y%m%d") for r in rows} - self.days
+        day_numbers = {int(r.start_unix_s // 86_400) for r in rows}
+        needed = {_utc(d * 86_400.0).strftime("%Y%m%d") for d in day_numbers} - self.days
         for day in sorted(needed):
             first = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC)
             # DDL takes no parameters: the bounds are ISO times made here from a date, never user text.
@@ -151,26 +151,22 @@ class LiveArchive:
         with self.connection.cursor() as cursor:
             self._ensure_days(cursor, rows)
             cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS live_staging (LIKE live_observation) ON COMMIT DELETE ROWS"
+                "CREATE TEMP TABLE IF NOT EXISTS live_staging (datastream_id bigint, start_s float8, "
+                "end_s float8, result float8, received_s float8, late boolean) ON COMMIT DELETE ROWS"
             )
-            with cursor.copy(
-                "COPY live_staging (datastream_id, phenomenon_start, phenomenon_end, result, received, late) "
-                "FROM STDIN"
-            ) as copy:
-                for r in rows:
-                    copy.write_row(
-                        (
-                            r.datastream_id,
-                            _utc(r.start_unix_s),
-                            _utc(r.end_unix_s),
-                            r.result,
-                            _utc(r.received_unix_s),
-                            r.late,
-                        )
-                    )
+            # COPY text written here (numbers as Python's shortest round-trip form): far cheaper per row
+            # than adapting datetimes one by one; to_timestamp converts in the server.
+            text = "".join(
+                f"{r.datastream_id}\t{r.start_unix_s!r}\t{r.end_unix_s!r}\t{r.result!r}\t"
+                f"{r.received_unix_s!r}\t{'t' if r.late else 'f'}\n"
+                for r in rows
+            )
+            with cursor.copy("COPY live_staging FROM STDIN") as copy:
+                copy.write(text.encode())
             cursor.execute(
-                "INSERT INTO live_observation SELECT DISTINCT ON (datastream_id, phenomenon_start) * "
-                "FROM live_staging ORDER BY datastream_id, phenomenon_start, received "
+                "INSERT INTO live_observation SELECT DISTINCT ON (datastream_id, start_s) datastream_id, "
+                "to_timestamp(start_s), to_timestamp(end_s), result, to_timestamp(received_s), late "
+                "FROM live_staging ORDER BY datastream_id, start_s, received_s "
                 "ON CONFLICT (datastream_id, phenomenon_start) DO NOTHING"
             )
             inserted = cursor.rowcount
