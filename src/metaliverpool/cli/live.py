@@ -79,7 +79,7 @@ def ingest_command(
     ),
     topic_prefix: str = typer.Option("", "--topic-prefix", help="Prefix before v1.1/ in the MQTT topics."),
     since: str | None = typer.Option(
-        None, "--since", help="HTTP polling: first phenomenonTime to fetch (UTC)."
+        None, "--since", help="First phenomenonTime to fetch over HTTP (UTC); with --mqtt, a backfill."
     ),
     poll_s: float = typer.Option(30.0, "--poll-s", help="HTTP polling: seconds between polls."),
     grace_s: float = typer.Option(
@@ -112,6 +112,8 @@ def ingest_command(
                     host, port, feed.datastreams, ingest.accept, ingest.problem, topic_prefix=topic_prefix
                 )
                 subscriber.start()
+                if since_s is not None:  # backfill over HTTP what was published before the subscription
+                    poll_http(client, ingest, since_s)
                 try:
                     ingest.run(stop, duration_s=duration_s)
                 finally:
@@ -133,7 +135,7 @@ def ingest_command(
                 "review": str(review),
                 "review_status": feed.status_counts(),
                 **ingest.counts.summary(),
-                "stopped_datastreams": sorted(ingest.watch.stopped),
+                "stopped_datastreams": len(ingest.watch.stopped),
                 "feed_stopped": ingest.watch.feed_stopped,
                 "gaps": len(archive.gaps()),
                 "partitions": archive.partitions(),

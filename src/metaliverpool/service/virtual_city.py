@@ -3,11 +3,12 @@
 :class:`VirtualCity` turns a :class:`~metaliverpool.predict.series.SensorSeries` whose sensor ids are the
 twin's link ids (what ``forecast history`` writes, or :func:`simulate_city_series` on the twin) into
 SensorThings entities shaped as Hamburg's traffic feeds: one Thing per detector, located by a
-``LineString`` along its link's middle (so its bearing is the link's direction), with one Datastream of
-the series' quantity (``properties.layerName`` and ``aggregateDuration``). :meth:`VirtualCity.replay`
-publishes each step's Observations to MQTT on ``v1.1/Datastreams(id)/Observations`` at real or
-accelerated speed (``speed`` x), stamping phenomenon times on a clock that starts at the replay's start
-and runs ``speed`` times faster than the wall clock. :func:`serve_city` serves the entities (and the
+``LineString`` 4 m long about its link's middle (its bearing is the link's direction there), with one
+Datastream of the series' quantity (``properties.layerName`` and ``aggregateDuration``).
+:meth:`VirtualCity.replay` publishes each step's Observations to MQTT on
+``v1.1/Datastreams(id)/Observations`` at real or accelerated speed (``speed`` x), stamping phenomenon
+times on a clock that starts at the replay's start and runs ``speed`` times faster than the wall clock.
+:func:`serve_city` serves the entities (and the
 Observations published so far) over HTTP as a small SensorThings v1.1 server: ``/v1.1/Things``,
 ``/v1.1/Things(id)``, ``/v1.1/Datastreams``, ``/v1.1/Datastreams(id)/Observations`` with ``$top``,
 ``$skip``, ``@iot.nextLink`` and ``$filter`` on ``phenomenonTime`` (``ge``/``gt``/``lt``/``le``, joined
@@ -62,11 +63,12 @@ class CityDetector:
     line: tuple[tuple[float, float], ...]
 
 
-def _middle_line(geometry: shapely.LineString) -> tuple[tuple[float, float], ...]:
-    """The part of a link's line from 40 % to 60 % of its length (lon, lat), oriented as the link."""
-    a = geometry.interpolate(0.4, normalized=True)
-    b = geometry.interpolate(0.6, normalized=True)
-    return ((a.x, a.y), (b.x, b.y))
+def _middle_line(geometry: shapely.LineString, length_m: float) -> tuple[tuple[float, float], ...]:
+    """Three points of a link's line (lon, lat): its middle and 2 m either side, oriented as the link, so
+    that the line's direction is the link's direction at its middle even on a bend."""
+    half = min(0.25, 2.0 / max(length_m, 1e-9))
+    points = (geometry.interpolate(f, normalized=True) for f in (0.5 - half, 0.5, 0.5 + half))
+    return tuple((p.x, p.y) for p in points)
 
 
 class VirtualCity:
@@ -91,9 +93,11 @@ class VirtualCity:
                 raise InputError(
                     "series", f"sensor {sensor!r} is not a link id of the twin", f"column {column + 1}"
                 ) from None
-            line = _middle_line(geometry)
-            middle = geometry.interpolate(0.5, normalized=True)
-            detectors.append(CityDetector(1000 + column, 2000 + column, link_id, middle.x, middle.y, line))
+            length_m = float(links.at[link_id, "length_m"])  # type: ignore[arg-type]
+            line = _middle_line(geometry, length_m)
+            detectors.append(
+                CityDetector(1000 + column, 2000 + column, link_id, line[1][0], line[1][1], line)
+            )
         self.detectors = tuple(detectors)
         self.published: dict[int, list[StaObservation]] = {d.datastream_id: [] for d in detectors}
         self.lock = threading.Lock()
