@@ -19,6 +19,7 @@ pytestmark = pytest.mark.postgres
 STREAMS = {
     101: StaDatastream(101, 1, "Anzahl Kfz 15-Min", "Anzahl_Kfz_Zaehlstelle_15-Min", "", 900.0),
     102: StaDatastream(102, 2, "Anzahl Kfz 5-Min", "Anzahl_Kfz_Zaehlstelle_5-Min", "", 300.0),
+    103: StaDatastream(103, 3, "Primärsignal", "primary_signal", "", None),
 }
 
 
@@ -78,18 +79,23 @@ def test_duplicates_out_of_order_late_and_bad_messages(running: Running, topic_p
     running.publisher.publish_raw(
         observation_topic(102, topic_prefix), b'{"phenomenonTime": "2026-12-07T08:00:00Z", "result": "12"}'
     )
+    now = time.time()
+    running.publisher.publish(
+        [StaObservation(103, now, now, 3.0), StaObservation(103, now + 1, now + 1, 7.0)]
+    )
     counts = running.ingest.counts
-    wait_for(lambda: counts.received == 6 and counts.bad == 3 and not running.ingest.buffer)
-    wait_for(lambda: counts.archived + counts.duplicates == 6)
-    assert (counts.archived, counts.duplicates, counts.out_of_order, counts.late) == (5, 1, 3, 1)
+    wait_for(lambda: counts.received == 8 and counts.bad == 4 and not running.ingest.buffer)
+    wait_for(lambda: counts.archived + counts.duplicates == 7)
+    assert (counts.archived, counts.duplicates, counts.out_of_order, counts.late) == (6, 1, 3, 1)
     problems = list(counts.problems)
     assert "Datastreams(101)/Observations: not JSON" in problems[0]
     assert "field 'phenomenonTime'" in problems[1]
     assert "field 'result': expected a finite number, got '12'" in problems[2]
-    assert running.archive.count() == 5
+    assert "Datastream 103: signal state 7 is not a known code" in problems[3]
+    assert running.archive.count() == 6  # five counts and the green signal
     # The ingest is still alive after the bad messages.
     running.publisher.publish([obs(101, 4, base, 60.0)])
-    wait_for(lambda: counts.archived == 6)
+    wait_for(lambda: counts.archived == 7)
 
 
 def test_a_stopped_feed_is_flagged_and_its_return_noted(running: Running) -> None:

@@ -5,6 +5,7 @@ subscriber's callback), buffers them, and on each :meth:`LiveIngest.flush` (ever
 each one:
 
 - **unknown**: its Datastream was not discovered (counted as bad, not archived);
+- **not a signal state**: a signal Datastream's result outside ``SIGNAL_STATE_CODES`` (bad, not archived);
 - **out of order**: its phenomenon start is before the newest one already received for its Datastream
   (archived all the same: the archive has no order);
 - **late**: it arrived more than ``late_after_s`` after its phenomenon ended (archived, ``late`` set);
@@ -27,7 +28,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from metaliverpool.ingest.sensorthings import SensorThingsClient, StaDatastream, StaObservation
+from metaliverpool.ingest.sensorthings import (
+    SIGNAL_STATE_CODES,
+    SensorThingsClient,
+    StaDatastream,
+    StaObservation,
+)
 from metaliverpool.store.live_archive import ArchiveRow, LiveArchive
 
 SPACINGS_KEPT = 5
@@ -151,8 +157,15 @@ class LiveIngest:
         for observation, received_s in batch:
             datastream_id = observation.datastream_id
             self.counts.received += 1
-            if datastream_id not in self.datastreams:
+            stream = self.datastreams.get(datastream_id)
+            if stream is None:
                 self.problem(f"Datastream {datastream_id}: not discovered (no Thing lists it); skipped")
+                continue
+            if stream.is_signal and observation.result not in SIGNAL_STATE_CODES:
+                self.problem(
+                    f"Datastream {datastream_id}: signal state {observation.result:g} is not a known code "
+                    f"{sorted(SIGNAL_STATE_CODES)}; skipped"
+                )
                 continue
             newest = self.newest_start.get(datastream_id)
             if newest is not None and observation.start_unix_s < newest:
