@@ -117,6 +117,20 @@ def test_a_stopped_feed_is_flagged_and_its_return_noted(running: Running) -> Non
     assert events == [(102, "stopped"), (None, "stopped"), (102, "resumed"), (None, "resumed")]
 
 
+def test_the_subscriber_reconnects_and_subscribes_again(running: Running) -> None:
+    base = time.time() - 600.0
+    running.publisher.publish([obs(101, 0, base, 60.0)])
+    wait_for(lambda: running.ingest.counts.archived == 1)
+    sock = running.subscriber.client.socket()
+    assert sock is not None
+    sock.close()  # the connection drops
+    wait_for(
+        lambda: running.subscriber.client.is_connected() and running.subscriber.acknowledged.acquire(False)
+    )
+    running.publisher.publish([obs(101, 1, base, 60.0)])
+    wait_for(lambda: running.ingest.counts.archived == 2)
+
+
 def test_the_default_watch_flags_a_five_minute_feed_within_a_minute_of_its_missed_report() -> None:
     watch = FeedWatch({102: 300.0})
     watch.arrived(102, 1_000.0)

@@ -70,7 +70,8 @@ class ObservationSubscriber:
     """Receives the Observations of ``datastream_ids`` from an MQTT broker (paho's network thread).
 
     ``on_observation(observation, received_unix_s)`` and ``on_problem(text)`` are called in that
-    thread; they must be quick (the ingest appends to a buffer under a lock).
+    thread; they must be quick (the ingest appends to a buffer under a lock). paho reconnects when the
+    connection is lost; the subscriber subscribes again on every connection.
     """
 
     def __init__(
@@ -93,6 +94,26 @@ class ObservationSubscriber:
         )
         self.client.max_queued_messages_set(0)
         self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.acknowledged = threading.Semaphore(0)
+        self.connect_failure: list[str] = []
+
+    def _batches(self) -> list[list[str]]:
+        return [
+            self.topics[i : i + TOPICS_PER_SUBSCRIBE]
+            for i in range(0, len(self.topics), TOPICS_PER_SUBSCRIBE)
+        ]
+
+    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
+        if getattr(reason, "is_failure", False):
+            self.connect_failure.append(str(reason))
+            return
+        for batch in self._batches():
+            self.client.subscribe([(t, 0) for t in batch])
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self.acknowledged.release()
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         received_s = time.time()
@@ -118,20 +139,17 @@ class ObservationSubscriber:
     def start(self, timeout_s: float = 10.0) -> None:
         """Connect, subscribe to every topic (in packets of :data:`TOPICS_PER_SUBSCRIBE`) and wait for
         the broker to acknowledge the subscriptions."""
-        _connect(self.client, self.host, self.port, timeout_s)
-        acknowledged = threading.Semaphore(0)
-        self.client.on_subscribe = lambda *_args: acknowledged.release()
-        batches = [
-            self.topics[i : i + TOPICS_PER_SUBSCRIBE]
-            for i in range(0, len(self.topics), TOPICS_PER_SUBSCRIBE)
-        ]
-        for batch in batches:
-            self.client.subscribe([(t, 0) for t in batch])
-        for _ in batches:
-            if not acknowledged.acquire(timeout=timeout_s):
-                raise InputError(
-                    f"{self.host}:{self.port}", "MQTT broker did not acknowledge the subscriptions"
-                )
+        where = f"{self.host}:{self.port}"
+        try:
+            self.client.connect(self.host, self.port, keepalive=30)
+        except OSError as error:
+            raise InputError(where, f"MQTT broker not reachable ({error})") from None
+        self.client.loop_start()
+        for _ in self._batches():
+            if not self.acknowledged.acquire(timeout=timeout_s):
+                self.stop()
+                failure = self.connect_failure or ["no acknowledgement"]
+                raise InputError(where, f"MQTT broker did not take the subscriptions ({failure[0]})")
 
     def stop(self) -> None:
         """Disconnect and stop the network thread."""
