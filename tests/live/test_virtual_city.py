@@ -136,3 +136,40 @@ def test_cli_ingest_by_http_polling_and_export(
     assert code == 2 and "give exactly one of --series FILE and --simulate N" in err
     code, _, err = run_cli([*replay, "--series", str(tmp_path / "speed.npz"), "--quantity", "noise"], capsys)
     assert code == 2 and "--quantity: expected one of ['count', 'speed']" in err
+
+
+def test_cli_replay_in_its_own_process_feeds_cli_ingest_over_mqtt(
+    live_twin: Twin, archive_url: str, topic_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    twin_dir = write_twin(live_twin, tmp_path / "twin")
+    series = city_series(live_twin)
+    save_series_npz(series, tmp_path / "speed.npz")
+    replay = subprocess.Popen(
+        [sys.executable, "-m", "metaliverpool.cli.main", "live", "replay", "--twin", str(twin_dir),
+         "--series", str(tmp_path / "speed.npz"), "--speed", "300", "--http-port", "0",
+         "--topic-prefix", topic_prefix, "--linger-s", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    )  # fmt: skip
+    try:
+        assert replay.stdout is not None
+        first = json.loads(replay.stdout.readline())
+        assert first["datastreams"] == series.n_sensors
+        # Subscribes while the city plays (a step a second) and backfills the steps before over HTTP.
+        argv = ["live", "ingest", "--url", first["sensorthings_url"], "--mqtt", "127.0.0.1:1883",
+                "--topic-prefix", topic_prefix, "--twin", str(twin_dir), "--db", archive_url,
+                "--review", str(tmp_path / "review.csv"), "--since", "2000-01-01T00:00:00Z",
+                "--duration-s", "12", "--grace-s", "1"]  # fmt: skip
+        code, out, err = run_cli(argv, capsys)
+        assert code == 0, err
+        last = json.loads(replay.communicate(timeout=60)[0].strip().splitlines()[-1])
+    finally:
+        replay.kill()
+    assert replay.returncode == 0 and last["published"] == STEPS * series.n_sensors - 1
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["archived"] == last["published"] and summary["bad"] == 0
+    # The city stopped after its last row: every Datastream, and so the feed, was flagged.
+    assert summary["stopped_datastreams"] == series.n_sensors and summary["feed_stopped"] is True

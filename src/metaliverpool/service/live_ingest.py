@@ -39,6 +39,10 @@ from metaliverpool.store.live_archive import ArchiveRow, LiveArchive
 SPACINGS_KEPT = 5
 """Arrival spacings per Datastream whose median is its expected spacing."""
 
+BURST_S = 0.05
+"""Arrivals of one Datastream closer than this are one burst (an HTTP backfill or poll page), not the
+feed's pace: their spacing is not kept."""
+
 
 @dataclass
 class IngestCounts:
@@ -86,7 +90,7 @@ class FeedWatch:
     def arrived(self, datastream_id: int, received_unix_s: float) -> bool:
         """Note an arrival; True when the Datastream had been flagged stopped (it has resumed)."""
         previous = self.last.get(datastream_id)
-        if previous is not None and received_unix_s > previous:
+        if previous is not None and received_unix_s - previous >= BURST_S:
             self.spacings.setdefault(datastream_id, deque(maxlen=SPACINGS_KEPT)).append(
                 received_unix_s - previous
             )
