@@ -86,6 +86,22 @@ def test_observations_filter_on_phenomenon_time_and_a_malformed_page_is_counted(
     assert query["$orderby"] == ["phenomenonTime asc"]
 
 
+def test_a_next_link_to_another_host_is_not_followed_and_a_huge_page_is_refused(
+    canned: CannedService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canned.pages[("/v1.1/Things", 0)] = {
+        "value": [count_thing(5001, 11001, point(LON0, LAT0))],
+        "@iot.nextLink": "http://203.0.113.9/v1.1/Things?$skip=1",
+    }
+    with SensorThingsClient(canned.root) as client:
+        assert [t.thing_id for t in client.things()] == [5001]
+    assert "leaves the service" in client.problems[0] and len(canned.requests) == 1
+    monkeypatch.setattr("metaliverpool.ingest.sensorthings.MAX_PAGE_BYTES", 1000)
+    with SensorThingsClient(canned.root) as client:
+        assert client.things() == []
+    assert "page larger than 1000 bytes" in client.problems[0]
+
+
 def test_an_unreachable_service_is_a_problem_not_a_crash() -> None:
     with SensorThingsClient("http://127.0.0.1:9/v1.1", timeout_s=2) as client:
         assert client.things() == []

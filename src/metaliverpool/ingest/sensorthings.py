@@ -10,20 +10,22 @@ point) or per signal group (Hamburg's "Lichtsignalanlagen"), located by its ``Lo
 UTC) and a numeric ``result`` (a count, a speed, or a signal state code: :data:`SIGNAL_STATE_CODES`).
 
 :class:`SensorThingsClient` pages through the HTTP API (``$top``, ``$expand``, ``$filter`` on
-``phenomenonTime``, following ``@iot.nextLink``). A page or an entity that is not what the standard
+``phenomenonTime``, following ``@iot.nextLink`` on the service's own host only; a page over
+:data:`MAX_PAGE_BYTES` is refused). A page or an entity that is not what the standard
 says is never fatal: it is skipped, counted and described in :attr:`SensorThingsClient.problems` with
 the URL and the field that was wrong.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -43,6 +45,9 @@ bad observation."""
 
 SIGNAL_LAYER_WORDS = ("signal", "lsa")
 """A Datastream whose layer name or name contains one of these (case-insensitive) carries signal states."""
+
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+"""Largest page read (bytes): a page of 100 expanded Things is well under 1 MB."""
 
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 _LAYER_MINUTES = re.compile(r"(\d+)[-_ ]?min", re.IGNORECASE)
@@ -289,6 +294,18 @@ class SensorThingsClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _read_page(self, url: str) -> bytes:
+        """The body of one page, refused past :data:`MAX_PAGE_BYTES` (read in chunks, never whole first)."""
+        with self.http.stream("GET", url) as response:
+            response.raise_for_status()
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_PAGE_BYTES:
+                    raise ValueError(f"page larger than {MAX_PAGE_BYTES} bytes")
+                chunks.append(chunk)
+        return b"".join(chunks)
+
     def _pages(self, url: str) -> Iterator[tuple[str, list[Any]]]:
         """(page URL, its ``value`` list) of every page from ``url`` on, following ``@iot.nextLink``."""
         seen: set[str] = set()
@@ -298,9 +315,7 @@ class SensorThingsClient:
             page_url = next_url
             next_url = None
             try:
-                response = self.http.get(page_url)
-                response.raise_for_status()
-                body = response.json()
+                body = json.loads(self._read_page(page_url))
             except (httpx.HTTPError, ValueError) as error:
                 self.problems.append(f"{page_url}: page not read ({type(error).__name__}: {error})")
                 return
@@ -310,6 +325,10 @@ class SensorThingsClient:
             link = body.get("@iot.nextLink")
             if link is not None and not isinstance(link, str):
                 self.problems.append(f"{page_url}: field '@iot.nextLink': expected a URL, got {link!r}")
+            elif link and urlsplit(link).netloc != urlsplit(self.base_url).netloc:
+                self.problems.append(
+                    f"{page_url}: field '@iot.nextLink': {link!r} leaves the service's host; not followed"
+                )
             elif link:
                 next_url = link
             yield page_url, body["value"]
