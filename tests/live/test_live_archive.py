@@ -75,3 +75,25 @@ def test_feed_events_and_datastreams_are_recorded(archive_url: str) -> None:
         cursor.execute("SELECT link_id FROM live_datastream")
         assert cursor.fetchall() == [(5,)]
     archive.close()
+
+
+def test_two_archives_creating_the_same_day_at_once(archive_url: str) -> None:
+    import threading
+
+    first, second = LiveArchive(archive_url), LiveArchive(archive_url)
+    first.ensure_schema()
+    second.ensure_schema()
+    with first.connection.cursor() as cursor:  # the first holds a new day's partition, not committed yet
+        first._ensure_days(cursor, [row(1, 0, 1.0)])
+    done: list[int] = []
+    racer = threading.Thread(target=lambda: done.append(second.insert([row(2, 0, 2.0)]).inserted))
+    racer.start()
+    racer.join(timeout=1.0)
+    assert racer.is_alive()  # waits for the first's catalogue lock
+    first.connection.commit()
+    racer.join(timeout=10.0)
+    assert done == [1]
+    assert first.insert([row(1, 0, 1.0)]).inserted == 1
+    assert first.count() == 2
+    first.close()
+    second.close()

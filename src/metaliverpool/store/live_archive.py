@@ -148,8 +148,15 @@ class LiveArchive:
         """Archive ``rows`` in one transaction (COPY to a staging table, then insert what is new)."""
         if not rows:
             return InsertResult(0, 0)
+        try:
+            with self.connection.cursor() as cursor:
+                self._ensure_days(cursor, rows)
+            self.connection.commit()
+        except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
+            # Another process created the same day's partition at the same moment: it exists now.
+            self.connection.rollback()
+            self.ensure_schema()
         with self.connection.cursor() as cursor:
-            self._ensure_days(cursor, rows)
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS live_staging (datastream_id bigint, start_s float8, "
                 "end_s float8, result float8, received_s float8, late boolean) ON COMMIT DELETE ROWS"
