@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metaliverpool.ingest.sensorthings import parse_time_unix_s
 from metaliverpool.store.live_archive import ArchiveRow, Gap, LiveArchive
@@ -97,3 +100,41 @@ def test_two_archives_creating_the_same_day_at_once(archive_url: str) -> None:
     assert first.count() == 2
     first.close()
     second.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.lists(
+        st.tuples(st.integers(1, 3), st.integers(0, 11), st.integers(0, 1000)), min_size=1, max_size=40
+    ),
+    cuts=st.lists(st.integers(0, 40), max_size=4),
+)
+def test_any_order_and_batching_archives_the_first_arrival_of_each_observation_once(
+    archive_url: str, data: list[tuple[int, int, int]], cuts: list[int]
+) -> None:
+    archive = LiveArchive(archive_url)
+    archive.ensure_schema()
+    with archive.connection.cursor() as cursor:
+        cursor.execute("TRUNCATE live_observation")
+    archive.connection.commit()
+    rows = [row(d, k, float(r), received_after_s=float(n)) for n, (d, k, r) in enumerate(data)]
+    bounds = sorted({0, len(rows), *[min(c, len(rows)) for c in cuts]})
+    inserted = sum(archive.insert(rows[a:b]).inserted for a, b in itertools.pairwise(bounds))
+    first: dict[tuple[int, int], float] = {}
+    for d, k, r in data:
+        first.setdefault((d, k), float(r))
+    assert inserted == archive.count() == len(first)
+    with archive.connection.cursor() as cursor:
+        cursor.execute("SELECT datastream_id, phenomenon_start, result FROM live_observation")
+        stored = {(d, round((t.timestamp() - MIDNIGHT + 3600) / STEP_S)): r for d, t, r in cursor.fetchall()}
+    archive.connection.commit()
+    assert stored == first
+    # Gaps: the missing intervals between the first and last of each Datastream, whatever the order.
+    expected = []
+    for d in sorted({d for d, _ in first}):
+        ks = sorted(k for dd, k in first if dd == d)
+        expected += [(d, a, b) for a, b in itertools.pairwise(ks) if b > a + 1]
+    got = [(g.datastream_id, round((g.after_unix_s - MIDNIGHT + 3600) / STEP_S) - 1,
+            round((g.before_unix_s - MIDNIGHT + 3600) / STEP_S)) for g in archive.gaps()]  # fmt: skip
+    assert got == expected
+    archive.close()
