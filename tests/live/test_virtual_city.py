@@ -127,6 +127,8 @@ def test_cli_ingest_by_http_polling_and_export(
     assert json.loads(out)["rows"] == summary["archived"]
     assert pq.read_table(tmp_path / "a.parquet").num_rows == summary["archived"]
     # Bad input: one line naming what was wrong, exit code 2.
+    code, _, err = run_cli([*argv, "--workers", "2"], capsys)
+    assert code == 2 and "--workers: expected 1, or more with --mqtt; got 2" in err
     code, _, err = run_cli([*argv, "--since", "yesterday"], capsys)
     assert code == 2 and "--since: expected an ISO 8601 UTC time" in err
     replay = ["live", "replay", "--twin", str(twin_dir)]
@@ -138,8 +140,14 @@ def test_cli_ingest_by_http_polling_and_export(
     assert code == 2 and "--quantity: expected one of ['count', 'speed']" in err
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_cli_replay_in_its_own_process_feeds_cli_ingest_over_mqtt(
-    live_twin: Twin, archive_url: str, topic_prefix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    live_twin: Twin,
+    archive_url: str,
+    topic_prefix: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    workers: int,
 ) -> None:
     import os
     import subprocess
@@ -162,7 +170,7 @@ def test_cli_replay_in_its_own_process_feeds_cli_ingest_over_mqtt(
         argv = ["live", "ingest", "--url", first["sensorthings_url"], "--mqtt", "127.0.0.1:1883",
                 "--topic-prefix", topic_prefix, "--twin", str(twin_dir), "--db", archive_url,
                 "--review", str(tmp_path / "review.csv"), "--since", "2000-01-01T00:00:00Z",
-                "--duration-s", "12", "--grace-s", "1"]  # fmt: skip
+                "--duration-s", "12", "--grace-s", "1", "--workers", str(workers)]  # fmt: skip
         code, out, err = run_cli(argv, capsys)
         assert code == 0, err
         last = json.loads(replay.communicate(timeout=60)[0].strip().splitlines()[-1])
@@ -173,3 +181,7 @@ def test_cli_replay_in_its_own_process_feeds_cli_ingest_over_mqtt(
     assert summary["archived"] == last["published"] and summary["bad"] == 0
     # The city stopped after its last row: every Datastream, and so the feed, was flagged.
     assert summary["stopped_datastreams"] == series.n_sensors and summary["feed_stopped"] is True
+    archive = LiveArchive(archive_url)
+    feed_events = [kind for d, kind, _ in archive.feed_events() if d is None]
+    archive.close()
+    assert feed_events == ["stopped"]

@@ -86,11 +86,17 @@ def ingest_command(
         60.0, "--grace-s", help="A Datastream is stopped this long after its next report was due."
     ),
     duration_s: float | None = typer.Option(None, "--duration-s", help="Stop after this many seconds."),
+    workers: int = typer.Option(
+        1, "--workers", help="Ingest processes sharing the Datastreams (--mqtt only)."
+    ),
 ) -> None:
     """Run the live ingest (see the module docstring)."""
     from metaliverpool.service.live_discovery import discover_feed, record_feed
     from metaliverpool.service.live_ingest import LiveIngest, poll_http
+    from metaliverpool.service.live_workers import WorkerConfig, merge_summaries, run_ingest_workers
 
+    if workers < 1 or (workers > 1 and mqtt is None):
+        raise InputError("--workers", f"expected 1, or more with --mqtt; got {workers}")
     bundle = read_twin(twin)
     since_s = _time("--since", since)
     with _stop_on_signals() as stop, SensorThingsClient(url) as client:
@@ -103,10 +109,29 @@ def ingest_command(
         try:
             archive.ensure_schema()
             record_feed(archive, feed)
-            ingest = LiveIngest(archive, feed.datastreams, grace_s=grace_s)
+            # With workers, this process's ingest only backfills over HTTP; the workers watch the feed.
+            ingest = LiveIngest(archive, feed.datastreams, grace_s=grace_s, record_feed=workers == 1)
             for text in client.problems:
                 ingest.problem(text)
-            if mqtt is not None:
+            if mqtt is not None and workers > 1:
+                host, port = parse_broker(mqtt)
+
+                def backfill() -> None:
+                    if since_s is not None:
+                        poll_http(client, ingest, since_s)
+                        ingest.flush()
+
+                merged = run_ingest_workers(
+                    WorkerConfig(db, host, port, topic_prefix, grace_s),
+                    feed.datastreams,
+                    workers,
+                    archive,
+                    stop,
+                    duration_s=duration_s,
+                    on_ready=backfill,
+                )
+                counts = merge_summaries([merged, ingest.counts.summary()])
+            elif mqtt is not None:
                 host, port = parse_broker(mqtt)
                 subscriber = ObservationSubscriber(
                     host, port, feed.datastreams, ingest.accept, ingest.problem, topic_prefix=topic_prefix
@@ -130,13 +155,17 @@ def ingest_command(
                     stop.wait(
                         poll_s if deadline is None else min(poll_s, max(0.0, deadline - time.monotonic()))
                     )
+            if workers == 1:
+                counts = {
+                    **ingest.counts.summary(),
+                    "stopped_datastreams": len(ingest.watch.stopped),
+                    "feed_stopped": ingest.watch.feed_stopped,
+                }
             summary: dict[str, Any] = {
                 "datastreams": len(feed.datastreams),
                 "review": str(review),
                 "review_status": feed.status_counts(),
-                **ingest.counts.summary(),
-                "stopped_datastreams": len(ingest.watch.stopped),
-                "feed_stopped": ingest.watch.feed_stopped,
+                **counts,
                 "gaps": len(archive.gaps()),
                 "partitions": archive.partitions(),
             }

@@ -129,8 +129,11 @@ class LiveIngest:
         late_after_s: float = 300.0,
         clock: Callable[[], float] = time.time,
         on_commit: Callable[[float, list[ArchiveRow]], None] | None = None,
+        record_feed: bool = True,
     ) -> None:
         self.archive = archive
+        self.record_feed = record_feed
+        """Record the whole feed's stopped/resumed events (off in a worker: ``service.live_workers``)."""
         self.datastreams = datastreams
         self.late_after_s = late_after_s
         self.clock = clock
@@ -204,7 +207,7 @@ class LiveIngest:
         newly, change = self.watch.check(now)
         for datastream_id in newly:
             self.archive.record_feed_event(datastream_id, "stopped", now)
-        if change is not None:
+        if change is not None and self.record_feed:
             self.archive.record_feed_event(None, "stopped" if change else "resumed", now)
         return newly
 
