@@ -1,6 +1,7 @@
 """Benchmark of the live ingest: throughput and publish-to-archive latency, real broker and database.
 
-``python bench/live.py [--detectors 10000] [--throughput-observations 200000] [--rate 2000] [--seconds 20]``
+``python bench/live.py [--detectors 10000] [--throughput-observations 200000] [--rate 2000] [--seconds 20]
+[--workers 2]``
 
 Setup: a fresh PostgreSQL database (``--db``, the server at 127.0.0.1:5432), the Mosquitto broker
 (``--mqtt``, 127.0.0.1:1883) and ``--detectors`` Datastreams (5-minute counts), each subscribed on its own
@@ -17,6 +18,10 @@ with its phenomenon end = the wall time it is published.
 2. **Latency**: ``--rate`` observations per second for ``--seconds`` (the default, 2,000/s, is 10,000
    detectors each reporting every 5 s: a 5-minute feed replayed 60 times faster); per observation, from
    its publication (its phenomenon end) to the commit of the batch that archived it: p50, p95, max.
+
+3. **Worker processes**: the flat-out run again into ``service.live_workers`` with 1 and ``--workers``
+   processes (the Datastreams split among them): archived per second from the publisher's first message
+   to the last new row in the archive, and how many were dropped.
 
 There is no peer: no open-source SensorThings ingest into PostgreSQL to run on the same input (FROST-Server
 is a SensorThings *server*, in Java, that stores what is POSTed to it, not a client that ingests a feed).
@@ -44,13 +49,14 @@ from metaliverpool.ingest.sensorthings_mqtt import (
     parse_broker,
 )
 from metaliverpool.service.live_ingest import LiveIngest
+from metaliverpool.service.live_workers import WorkerConfig, run_ingest_workers
 from metaliverpool.store.live_archive import ArchiveRow, LiveArchive
 
 
-def publish(broker: str, prefix: str, detectors: int, total: int, rate: float | None, took: Any) -> None:
+def publish(broker: str, prefix: str, detectors: int, total: int, rate: float | None, timing: Any) -> None:
     """Publish ``total`` Observations round-robin over ``detectors``: ``rate`` per second, each stamped when
     published; or (``rate`` None) flat out, serialised beforehand so that the publisher is not the
-    bottleneck. ``took.value`` gets the seconds the publishing took."""
+    bottleneck. ``timing`` gets [wall time the sending started, seconds it took]."""
     host, port = parse_broker(broker)
     publisher = ObservationPublisher(host, port, topic_prefix=prefix)
     publisher.start()
@@ -79,7 +85,7 @@ def publish(broker: str, prefix: str, detectors: int, total: int, rate: float | 
                 ]
             )
     publisher.stop()
-    took.value = time.time() - started
+    timing[0], timing[1] = started, time.time() - started
 
 
 def run_phase(
@@ -112,8 +118,8 @@ def run_phase(
     runner = threading.Thread(target=ingest.run, args=(stop,), kwargs={"flush_s": 0.2})
     runner.start()
     context = multiprocessing.get_context("spawn")
-    took = context.Value("d", float("nan"))
-    process = context.Process(target=publish, args=(broker, prefix, detectors, total, rate, took))
+    timing = context.Array("d", [float("nan"), float("nan")])
+    process = context.Process(target=publish, args=(broker, prefix, detectors, total, rate, timing))
     process.start()
     process.join()
     deadline = time.time() + settle_s
@@ -133,12 +139,59 @@ def run_phase(
         "dropped": total - ingest.counts.received,
         "bad": ingest.counts.bad,
         "subscribe_s": round(subscribe_s, 2),
-        "publish_s": round(took.value, 2),
+        "publish_s": round(timing[1], 2),
         "elapsed_s": round(elapsed, 2),
         "archived_per_s": round(archived / elapsed, 0) if elapsed > 0 else None,
         "latency_p50_s": round(statistics.median(ordered), 3) if ordered else None,
         "latency_p95_s": round(ordered[int(0.95 * (len(ordered) - 1))], 3) if ordered else None,
         "latency_max_s": round(ordered[-1], 3) if ordered else None,
+    }
+
+
+def run_workers_phase(url: str, broker: str, detectors: int, total: int, workers: int) -> dict[str, Any]:
+    """``total`` observations flat out into ``workers`` ingest processes (``service.live_workers``):
+    archived per second from the publisher's start to the last new row in the archive."""
+    prefix = f"bench-{uuid.uuid4().hex[:10]}"
+    streams = {i: StaDatastream(i, i, f"det {i}", "Anzahl_Kfz_5-Min", "", 300.0) for i in range(detectors)}
+    host, port = parse_broker(broker)
+    events_archive, counter = LiveArchive(url), LiveArchive(url)
+    before = counter.count()
+    stop, ready = threading.Event(), threading.Event()
+    result: dict[str, Any] = {}
+    config = WorkerConfig(url, host, port, prefix, grace_s=600.0, flush_s=0.2)
+    runner = threading.Thread(
+        target=lambda: result.update(
+            run_ingest_workers(config, streams, workers, events_archive, stop, on_ready=ready.set)
+        )
+    )
+    runner.start()
+    ready.wait(120.0)
+    context = multiprocessing.get_context("spawn")
+    timing = context.Array("d", [float("nan"), float("nan")])
+    process = context.Process(target=publish, args=(broker, prefix, detectors, total, None, timing))
+    process.start()
+    last_count, last_change = before, time.time()
+    while process.is_alive() or time.time() - last_change < 3.0:
+        time.sleep(0.1)
+        count = counter.count()
+        if count != last_count:
+            last_count, last_change = count, time.time()
+    process.join()
+    stop.set()
+    runner.join()
+    events_archive.close()
+    counter.close()
+    archived = last_count - before
+    elapsed = last_change - timing[0]  # from when the publisher started sending
+    return {
+        "workers": workers,
+        "published": total,
+        "received": result.get("received"),
+        "archived": archived,
+        "dropped": total - int(result.get("received") or 0),
+        "publish_s": round(timing[1], 2),
+        "elapsed_s": round(elapsed, 2),
+        "archived_per_s": round(archived / elapsed, 0) if elapsed > 0 else None,
     }
 
 
@@ -148,6 +201,7 @@ def main() -> None:
     parser.add_argument("--throughput-observations", type=int, default=200_000)
     parser.add_argument("--rate", type=float, default=2_000.0, help="observations per second, latency phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency phase")
+    parser.add_argument("--workers", type=int, default=2, help="ingest processes of the workers phase")
     parser.add_argument("--mqtt", default="127.0.0.1:1883")
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL")
     args = parser.parse_args()
@@ -163,12 +217,18 @@ def main() -> None:
             archive, args.mqtt, args.detectors, int(args.rate * args.seconds), args.rate, args.seconds + 60.0
         )
         archive.close()
+        split = [
+            run_workers_phase(url, args.mqtt, args.detectors, args.throughput_observations, n)
+            for n in sorted({1, args.workers})
+        ]
     finally:
         with psycopg.connect(args.db, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     columns = ("published", "received", "archived", "dropped", "publish_s", "elapsed_s", "archived_per_s")
     print(f"{'phase':<12}" + "".join(f"{c:>15}" for c in columns))
-    for label, r in (("throughput", throughput), ("latency", latency)):
+    phases = [("throughput", throughput), ("latency", latency)]
+    phases += [(f"{r['workers']} process(es)", r) for r in split]
+    for label, r in phases:
         print(f"{label:<12}" + "".join(f"{r[c]!s:>15}" for c in columns))
     print(
         f"latency, publish to archive commit, at {args.rate:.0f}/s: p50 {latency['latency_p50_s']} s, "
@@ -181,6 +241,7 @@ def main() -> None:
                 "detectors": args.detectors,
                 "throughput": throughput,
                 "latency": {**latency, "rate_per_s": args.rate},
+                "workers": split,
                 "target_per_s": 20_000,
                 "peer": None,
             }
