@@ -185,3 +185,18 @@ def test_cli_replay_in_its_own_process_feeds_cli_ingest_over_mqtt(
     feed_events = [kind for d, kind, _ in archive.feed_events() if d is None]
     archive.close()
     assert feed_events == ["stopped"]
+
+
+def test_workers_that_cannot_reach_the_broker_are_reported(archive_url: str) -> None:
+    import threading
+
+    from metaliverpool.errors import InputError
+    from metaliverpool.ingest.sensorthings import StaDatastream
+    from metaliverpool.service.live_workers import WorkerConfig, run_ingest_workers
+
+    streams = {i: StaDatastream(i, i, "d", "Anzahl_Kfz_5-Min", "", 300.0) for i in range(4)}
+    archive = LiveArchive(archive_url)
+    archive.ensure_schema()
+    with pytest.raises(InputError, match=r"127.0.0.1:9: ingest worker\(s\) \[0, 1\] ended without reporting"):
+        run_ingest_workers(WorkerConfig(archive_url, "127.0.0.1", 9), streams, 2, archive, threading.Event())
+    archive.close()

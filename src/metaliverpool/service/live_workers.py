@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from metaliverpool.errors import InputError
 from metaliverpool.ingest.sensorthings import StaDatastream
 from metaliverpool.ingest.sensorthings_mqtt import ObservationSubscriber
 from metaliverpool.service.live_ingest import LiveIngest
@@ -148,4 +149,10 @@ def run_ingest_workers(
             done[index] = value
     for process in processes:
         process.join()
+    if len(done) < workers:
+        missing = sorted(set(range(workers)) - set(done))
+        raise InputError(
+            f"{config.host}:{config.port}",
+            f"ingest worker(s) {missing} ended without reporting (their error is printed above)",
+        )
     return {**merge_summaries(list(done.values())), "feed_stopped": feed_stopped}
