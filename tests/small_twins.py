@@ -204,11 +204,15 @@ def two_route_twin(trips_per_hour: int = 1200) -> Twin:
 
 
 def grid_twin(
-    size: int = 5, spacing_deg: float = 0.002, trips_per_pair: int = 60, departure_window_s: float = 3600.0
+    size: int = 5,
+    spacing_deg: float = 0.002,
+    trips_per_pair: int = 60,
+    departure_window_s: float = 3600.0,
+    signal_nodes: Sequence[int] = (),
 ) -> Twin:
     """A ``size`` x ``size`` grid of two-way residential streets (each its own way, ids from 1) with a
     ring of primary roads on the outside (way ids from 10_000), four corner zones with ``trips_per_pair``
-    trips between every two of them over ``departure_window_s``.
+    trips between every two of them over ``departure_window_s``; ``signal_nodes`` signalised junctions.
     """
     points = [(LON0 + c * spacing_deg, LAT0 + r * spacing_deg) for r in range(size) for c in range(size)]
     links: list[LinkSpec] = []
@@ -230,4 +234,6 @@ def grid_twin(
     corners = [0, size - 1, size * (size - 1), size * size - 1]
     zones = [(f"E0100010{k}", node, 1000 + 100 * k, k * 3 + 1) for k, node in enumerate(corners)]
     trips = [(o, d, trips_per_pair) for o in range(4) for d in range(4) if o != d]
-    return make_twin(points, links, zones, trips, departure_window_s=departure_window_s)
+    return make_twin(
+        points, links, zones, trips, departure_window_s=departure_window_s, signal_nodes=signal_nodes
+    )

@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "validate": ("validate",),
     "access": ("access",),
     "survey": ("survey",),
+    "live": ("live",),
 }
 """Modules under ``metaliverpool.cli`` (each defines ``register(app: typer.Typer) -> None``) and the
 top-level commands each registers. Only the module of the command being run is imported, so a command

@@ -53,6 +53,22 @@ def way_nodes_from_osm(twin: Twin) -> dict[int, tuple[int, ...]] | None:
     return {w.osm_way_id: w.node_ids for w in read_osm(Path(osm_path)).ways if w.osm_way_id in wanted}
 
 
+@dataclasses.dataclass(frozen=True)
+class PointMatch:
+    """A point and bearing matched to a link: ``link_id`` (``None`` if none fits, then ``reason``), the
+    distance (m) from the point to the link and the difference (degrees) of bearing and link direction."""
+
+    link_id: int | None
+    distance_m: float | None
+    bearing_difference_deg: float | None
+    reason: str
+
+
+def point_matcher(twin: Twin) -> _Matcher:
+    """The twin's car links indexed for :meth:`_Matcher.nearest_heading` (built once, matched many)."""
+    return _Matcher(twin, None)
+
+
 def _angle_deg(a: float, b: float) -> float:
     """Smallest difference between two bearings (degrees, 0-180)."""
     return abs((a - b + 180.0) % 360.0 - 180.0)
@@ -125,12 +141,34 @@ class _Matcher:
                 )
             return tuple(int(self.link_ids[r]) for r in chosen), ""
         assert ref.bearing_deg is not None
-        for row in order:
-            if _angle_deg(self._bearing_at(int(row), point), ref.bearing_deg) <= BEARING_TOLERANCE_DEG:
-                return (int(self.link_ids[int(row)]),), ""
-        return (), (
-            f"no car link within {MATCH_TOLERANCE_M:.0f} m of ({ref.lon:.5f}, {ref.lat:.5f}) heading within "
-            f"{BEARING_TOLERANCE_DEG:.0f} degrees of {ref.bearing_deg:.0f}"
+        found = self.nearest_heading(ref.lon, ref.lat, ref.bearing_deg)
+        return ((found.link_id,), "") if found.link_id is not None else ((), found.reason)
+
+    def nearest_heading(self, lon: float, lat: float, bearing_deg: float | None) -> PointMatch:
+        """The nearest car link within :data:`MATCH_TOLERANCE_M` of the point running within
+        :data:`BEARING_TOLERANCE_DEG` of ``bearing_deg`` (the nearest link at all when the bearing is
+        ``None``), with its distance and bearing difference; else the reason."""
+        x, y = local_xy_m([lon], [lat], self.lat0)[0]
+        point = shapely.Point(x, y)
+        near = self.tree.query(point, predicate="dwithin", distance=MATCH_TOLERANCE_M)
+        distance = shapely.distance(self.geometries[near], point)
+        for k in np.argsort(distance, kind="stable"):
+            row = int(near[k])
+            if bearing_deg is None:
+                return PointMatch(int(self.link_ids[row]), float(distance[k]), None, "")
+            difference = _angle_deg(self._bearing_at(row, point), bearing_deg)
+            if difference <= BEARING_TOLERANCE_DEG:
+                return PointMatch(int(self.link_ids[row]), float(distance[k]), difference, "")
+        heading = (
+            ""
+            if bearing_deg is None
+            else f" heading within {BEARING_TOLERANCE_DEG:.0f} degrees of {bearing_deg:.0f}"
+        )
+        return PointMatch(
+            None,
+            None,
+            None,
+            f"no car link within {MATCH_TOLERANCE_M:.0f} m of ({lon:.5f}, {lat:.5f}){heading}",
         )
 
     def by_way(self, ref: LinkRef) -> tuple[tuple[int, ...], str]:
