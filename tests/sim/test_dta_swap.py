@@ -41,10 +41,10 @@ def _two_routes_run(dta: DtaConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 @pytest.mark.parametrize(
     ("dta", "share_tolerance"),
     [
-        (DtaConfig(iterations=20, swap_indifference=0.0, swap_min_saving_s=0.0), 0.03),
+        (DtaConfig(20, swap_rule="proportional", swap_indifference=0.0, swap_min_saving_s=0.0), 0.03),
         # the default band (a saving under 5 s is not worth a switch) lets the queue on the direct
         # route settle anywhere up to 15 s, so the split lands a little below the exact one
-        (DtaConfig(iterations=20), 0.06),
+        (DtaConfig(iterations=20, swap_rule="proportional"), 0.06),
     ],
 )
 def test_two_routes_reach_the_bottleneck_equilibrium(dta: DtaConfig, share_tolerance: float) -> None:
@@ -73,7 +73,7 @@ def test_msa_reaches_the_same_split() -> None:
 def test_swap_probability_known_values() -> None:
     own = np.array([100.0, 100.0, 100.0, 100.0, 100.0, 1000.0, 100.0])
     best = np.array([75.0, 40.0, 99.0, 100.0, np.inf, 996.0, 120.0])
-    cfg = DtaConfig()  # proportional, full step at 50 % excess, band 2 % and 5 s
+    cfg = DtaConfig(swap_rule="proportional")  # full step at 50 % excess, band 2 % and 5 s
     # iteration 1: step 1/2; 25 % excess -> half the step; 60 % -> the full step; 1 % -> inside the
     # band; none / unreachable / 0.4 % but 4 s -> 0; a slower best -> 0
     np.testing.assert_allclose(swap_probability(own, best, 1, cfg), [0.25, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0])
@@ -97,7 +97,9 @@ def test_swap_probability_known_values() -> None:
 def test_swap_probability_bounded_and_monotone(
     own_s: float, saving_a: float, saving_b: float, iteration: int, full: float, band: float, band_s: float
 ) -> None:
-    cfg = DtaConfig(swap_full_excess=full, swap_indifference=band, swap_min_saving_s=band_s)
+    cfg = DtaConfig(
+        swap_rule="proportional", swap_full_excess=full, swap_indifference=band, swap_min_saving_s=band_s
+    )
     low, high = sorted([min(saving_a, own_s), min(saving_b, own_s)])
     own = np.array([own_s, own_s])
     p = swap_probability(own, own - np.array([low, high]), iteration, cfg)
