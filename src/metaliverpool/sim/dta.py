@@ -1,4 +1,4 @@
-"""Iterative dynamic traffic assignment: simulate, measure the relative gap, swap paths (MSA), repeat.
+"""Iterative dynamic traffic assignment: simulate, measure the relative gap, swap paths, repeat.
 
 Iteration ``k`` (from 1) simulates the current routes, tabulates the experienced link travel times per
 entry bin (:meth:`SimResult.link_travel_time_table`), finds for every group of vehicles (origin,
@@ -15,14 +15,14 @@ iteration or the gap is below ``gap_tolerance``, some vehicles switch to their g
 - ``"proportional"``: the proportional swap of Smith (1984, "The stability of a dynamic
   model of traffic assignment", Transp. Sci. 18(3)) as used for DTA by Mounce and Carey (2011, "Route
   swapping in dynamic traffic networks", Transp. Res. B 45(1)) and, as gap-function-based swapping,
-  by Lu, Mahmassani and Zhou (2009, Transp. Res. C 17(1)): a vehicle's share of moving grows with its
+  by Lu, Mahmassani and Zhou (2009, Transp. Res. B 43(3)): a vehicle's share of moving grows with its
   relative cost excess ``r_v = (c(path_v) - c(best_v)) / c(path_v)``,
 
       p_v = min(1, r_v / swap_full_excess) / (k + 1),
 
-  so vehicles with the largest relative gap move first (Sbayti, Lu and Mahmassani 2007) and the
-  step still shrinks like the method of successive averages. A vehicle inside the indifference band
-  (Mahmassani and Jayakrishnan 1991: ``r_v < swap_indifference`` or a saving below
+  so vehicles with the largest relative gap move first (Sbayti, Lu and Mahmassani 2007, Transp. Res.
+  Rec. 2029) and the step still shrinks like the method of successive averages. A vehicle inside the
+  indifference band (Mahmassani and Jayakrishnan 1991: ``r_v < swap_indifference`` or a saving below
   ``swap_min_saving_s``) stays.
 - ``"msa"`` (the default): every vehicle on a path slower than its group's best switches with
   probability ``1 / (k + 1)`` whatever the cost difference (the plain method of successive averages;
