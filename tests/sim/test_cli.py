@@ -114,3 +114,14 @@ def test_simulate_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "flow.json" in err[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_simulate_unknown_swap_rule_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    roadnet, flow = _write_tiny(tmp_path)
+    args = ["simulate", "--cityflow-roadnet", str(roadnet), "--cityflow-flow", str(flow)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--swap-rule", "logit", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--swap-rule" in err[0] and "proportional" in err[0]
+    assert not (tmp_path / "x").exists()

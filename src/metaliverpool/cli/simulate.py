@@ -29,7 +29,7 @@ from metaliverpool.ingest.cityflow import read_cityflow
 from metaliverpool.ingest.tntp import read_net, read_trips, road_graph_from_tntp
 from metaliverpool.metrics.network import network_totals
 from metaliverpool.sim.demand import Demand, demand_from_od
-from metaliverpool.sim.dta import DtaConfig, DtaResult, run_dta
+from metaliverpool.sim.dta import SWAP_RULES, DtaConfig, DtaResult, run_dta
 from metaliverpool.sim.engine import EventBatch, SimConfig, SimResult, simulate
 from metaliverpool.sim.network import SimNetwork, sim_network_from_graph
 from metaliverpool.sim.routing import route_incremental
@@ -175,6 +175,7 @@ def run_simulate(
     dt_s: float,
     gridlock_timeout_s: float,
     link_events: bool,
+    swap_rule: str = DtaConfig.swap_rule,
 ) -> dict[str, float | int]:
     """Load the chosen input, run the dynamic assignment, write outputs; return the summary."""
     started = time.perf_counter()
@@ -188,6 +189,10 @@ def run_simulate(
     if length_unit is not None and length_unit not in LENGTH_UNITS_M:
         raise InputError(
             "--length-unit", f"unknown unit {length_unit!r}; expected one of {sorted(LENGTH_UNITS_M)}"
+        )
+    if swap_rule not in SWAP_RULES:
+        raise InputError(
+            "--swap-rule", f"unknown value {swap_rule!r}; expected one of {', '.join(SWAP_RULES)}"
         )
     iterations = max(1, dta_iterations)
     fixed_routes = None
@@ -225,8 +230,8 @@ def run_simulate(
         dta = DtaResult(result=result, iterations=[])
     else:
         dta = run_dta(
-            inputs.network, inputs.plan, inputs.demand, config, DtaConfig(iterations=iterations, seed=seed),
-            on_events=events.append,
+            inputs.network, inputs.plan, inputs.demand, config,
+            DtaConfig(iterations=iterations, seed=seed, swap_rule=swap_rule), on_events=events.append,
         )  # fmt: skip
     summary = dta.result.summary()
     summary.update(network_summary(dta.result))
@@ -282,6 +287,13 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 1,
         seed: Annotated[int, typer.Option("--seed", help="Seed of demand sampling and path swapping.")] = 0,
+        swap_rule: Annotated[
+            str,
+            typer.Option(
+                "--swap-rule",
+                help="DTA path swap: proportional (share grows with the cost excess) or msa (1/(k+1)).",
+            ),
+        ] = DtaConfig.swap_rule,
         horizon: Annotated[
             float | None, typer.Option("--horizon", help="Simulated seconds at most (default per input).")
         ] = None,
@@ -302,6 +314,6 @@ def register(app: typer.Typer) -> None:
             twin=twin, tntp=tntp, departure_window=departure_window, demand_scale=demand_scale,
             length_unit=length_unit, cityflow_roadnet=cityflow_roadnet, cityflow_flow=cityflow_flow,
             signals=signals, dta_iterations=dta_iterations, seed=seed, out=out, horizon_s=horizon, dt_s=dt,
-            gridlock_timeout_s=gridlock_timeout, link_events=link_events,
+            gridlock_timeout_s=gridlock_timeout, link_events=link_events, swap_rule=swap_rule,
         )  # fmt: skip
         typer.echo(json.dumps(summary))
