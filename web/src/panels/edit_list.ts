@@ -31,7 +31,7 @@ export function editList(ctx: ScenarioContext, checks: EditChecks): EditList {
       const refused = verdict?.status === "refused" ? verdict : null;
       list.append(el("li", { "data-edit": id, "data-number": k + 1, "data-check": verdict?.status ?? "pending", class: refused ? "refused" : undefined },
         el("span", {}, el("b", { class: "number" }, `${k + 1}.`), " ", describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`),
-          refused ? el("span", { class: "refusal", role: "alert" }, `Refused for the ${checks.engine} engine: ${refused.message}`) : null),
+          refused ? el("span", { class: "refusal", role: "alert" }, `Refused for the ${checks.engine} engine: ${refused.label}: ${refused.message}`) : null),
         ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${describeEdit(entry.edit, twin.wayName)}`, onclick: () => void remove(id) }, "Remove") : null));
     }
     if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
