@@ -153,15 +153,15 @@ function summary(run: RunInfo): HTMLElement {
     el("li", {}, el("b", {}, "How sure: "), howSure(run)));
 }
 
-/** The KPIs, labelled with units, as the server rounds them: four narrow columns that wrap within the panel. */
+/** The KPIs, labelled with units, as the server rounds them: one block per KPI (its label, then baseline,
+ * scenario and change side by side), which reads within the 340 px panel where a five-column table did not. */
 function kpiTable(rows: KpiTableRow[]): HTMLElement {
-  return el("table", { class: "kpis", id: "kpi-table" },
-    el("colgroup", {}, el("col", { style: "width:37%" }), el("col", { style: "width:19%" }), el("col", { style: "width:19%" }), el("col", { style: "width:25%" })),
-    el("tr", {}, el("th", {}, "measure"), el("th", {}, "base"), el("th", {}, "scenario"), el("th", {}, "change")),
-    ...rows.map((r) => el("tr", { "data-key": r.key },
-      el("td", {}, r.label, el("span", { class: "hint" }, ` (${r.unit})`)),
-      el("td", {}, r.display.baseline), el("td", {}, r.display.scenario),
-      el("td", {}, r.display.change, r.display.interval ? el("div", { class: "hint interval" }, r.display.interval) : null))));
+  const value = (name: string, text: string, extra?: HTMLElement | null) => el("span", { class: name }, el("small", {}, name), text, extra ?? null);
+  return el("div", { class: "kpi-cards", id: "kpi-table" },
+    ...rows.map((r) => el("div", { class: "kpi-card", "data-key": r.key },
+      el("div", { class: "label" }, r.label, el("span", { class: "hint" }, ` (${r.unit})`)),
+      el("div", { class: "values" }, value("baseline", r.display.baseline), value("scenario", r.display.scenario),
+        value("change", r.display.change, r.display.interval ? el("span", { class: "hint interval" }, ` ${r.display.interval}`) : null)))));
 }
 
 /** The package without the AI loop and what the loop adds (runs asked to split the loop's effect). */
