@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 from web.browser_pages import account, link_point, lonlat_point, open_as, rest, shared_scenario
 from web.conftest import ProcessServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 MIDDLE_JUNCTION = (-2.993, 53.407)
 """The grid's signalised junction (node 4, OSM node 504)."""

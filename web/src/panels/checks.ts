@@ -40,6 +40,7 @@ export function editChecks(ctx: ScenarioContext): EditChecks {
     const number = ++asked;
     const entries = orderedEdits(ctx.room.edits.entries());
     const edits = entries.map(([id, entry]) => ({ ...entry.edit, id }));
+    if (!edits.length) { verdicts = new Map(); pending = false; changed(); return; } // nothing to ask
     try {
       const answer = await api.checkEdits(ctx.scenarioId, edits, engine);
       if (number !== asked) return; // a later check is on its way
