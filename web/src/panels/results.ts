@@ -140,16 +140,25 @@ function journeyMeasure(run: RunInfo): { measure: string; title: string } {
   };
 }
 
-/** The first screen: what changes, for whom, how sure. */
+/** Whole units, signed, "0" for what rounds to zero (as the report's summary rounds the deprived decile's change). */
+function signedWhole(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return "n/a";
+  const rounded = Math.round(value);
+  return rounded === 0 ? "0" : `${rounded > 0 ? "+" : ""}${rounded.toLocaleString("en-GB")}`;
+}
+
+/** The first screen: what changes, for whom, how sure (the report's "In short", in the same roundings). */
 function summary(run: RunInfo): HTMLElement {
   const t = run.kpi_table;
-  const deprived = ((run.kpis.equity as Record<string, unknown> | undefined)?.most_deprived_decile as { journey_change_s?: { mean?: number } } | undefined)?.journey_change_s?.mean;
+  const deprived = ((run.kpis.equity as Record<string, unknown> | undefined)?.most_deprived_decile as { journey_change_s?: { mean?: number; lower?: number; upper?: number; n?: number } } | undefined)?.journey_change_s;
+  const varies = !run.kpis.deterministic && (deprived?.n ?? 0) > 1 && deprived?.lower !== undefined;
+  const deprivedText = varies ? `${signedWhole(deprived?.mean)} [${signedWhole(deprived?.lower)}, ${signedWhole(deprived?.upper)}]` : signedWhole(deprived?.mean);
   const { measure } = journeyMeasure(run);
   const winners = row(t, "journeys.trips_winning")?.display.change ?? "n/a";
   const losers = row(t, "journeys.trips_losing")?.display.change ?? "n/a";
   return el("ul", { class: "summary", id: "run-summary" },
     el("li", {}, el("b", {}, "What changes: "), `time driving ${changeText(row(t, "network.vehicle_hours"))}, distance driven ${changeText(row(t, "network.vehicle_km"))}, carbon dioxide ${changeText(row(t, "emissions.co2_kg"))} per morning.`),
-    el("li", {}, el("b", {}, "For whom: "), `${winners.replace(/^\+/, "")} car trips over a minute better off, ${losers.replace(/^\+/, "")} over a minute worse off (${measure}); trips from the most deprived tenth of neighbourhoods change by ${formatNumber(deprived)} s each on average.`),
+    el("li", {}, el("b", {}, "For whom: "), `${winners.replace(/^\+/, "")} car trips over a minute better off, ${losers.replace(/^\+/, "")} over a minute worse off (${measure}); trips from the most deprived tenth of neighbourhoods change by ${deprivedText} s each on average.`),
     el("li", {}, el("b", {}, "How sure: "), howSure(run)));
 }
 
