@@ -11,6 +11,7 @@ import pytest
 from metaliverpool.edits import parse_scenario
 from metaliverpool.edits.apply import check_edits
 from metaliverpool.errors import InputError
+from metaliverpool.scenario.kpi_labels import decomposition_table, format_number
 from metaliverpool.scenario.pipeline import run_pair, write_outputs
 from small_twins import make_twin, two_route_twin, two_way
 
@@ -78,6 +79,19 @@ def test_decomposition_splits_package_and_loop(runs: dict[str, Any], tmp_path: P
     assert {r.key for r in decomposed.records if r.side == "package"} == package_keys
     html = (tmp_path / "out" / "report.html").read_text()
     assert "id='decomposition'" in html and "The loop adds" in html
+    # the rows the report and the web panel show (one place: kpi_labels.decomposition_table)
+    table = {row["key"]: row for row in decomposition_table(document)}
+    vkm = table["network.vehicle_km"]
+    assert vkm["label"] == "Vehicle-kilometres per morning" and vkm["unit"] == "veh-km"
+    assert vkm["package_without_loop"] == format_number(
+        change(parts.package.kpis, "network", "vehicle_km"), 0, signed=True
+    )
+    assert vkm["loop_adds"] == format_number(
+        change(parts.loop_adds.kpis, "network", "vehicle_km"), 0, signed=True
+    )
+    assert not any(key.startswith(("journeys", "access")) for key in table)
+    assert f"<td>{vkm['package_without_loop']}</td><td>{vkm['loop_adds']}</td>" in html
+    assert decomposition_table(write_outputs(package, tmp_path / "plain", None)) == []
 
 
 def test_static_engine_refuses_signal_edits_before_the_run(tmp_path: Path) -> None:

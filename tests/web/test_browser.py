@@ -334,10 +334,20 @@ def test_ai_loop_edit_run_and_junction_layer(browser: Browser, shared_server: Pr
         page.click("button[data-tab=Runs]")
         page.select_option("#run-engine", "dynamic")
         page.fill("#run-seeds", "1")
+        page.check("#run-decompose")  # split the AI loop's effect from the package's
+        page.wait_for_selector("#start-run:not([disabled])", timeout=15_000)
         page.click("#start-run")
         page.wait_for_selector("li[data-status=done] button.compare", timeout=240_000)
         page.click("li[data-status=done] button.compare")
         page.wait_for_selector("#ai-loop", timeout=10_000)
+        # the package without the loop and what the loop adds, labelled as the report labels them
+        decomposition = page.text_content("#decomposition") or ""
+        assert "package without the loop" in decomposition
+        assert "Vehicle-kilometres per morning" in decomposition
+        # the animation joins the run after it is done: the button appears only then (the panel polls)
+        page.wait_for_selector("#show-vehicles", timeout=180_000)
+        page.click("#show-vehicles")
+        page.wait_for_selector("#time-slider", state="visible", timeout=10_000)
         junctions = page.evaluate("() => window.metaliverpool.aiJunctions")
         assert [j["osm_node_id"] for j in junctions] == [504]
         assert "1 of 1 signalised junctions" in (page.text_content("#ai-loop") or "")

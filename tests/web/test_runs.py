@@ -96,6 +96,7 @@ def test_run_progress_kpis_report_and_difference_layer(client: TestClient) -> No
     assert vkm["label"] == "Vehicle-kilometres per morning" and vkm["unit"] == "veh-km"
     assert vkm["interval"] is None and vkm["display"]["interval"] == "deterministic"
     assert vkm["display"]["baseline"] == f"{GRID_TRIP_KM:,.0f}"
+    assert run["decomposition_table"] == []  # rows only for a run asked to split the AI loop's effect
     assert run["finished_at_s"] - run["created_at_s"] < 30.0
     assert "vehicles.mll" not in run["outputs"] and "static engine moves no vehicles" in run["message"]
     assert client.get(f"/api/runs/{run_id}/layers/vehicles", headers=alice).status_code == 404

@@ -12,10 +12,21 @@ export interface VersionInfo { version_id: number; scenario_id: number; number: 
 export interface RestoreResult {
   scenario_id: number; restored: VersionInfo; added: number; removed: number; changed: number; before: VersionInfo | null;
 }
+/** One KPI as people read it (`kpi_table` of a run: `metaliverpool.scenario.kpi_labels`). */
+export interface KpiTableRow {
+  key: string; label: string; unit: string; baseline: number | null; scenario: number | null; change: number | null;
+  interval: [number, number] | null; display: { baseline: string; scenario: string; change: string; interval: string };
+}
+/** One row of a decomposed run: the package without the AI loop, what the loop adds, the whole (rounded text). */
+export interface DecompositionRow { key: string; label: string; unit: string; package_without_loop: string; loop_adds: string; whole: string }
 export interface RunInfo {
   run_id: number; scenario_id: number; version_id: number | null; status: string; progress: number;
-  message: string; kpis: Record<string, unknown>; outputs: string[]; created_at_s: number; finished_at_s: number | null;
+  message: string; config: { run?: { engine?: string; decompose?: boolean } }; kpis: Record<string, unknown>;
+  kpi_table: KpiTableRow[]; decomposition_table: DecompositionRow[]; outputs: string[]; created_at_s: number; finished_at_s: number | null;
 }
+/** The verdict of `POST /api/scenarios/{id}/check` on one edit (numbered from 1 in the editor's order). */
+export interface EditCheck { edit: number; kind: string; label: string; title: string; status: "ok" | "refused"; message: string; field: string }
+export interface CheckResult { ok: boolean; engine: string; edits: EditCheck[] }
 
 export interface ForecastInfo {
   name: string; usable: boolean; reason?: string; model: string; quantity: string; horizons_min: number[];
@@ -76,8 +87,10 @@ export const api = {
   fork: (versionId: number, name: string) => call<ScenarioInfo>("POST", `/api/versions/${versionId}/fork`, { name }),
   diff: (a: number, b: number) => call<Record<string, unknown>>("GET", `/api/versions/diff?a=${a}&b=${b}`),
   runs: (id: number) => call<RunInfo[]>("GET", `/api/scenarios/${id}/runs`),
-  startRun: (id: number, versionId: number | null, engine: string, seeds: number[]) =>
-    call<RunInfo>("POST", `/api/scenarios/${id}/runs`, { version_id: versionId, engine, seeds: seeds.length ? seeds : undefined }),
+  startRun: (id: number, versionId: number | null, engine: string, seeds: number[], decompose = false) =>
+    call<RunInfo>("POST", `/api/scenarios/${id}/runs`, { version_id: versionId, engine, seeds: seeds.length ? seeds : undefined, decompose: decompose || undefined }),
+  checkEdits: (id: number, edits: Record<string, unknown>[], engine: string) =>
+    call<CheckResult>("POST", `/api/scenarios/${id}/check`, { edits, engine }),
   run: (runId: number) => call<RunInfo>("GET", `/api/runs/${runId}`),
   forecasts: (twinId: string) => call<ForecastInfo[]>("GET", `/api/twins/${twinId}/forecasts`),
   forecastSnapshot: (twinId: string, name: string, row: number, horizonMin: number) =>

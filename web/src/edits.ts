@@ -50,3 +50,9 @@ export function describeEdit(edit: Record<string, unknown>, wayName: (way: numbe
     default: return String(edit.kind);
   }
 }
+
+/** The edits in the server's order (creation time, then id: `service.documents.ordered_edits`), so the
+ * editor numbers them 1, 2, ... as the edit checks and the run's messages do. */
+export function orderedEdits<T extends { created_at_s: number }>(edits: Iterable<[string, T]>): [string, T][] {
+  return Array.from(edits).sort((a, b) => a[1].created_at_s - b[1].created_at_s || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}

@@ -1,32 +1,7 @@
-// KPIs of a run (kpis.json, schema metaliverpool.kpis/1): rows with intervals, and equity by IMD decile.
+// KPIs of a run (kpis.json, schema metaliverpool.kpis/1): equity by IMD decile, and number formatting for
+// what the server does not label (the rows people read come labelled and rounded in the run's `kpi_table`).
 
-export interface Interval { mean: number; lower: number; upper: number; n: number; level: number }
-export interface KpiRow { group: string; name: string; baseline: Interval | null; scenario: Interval | null; change: Interval }
 export interface EquityRow { imd_decile: number; population: number; mean: number; lower: number; upper: number }
-
-const GROUPS = ["network", "journeys", "emissions"];
-
-function isInterval(value: unknown): value is Interval {
-  return !!value && typeof value === "object" && typeof (value as Interval).mean === "number";
-}
-
-/** One row per KPI that has a change with an interval (baseline and scenario when given). */
-export function kpiRows(kpis: Record<string, unknown>): KpiRow[] {
-  const rows: KpiRow[] = [];
-  for (const group of GROUPS) {
-    const metrics = kpis[group] as Record<string, unknown> | undefined;
-    if (!metrics || typeof metrics !== "object") continue;
-    for (const [name, value] of Object.entries(metrics)) {
-      if (isInterval(value)) {
-        rows.push({ group, name, baseline: null, scenario: null, change: value });
-      } else if (value && typeof value === "object" && isInterval((value as Record<string, unknown>).change)) {
-        const triple = value as Record<string, Interval>;
-        rows.push({ group, name, baseline: triple.baseline ?? null, scenario: triple.scenario ?? null, change: triple.change });
-      }
-    }
-  }
-  return rows;
-}
 
 /** Mean change in journey time by IMD decile (1 = most deprived), with its interval. */
 export function equityRows(kpis: Record<string, unknown>): EquityRow[] {
@@ -35,10 +10,12 @@ export function equityRows(kpis: Record<string, unknown>): EquityRow[] {
   return Array.isArray(rows) ? (rows as EquityRow[]) : [];
 }
 
+/** A number for people: thousands separated, 1 decimal from 10, 2 below, "0" for what rounds to zero, "–" when missing. */
 export function formatNumber(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
   const size = Math.abs(value);
-  if (size >= 1000) return value.toFixed(0);
-  if (size >= 10) return value.toFixed(1);
-  return value.toPrecision(3);
+  const decimals = size >= 1000 ? 0 : size >= 10 ? 1 : 2;
+  const rounded = Number(value.toFixed(decimals));
+  if (rounded === 0) return "0";
+  return rounded.toLocaleString("en-GB", { minimumFractionDigits: 0, maximumFractionDigits: decimals });
 }

@@ -20,6 +20,8 @@ import { commentsPanel } from "./panels/comments";
 import { presence } from "./panels/presence";
 import { versionsPanel } from "./panels/versions";
 import { runsPanel } from "./panels/runs";
+import { results } from "./panels/results";
+import { editChecks } from "./panels/checks";
 import { vehicles } from "./panels/vehicles";
 import { scenarioHeader } from "./panels/settings";
 import { undoBar } from "./panels/undo";
@@ -95,12 +97,17 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   };
 
   // --- panels ---------------------------------------------------------------------------------------
-  const edits = editList(ctx);
+  const checks = editChecks(ctx);
+  const edits = editList(ctx, checks);
   const comments = commentsPanel(ctx);
   const people = presence(ctx, cursorsDiv);
   const versions = versionsPanel(ctx);
   const cars = vehicles(ctx, slider);
-  const runs = runsPanel(ctx, cars, edits.refresh, aiLegend);
+  const roadsLegend = el("div", { id: "roads-legend" }, el("b", {}, "Roads"), " by class; edits: ",
+    el("span", { style: "color:#c00" }, "closed"), ", ", el("span", { style: "color:#80c" }, "bus"), ", ",
+    el("span", { style: "color:#06c" }, "lanes"), ", ", el("span", { style: "color:#080" }, "speed"));
+  const resultLegend = el("div", { id: "result-legend", style: "display:none" });
+  const runs = runsPanel(ctx, checks, results(ctx, cars, edits.refresh, { roads: roadsLegend, result: resultLegend, aiLoop: aiLegend }));
   const undo = undoBar(ctx);
   hooks.undo = undo.manager;
   Object.assign(tabs, {
@@ -136,10 +143,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   room.onNotice = (notice) => ctx.toast(notice.messages.join("\n"));
 
   // --- first paint and test hooks -------------------------------------------------------------------
-  legend.append(forecastLegend, aiLegend);
-  legend.append(el("div", {}, el("b", {}, "Roads"), " by class; edits: ",
-    el("span", { style: "color:#c00" }, "closed"), ", ", el("span", { style: "color:#80c" }, "bus"), ", ",
-    el("span", { style: "color:#06c" }, "lanes"), ", ", el("span", { style: "color:#080" }, "speed")));
+  legend.append(forecastLegend, aiLegend, resultLegend, roadsLegend);
   window.metaliverpool = hooks;
   overlay.setProps({
     onAfterRender: () => {

@@ -148,6 +148,36 @@ def kpi_table(document: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def decomposition_table(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The network and emissions rows of a decomposed run (``kpis.decomposition``): per KPI its ``key``,
+    ``label``, ``unit`` and the rounded change (text, signed) of the package without the AI loop (against
+    the base twin), what the loop adds (the whole scenario against the package) and the whole scenario;
+    empty without a decomposition. The report's and the web panel's table of the package and the loop."""
+    parts = document.get("decomposition")
+    if not isinstance(parts, dict) or not parts:
+        return []
+    rows = []
+    for whole, package, loop in zip(
+        kpi_table(document),
+        kpi_table({**document, **parts["package_without_loop"]}),
+        kpi_table({**document, **parts["loop_adds"]}),
+        strict=False,
+    ):
+        if whole["key"] != package["key"] or not whole["key"].startswith(("network", "emissions")):
+            continue
+        rows.append(
+            {
+                "key": whole["key"],
+                "label": whole["label"],
+                "unit": whole["unit"],
+                "package_without_loop": package["display"]["change"],
+                "loop_adds": loop["display"]["change"],
+                "whole": whole["display"]["change"],
+            }
+        )
+    return rows
+
+
 def journey_measure(document: dict[str, Any]) -> tuple[str, str]:
     """(what a trip's "journey" change measures, in words; its short name) for this run's engine."""
     measure = str(_find(document, ("journeys", "measure")) or "")

@@ -27,7 +27,13 @@ from metaliverpool.scenario.html_parts import fmt as _fmt
 from metaliverpool.scenario.html_parts import legend as _legend
 from metaliverpool.scenario.html_parts import link_lines as _link_lines
 from metaliverpool.scenario.impacts import Impacts
-from metaliverpool.scenario.kpi_labels import format_number, journey_measure, kpi_table, uncertainty
+from metaliverpool.scenario.kpi_labels import (
+    decomposition_table,
+    format_number,
+    journey_measure,
+    kpi_table,
+    uncertainty,
+)
 
 _UP = "#c0392b"
 _DOWN = "#2471a3"
@@ -347,25 +353,14 @@ def _refused(doc: dict[str, Any]) -> str:
 
 def _decomposition(doc: dict[str, Any]) -> str:
     """The package without the AI loop against do-nothing, and what the loop adds (decomposed runs)."""
-    parts = doc.get("decomposition")
-    if not parts:
+    table = decomposition_table(doc)
+    if not table:
         return ""
-    rows = []
-    for row_whole, row_package, row_loop in zip(
-        kpi_table(doc),
-        kpi_table({**doc, **parts["package_without_loop"]}),
-        kpi_table({**doc, **parts["loop_adds"]}),
-        strict=False,
-    ):
-        if row_whole["key"] != row_package["key"] or not row_whole["key"].startswith(
-            ("network", "emissions")
-        ):
-            continue
-        rows.append(
-            f"<tr><th>{html.escape(row_whole['label'])} ({html.escape(row_whole['unit'])})</th>"
-            f"<td>{row_package['display']['change']}</td><td>{row_loop['display']['change']}</td>"
-            f"<td>{row_whole['display']['change']}</td></tr>"
-        )
+    rows = [
+        f"<tr><th>{html.escape(row['label'])} ({html.escape(row['unit'])})</th>"
+        f"<td>{row['package_without_loop']}</td><td>{row['loop_adds']}</td><td>{row['whole']}</td></tr>"
+        for row in table
+    ]
     return (
         "<h2>The package and the AI loop</h2><p>The whole scenario's change against the base twin, split "
         "into the package without the AI loop (against the base twin) and what the loop adds to it (the "

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from metaliverpool.edits import SCHEMA_VERSION, parse_scenario
 from metaliverpool.network.twin import Twin
-from metaliverpool.scenario.kpi_labels import kpi_table
+from metaliverpool.scenario.kpi_labels import decomposition_table, kpi_table
 from metaliverpool.service.access import Conflict, NotFound, require_scenario
 from metaliverpool.service.accounts import Account
 from metaliverpool.service.documents import load_doc, ordered_edits, read_edits
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 def describe_run(run: Run) -> dict[str, Any]:
     """A run as the API returns it; ``kpi_table``: its KPIs as people read them (labels, units, rounded
     values, intervals only where seeds vary: :func:`metaliverpool.scenario.kpi_labels.kpi_table`, the
-    same rows as the report's key measures)."""
+    same rows as the report's key measures); ``decomposition_table``: with ``decompose``, the package
+    without the AI loop and what the loop adds, as the report shows them (empty otherwise)."""
     kpis = json.loads(run.kpis_json)
     return {
         "run_id": run.run_id,
@@ -51,6 +52,7 @@ def describe_run(run: Run) -> dict[str, Any]:
         "config": json.loads(run.config_json),
         "kpis": kpis,
         "kpi_table": kpi_table(kpis) if kpis else [],
+        "decomposition_table": decomposition_table(kpis) if kpis else [],
         "outputs": sorted(json.loads(run.outputs_json)),
         "attempts": run.attempts,
         "created_at_s": run.created_at_s,

@@ -1,8 +1,10 @@
-// The list of the scenario's edits (oldest first) and their colours on the map.
+// The list of the scenario's edits, numbered in the server's order (as the edit checks and the run's
+// messages number them), each with its check's refusal in place, and their colours on the map.
 
 import { clear, el } from "../dom";
-import { describeEdit, editArea, editColour, editWays } from "../edits";
+import { describeEdit, editArea, editColour, editWays, orderedEdits } from "../edits";
 import type { ScenarioContext } from "../context";
+import type { EditChecks } from "./checks";
 import { confirmDialog } from "../dialog";
 import { localChange } from "./undo";
 
@@ -12,21 +14,24 @@ export interface EditList {
   refresh(): void;
 }
 
-export function editList(ctx: ScenarioContext): EditList {
-  const list = el("ul", { class: "items", id: "edits" });
+export function editList(ctx: ScenarioContext, checks: EditChecks): EditList {
+  const list = el("ol", { class: "items numbered", id: "edits" });
   const refresh = () => {
     const { room, view, twin } = ctx;
     clear(list);
     ctx.linkColours = new Map();
     view.areas = [];
-    const entries = Array.from(room.edits.entries()).sort((a, b) => a[1].created_at_s - b[1].created_at_s);
-    for (const [id, entry] of entries) {
+    const entries = orderedEdits(room.edits.entries());
+    for (const [k, [id, entry]] of entries.entries()) {
       const colour = editColour(entry.edit);
       for (const way of editWays(entry.edit)) for (const i of twin.wayLinks.get(way) ?? []) ctx.linkColours.set(i, colour);
       const area = editArea(entry.edit);
       if (area) view.areas.push({ id, polygon: area, colour });
-      list.append(el("li", { "data-edit": id },
-        el("span", {}, describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`)),
+      const verdict = checks.verdict(id);
+      const refused = verdict?.status === "refused" ? verdict : null;
+      list.append(el("li", { "data-edit": id, "data-number": k + 1, "data-check": verdict?.status ?? "pending", class: refused ? "refused" : undefined },
+        el("span", {}, el("b", { class: "number" }, `${k + 1}.`), " ", describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`),
+          refused ? el("span", { class: "refusal", role: "alert" }, `Refused for the ${checks.engine} engine: ${refused.label}: ${refused.message}`) : null),
         ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${describeEdit(entry.edit, twin.wayName)}`, onclick: () => void remove(id) }, "Remove") : null));
     }
     if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
@@ -47,5 +52,6 @@ export function editList(ctx: ScenarioContext): EditList {
     }
   };
   ctx.room.edits.observeDeep(() => { if (!ctx.resultShown) refresh(); });
+  checks.onChange(() => { if (!ctx.resultShown) refresh(); });
   return { element: el("div", { class: "panel" }, el("h3", {}, "Edits"), list), refresh };
 }

@@ -1,18 +1,12 @@
-// The Runs tab: start a run against the baseline, follow its progress, and compare: KPI and equity tables,
-// the difference or congestion map, the AI loop's junctions, vehicles and the full report.
+// The Runs tab: choose the engine and seeds, start a run against the base twin (do nothing), follow its
+// progress, and open a finished run's results (panels/results.ts). Run is disabled, with the reason, while
+// an edit is refused for the chosen engine (panels/checks.ts); the server's 422 stays the final guard.
 
 import { api, type RunInfo } from "../api";
 import { clear, el } from "../dom";
-import { decodeLayer } from "../layers";
-import { equityRows, formatNumber, kpiRows } from "../kpis";
-import { clock, TWIN_DAY_START_S } from "../forecast";
-import { attempt, type RGBA, type ScenarioContext } from "../context";
-import type { Vehicles } from "./vehicles";
-
-interface AiLoop {
-  seeds: number; eligible_signals: number; horizon_s: number; risk_threshold: number;
-  junctions: { osm_node_id: number; lon: number; lat: number; seeds_flagged: number; first_flag_s: number; max_forecast: number }[];
-}
+import { attempt, type ScenarioContext } from "../context";
+import type { EditChecks, Engine } from "./checks";
+import { VEHICLES_OUTPUT, runEngine, type Results } from "./results";
 
 export interface Runs {
   element: HTMLElement;
@@ -20,99 +14,79 @@ export interface Runs {
   stop(): void;
 }
 
-/** `showEdits` draws the edits again when the result map is turned off; `aiLegend` is shown with AI-loop junctions. */
-export function runsPanel(ctx: ScenarioContext, cars: Vehicles, showEdits: () => void, aiLegend: HTMLElement): Runs {
-  const element = el("div", { id: "runs" });
-  const { scenarioId, canEdit, view } = ctx;
+/** How long after a dynamic run is done its animation is waited for (s) before polling stops. */
+const ANIMATION_WAIT_S = 30 * 60;
+
+/** The bar reaches its end only when the result is ready (the run is "done"). */
+function progressOf(run: RunInfo): number {
+  return run.status === "done" ? 1 : Math.min(run.progress, 0.99);
+}
+
+function waitsForAnimation(run: RunInfo): boolean {
+  return run.status === "done" && runEngine(run) === "dynamic" && !run.outputs.includes(VEHICLES_OUTPUT) &&
+    run.finished_at_s !== null && Date.now() / 1000 - run.finished_at_s < ANIMATION_WAIT_S;
+}
+
+export function runsPanel(ctx: ScenarioContext, checks: EditChecks, results: Results): Runs {
+  const { scenarioId, canEdit } = ctx;
+  const list = el("ul", { class: "items", id: "run-list" });
+  const engine = el("select", { id: "run-engine", onchange: () => { checks.setEngine(engine.value as Engine); updateForm(); } },
+    el("option", { value: "static" }, "static (equilibrium)"), el("option", { value: "dynamic" }, "dynamic (simulator)")) as HTMLSelectElement;
+  const seeds = el("input", { id: "run-seeds", value: "1,2,3", size: 8 }) as HTMLInputElement;
+  const decompose = el("input", { type: "checkbox", id: "run-decompose" }) as HTMLInputElement;
+  const decomposeRow = el("label", { id: "decompose-row", style: "display:none" }, decompose, " split the AI loop's effect (the package without the loop, and what the loop adds)");
+  const start = el("button", { class: "primary", id: "start-run", onclick: () => attempt(ctx, startRun) }, "Run vs base twin") as HTMLButtonElement;
+  const blocked = el("p", { class: "refusal", id: "run-blocked", role: "status" });
+  const element = el("div", { id: "runs" }, el("div", { class: "panel" }, el("h3", {}, "Runs"),
+    canEdit ? el("div", { class: "form" }, el("label", { for: "run-engine" }, "Engine"), engine, el("label", { for: "run-seeds" }, "seeds"), seeds, decomposeRow, start) : null,
+    canEdit ? blocked : null, list));
   let polling: number | null = null;
+
+  async function startRun(): Promise<void> {
+    blocked.textContent = "";
+    const chosen = seeds.value.split(",").map((v) => Number(v.trim())).filter((v) => Number.isInteger(v));
+    try {
+      await api.startRun(scenarioId, null, engine.value, chosen, decomposeRow.style.display !== "none" && decompose.checked);
+    } catch (error) {
+      blocked.textContent = `The server refused the run: ${(error as Error).message}`; // the final guard (422)
+      return;
+    }
+    await refresh();
+  }
+
+  /** Run is enabled only when every edit passed the checks for the chosen engine; the reason otherwise. */
+  function updateForm(): void {
+    const refused = checks.refused();
+    const pending = checks.pending;
+    start.disabled = pending || refused.length > 0;
+    start.title = pending ? "checking the edits…" : refused.length ? "an edit is refused for this engine" : "";
+    blocked.textContent = refused.length
+      ? `Run is off: ${refused.map((v) => `${v.title}: ${v.message}`).join("; ")} Change the engine or the edit${refused.length > 1 ? "s" : ""}.`
+      : "";
+    const hasLoop = Array.from(ctx.room.edits.values()).some((e) => e.edit.kind === "ai_signal_control" && e.edit.enabled !== false);
+    decomposeRow.style.display = hasLoop && engine.value === "dynamic" ? "" : "none";
+  }
+  checks.onChange(updateForm);
 
   async function refresh(): Promise<void> {
     const runs = await api.runs(scenarioId);
-    clear(element);
-    const engine = el("select", { id: "run-engine" }, el("option", { value: "static" }, "static (equilibrium)"), el("option", { value: "dynamic" }, "dynamic (simulator)")) as HTMLSelectElement;
-    const seeds = el("input", { id: "run-seeds", value: "1,2,3", size: 8 }) as HTMLInputElement;
-    element.append(el("div", { class: "panel" }, el("h3", {}, "Runs"),
-      canEdit ? el("div", { class: "form" }, el("label", { for: "run-engine" }, "Engine"), engine, el("label", { for: "run-seeds" }, "seeds"), seeds, el("button", { class: "primary", id: "start-run", onclick: () => attempt(ctx, async () => {
-        await api.startRun(scenarioId, null, engine.value, seeds.value.split(",").map((v) => Number(v.trim())).filter((v) => Number.isInteger(v)));
-        await refresh();
-      }) }, "Run vs baseline")) : null,
-      el("ul", { class: "items", id: "run-list" }, ...runs.map((run: RunInfo) => el("li", { "data-run": run.run_id, "data-status": run.status },
-        el("div", { style: "width:100%" }, `Run ${run.run_id}: ${run.status}`, run.message ? el("div", { class: "meta" }, run.message) : null,
-          run.status === "running" || run.status === "queued" ? el("progress", { max: 1, value: run.progress }) : null,
-          run.status === "done" ? el("div", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Report"), " ",
-            el("button", { class: "compare", onclick: () => void compare(run) }, "Compare")) : null))))));
-    const active = runs.some((run) => run.status === "running" || run.status === "queued");
+    clear(list);
+    for (const run of runs) {
+      const done = run.status === "done";
+      list.append(el("li", { "data-run": run.run_id, "data-status": run.status },
+        el("div", { style: "width:100%" }, `Run ${run.run_id} (${runEngine(run)}): ${done ? "done, result ready" : run.status}`,
+          run.message ? el("div", { class: "meta" }, run.message) : null,
+          run.status === "running" || run.status === "queued" || done ? el("progress", { max: 1, value: progressOf(run) }) : null,
+          done ? el("div", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Report"), " ",
+            el("button", { class: "compare", onclick: () => results.show(run, element) }, "Compare")) : null)));
+      results.update(run);
+    }
+    const active = runs.some((run) => run.status === "running" || run.status === "queued" || waitsForAnimation(run));
     if (active && polling === null) polling = window.setInterval(() => void refresh(), 1000);
     if (!active && polling !== null) { window.clearInterval(polling); polling = null; }
   }
 
-  async function compare(run: RunInfo): Promise<void> {
-    document.getElementById("compare")?.remove();
-    const rows = kpiRows(run.kpis);
-    const equity = equityRows(run.kpis);
-    const interval = (v: { mean: number; lower: number; upper: number } | null) =>
-      v ? `${formatNumber(v.mean)} [${formatNumber(v.lower)}, ${formatNumber(v.upper)}]` : "–";
-    const maxEquity = Math.max(1e-9, ...equity.map((e) => Math.abs(e.mean)));
-    const mode = el("select", { id: "result-map", onchange: async (event) => {
-      const chosen = (event.target as HTMLSelectElement).value;
-      const difference = chosen === "off" ? null : await loadResult(run.run_id, chosen as "difference" | "congestion");
-      ctx.resultShown = difference !== null;
-      ctx.linkColours = new Map(difference ?? []);
-      if (!difference) showEdits(); else { view.linkVersion += 1; ctx.render(); }
-    } }, el("option", { value: "off" }, "edits"), el("option", { value: "difference" }, "flow difference (red more, blue less)"),
-      el("option", { value: "congestion" }, "scenario congestion (flow / capacity: green < 0.5 < amber < 0.85 < red)"));
-    element.append(el("div", { class: "panel", id: "compare" }, el("h3", {}, `Run ${run.run_id}: scenario vs baseline`),
-      el("label", {}, "Map shows ", mode),
-      el("div", {}, el("button", { id: "show-vehicles", onclick: () => void cars.show(run.run_id) }, "Animate vehicles"),
-        el("span", { class: "hint" }, " (one simulation of the scenario; colour = delay: green none, red twice free-flow time)")),
-      el("table", { class: "kpis", id: "kpi-table" }, el("tr", {}, el("th", {}, "KPI"), el("th", {}, "baseline"), el("th", {}, "scenario"), el("th", {}, "change [95% interval]")),
-        ...rows.map((r) => el("tr", {}, el("td", {}, `${r.group}: ${r.name}`), el("td", {}, formatNumber(r.baseline?.mean)), el("td", {}, formatNumber(r.scenario?.mean)), el("td", {}, interval(r.change))))),
-      el("h3", { style: "margin-top:8px" }, "Journey time change by IMD decile (1 = most deprived)"),
-      el("table", { class: "kpis", id: "equity-table" }, el("tr", {}, el("th", {}, "decile"), el("th", {}, "people"), el("th", {}, "change (s)"), el("th", {}, "")),
-        ...equity.map((e) => el("tr", {}, el("td", {}, String(e.imd_decile)), el("td", {}, formatNumber(e.population)),
-          el("td", {}, `${formatNumber(e.mean)} [${formatNumber(e.lower)}, ${formatNumber(e.upper)}]`),
-          el("td", {}, el("span", { style: `display:inline-block;height:8px;width:${Math.round(60 * Math.abs(e.mean) / maxEquity)}px;background:${e.mean > 0 ? "#c00" : "#06c"}` }))))),
-      aiLoopSection(run),
-      el("p", {}, el("a", { href: `/api/runs/${run.run_id}/report`, target: "_blank" }, "Open the full report"))));
-  }
-
-  function aiLoopSection(run: RunInfo): HTMLElement | null {
-    const loop = run.kpis.ai_loop as AiLoop | undefined;
-    view.aiJunctions = loop ? loop.junctions.filter((j) => Number.isFinite(j.lon) && Number.isFinite(j.lat)) : null;
-    ctx.hooks.aiJunctions = view.aiJunctions;
-    aiLegend.style.display = view.aiJunctions?.length ? "block" : "none";
-    ctx.render();
-    if (!loop) return null;
-    return el("div", { id: "ai-loop" }, el("h3", { style: "margin-top:8px" }, "AI signal loop"),
-      el("p", { class: "hint" }, `${loop.junctions.length} of ${loop.eligible_signals} signalised junctions were taken over in ${loop.seeds} seed(s): ` +
-        `their blocking risk, forecast ${Math.round(loop.horizon_s / 60)} min ahead, reached ${loop.risk_threshold}. They are ringed in purple on the map; the baseline is the same scenario without the loop.`),
-      el("table", { class: "kpis", id: "ai-junctions" }, el("tr", {}, el("th", {}, "junction (OSM node)"), el("th", {}, "first at"), el("th", {}, "seeds"), el("th", {}, "max risk")),
-        ...loop.junctions.slice(0, 12).map((j) => el("tr", {}, el("td", {}, el("a", { href: "#", onclick: (event: Event) => { event.preventDefault(); ctx.map.flyTo({ center: [j.lon, j.lat], zoom: 17 }); } }, String(j.osm_node_id))),
-          el("td", {}, clock(TWIN_DAY_START_S + j.first_flag_s)), el("td", {}, String(j.seeds_flagged)), el("td", {}, j.max_forecast.toFixed(2))))),
-      loop.junctions.length > 12 ? el("p", { class: "hint" }, `and ${loop.junctions.length - 12} more (full list in the report)`) : null);
-  }
-
-  async function loadResult(runId: number, kind: "difference" | "congestion"): Promise<Map<number, RGBA>> {
-    const layer = decodeLayer(await (await fetch(`/api/runs/${runId}/layers/link_change`, { credentials: "same-origin" })).arrayBuffer());
-    const ids = layer.columns.link_id as Int32Array;
-    const change = layer.columns.change_vph as Float32Array;
-    const flow = layer.columns.scenario_vph as Float32Array;
-    const capacity = ctx.twin.links.columns.capacity_vph as Float32Array;
-    const largest = Math.max(1, ...Array.from(change, Math.abs));
-    const colours = new Map<number, RGBA>();
-    for (let k = 0; k < layer.count; k++) {
-      const row = ctx.twin.linkRow.get(ids[k]);
-      if (row === undefined) continue;
-      if (kind === "congestion") {
-        const ratio = flow[k] / Math.max(1, capacity[row]);
-        colours.set(row, ratio < 0.5 ? [40, 160, 60, 255] : ratio < 0.85 ? [240, 170, 0, 255] : [210, 30, 30, 255]);
-      } else {
-        const share = Math.min(1, Math.abs(change[k]) / largest) ** 0.5;
-        colours.set(row, change[k] >= 0 ? [200, 200 * (1 - share), 200 * (1 - share), 255] : [200 * (1 - share), 200 * (1 - share), 220, 255]);
-      }
-    }
-    return colours;
-  }
-
+  checks.setEngine(engine.value as Engine);
+  updateForm();
   return { element, refresh, stop: () => { if (polling !== null) window.clearInterval(polling); } };
 }
