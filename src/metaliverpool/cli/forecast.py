@@ -3,7 +3,8 @@
 ``history`` simulates many days on a twin (``metaliverpool.predict.twin_history``) and writes the link
 speed (or flow) series, with its events and sensor adjacency, as one ``.npz``. ``evaluate`` splits a
 sensor series chronologically (train/validation/test), fits each model and prints one JSON line last:
-per model and horizon the MAE, RMSE and MAPE on the test part, plus each model's training time.
+per model and horizon the MAE, RMSE, MAPE and skill against persistence on the test part, the model
+each learned model uses per horizon (chosen on validation) and each model's training time.
 ``train`` fits one model on the training part, scores it on the validation part and saves it with its
 metadata, its free-flow references and the held-out test days as its replay feed
 (``metaliverpool.predict.model_io``); saved into ``TWIN/forecasts/NAME`` it is what the server's map
@@ -20,16 +21,19 @@ import numpy as np
 import typer
 
 from metaliverpool.errors import InputError
+from metaliverpool.predict.baselines import PersistenceForecaster
 from metaliverpool.predict.evaluate import (
     ForecastConfig,
     evaluate_forecasters,
     fit_timed,
     horizon_label,
     prepare_problem,
+    with_skill,
 )
 from metaliverpool.predict.model_io import save_model
 from metaliverpool.predict.registry import MODEL_NAMES, make_forecaster, parse_model_names
 from metaliverpool.predict.scoring import score_forecast
+from metaliverpool.predict.selection import GuardedForecaster
 from metaliverpool.predict.series import load_adjacency, load_series, save_series_npz
 from metaliverpool.predict.snapshot import held_out_feed, reference_values
 
@@ -135,12 +139,22 @@ def train_command(
     origins = problem.origins_between(bounds.train_end, bounds.val_end)
     validation = {}
     if origins.size:
-        predicted = forecaster.predict(problem, origins)
         observed = problem.targets(origins)
-        validation = {
-            horizon_label(m): score_forecast(predicted[:, k, :], observed[:, k, :])
-            for k, m in enumerate(config.horizons_min)
-        }
+
+        def scored(predicted: np.ndarray) -> dict[str, dict[str, float]]:
+            return {
+                horizon_label(m): score_forecast(predicted[:, k, :], observed[:, k, :])
+                for k, m in enumerate(config.horizons_min)
+            }
+
+        persistence = scored(PersistenceForecaster().predict(problem, origins))
+        validation = with_skill(scored(forecaster.predict(problem, origins)), persistence)
+    labels = [horizon_label(m) for m in config.horizons_min]
+    choice = (
+        dict(zip(labels, forecaster.choice, strict=True))
+        if isinstance(forecaster, GuardedForecaster)
+        else dict.fromkeys(labels, name)
+    )
     metadata = {
         "sensor_ids": list(data.sensor_ids),
         "interval_s": data.interval_s,
@@ -156,6 +170,7 @@ def train_command(
         "seed": seed,
         "train_time_s": round(train_time_s, 3),
         "validation": validation,
+        "choice": choice,
         "adjacency": adjacency is not None,
         "reference": [round(float(v), 4) for v in reference_values(data, bounds.train_end)],
         "reference_rule": "95th percentile of the training rows per sensor (free-flow value)",
@@ -170,6 +185,7 @@ def train_command(
                 "path": str(path),
                 "train_time_s": round(train_time_s, 3),
                 "validation": validation,
+                "choice": choice,
             },
             default=_finite,
         )
