@@ -8,8 +8,8 @@
 - Timestamps (from the HDF5 index, or the first column of a CSV series as METR-LA/PEMS-BAY CSV exports
   ship) set the series' start in the week and are checked against the given interval.
 - An adjacency matrix CSV: N rows of N numbers (entry ``[i, j] > 0``: ``i`` feeds or neighbours ``j``), in
-  the series' column order, or with a first row of sensor ids giving the order (and optionally a first
-  column of the same ids, with an empty corner cell).
+  the series' column order, or with a first row of sensor ids giving the order (N + 1 rows; optionally
+  a first column of the same ids, with an empty corner cell).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def read_matrix_csv(path: Path, sensor_ids: tuple[str, ...]) -> np.ndarray:
     order = list(range(n))
     first_data_line = 1
     row_labels = False
-    if not _all_numbers(rows[0]):
+    if len(rows) == n + 1:  # a header row of sensor ids (which may themselves be numbers)
         header = [cell.strip() for cell in rows[0]]
         row_labels = header[0] == "" and len(header) == n + 1
         header = header[1:] if row_labels else header
@@ -144,11 +144,3 @@ def read_matrix_csv(path: Path, sensor_ids: tuple[str, ...]) -> np.ndarray:
         except ValueError:
             raise InputError(path, "expected numbers only", where=line) from None
     return matrix[np.ix_(order, order)]
-
-
-def _all_numbers(cells: list[str]) -> bool:
-    try:
-        [float(cell) for cell in cells]
-    except ValueError:
-        return False
-    return True
