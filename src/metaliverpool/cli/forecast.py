@@ -79,10 +79,12 @@ def _split(text: str | None) -> tuple[float, float]:
 
 
 def evaluate_command(
-    series: Path = typer.Option(..., "--series", help="CSV (sensor ids in row 1) or .npz with 'data'."),
+    series: Path = typer.Option(
+        ..., "--series", help="CSV (sensor ids in row 1), .npz with 'data' or DCRNN .h5."
+    ),
     interval_min: float = typer.Option(..., "--interval-min", help="Minutes between rows."),
     adjacency: Path | None = typer.Option(
-        None, "--adjacency", help=".npz 'adjacency' or CSV from,to[,weight]."
+        None, "--adjacency", help=".npz 'adjacency', CSV from,to[,weight] or N x N matrix CSV."
     ),
     horizons: str = typer.Option("15,30,60", "--horizons", help="Forecast horizons in minutes."),
     models: str = typer.Option(",".join(MODEL_NAMES), "--models", help=f"Some of {', '.join(MODEL_NAMES)}."),
@@ -110,12 +112,14 @@ def _finite(value: object) -> object:
 
 
 def train_command(
-    series: Path = typer.Option(..., "--series", help="CSV (sensor ids in row 1) or .npz with 'data'."),
+    series: Path = typer.Option(
+        ..., "--series", help="CSV (sensor ids in row 1), .npz with 'data' or DCRNN .h5."
+    ),
     interval_min: float = typer.Option(..., "--interval-min", help="Minutes between rows."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model to (replaced atomically)."),
     model: str = typer.Option("stid", "--model", help=f"One of {', '.join(MODEL_NAMES)}."),
     adjacency: Path | None = typer.Option(
-        None, "--adjacency", help=".npz 'adjacency' or CSV from,to[,weight]."
+        None, "--adjacency", help=".npz 'adjacency', CSV from,to[,weight] or N x N matrix CSV."
     ),
     horizons: str = typer.Option("15,30,60", "--horizons", help="Forecast horizons in minutes."),
     quantity: str = typer.Option("speed_mps", "--quantity", help="What the series measures (with its unit)."),

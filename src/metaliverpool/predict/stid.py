@@ -18,8 +18,9 @@ shape and adds what the issue asks for and what makes it cheap to train on a 2-c
 The identity embeddings (sensor, time of day per half hour, day of week) are *off* by default
 (``identity=False``): with a few weeks of history they memorise the congestion of particular training
 days. On the twin-generated history of ``tests/predict/test_acceptance_twin.py`` (28 days, 40 links),
-test MAE at 60 min was 0.474 m/s with them and 0.451 m/s without (persistence 0.443, LightGBM 0.440);
-switch them on for long histories. The network is narrow and uses dropout and weight decay. Inputs
+test MAE at 60 min was 0.474 m/s with them and 0.451 m/s without (persistence 0.443, LightGBM 0.440;
+measured with the former target, the residual of the prior); switch them on for long histories. The
+network is narrow and uses dropout and weight decay. Inputs
 are scaled by one standard deviation of all training values (a per-sensor scale blows up on a link
 that was quiet in training and congests later); the loss is the mean absolute error of the scaled
 residual over observed targets. Training uses Adam and stops early
