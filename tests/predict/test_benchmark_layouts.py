@@ -23,7 +23,9 @@ def _values(n_steps: int = 6) -> np.ndarray:
     return np.arange(n_steps * len(IDS), dtype=np.float64).reshape(n_steps, len(IDS)) + 0.5
 
 
-def write_hdfstore_fixed(path: Path, values: np.ndarray, ids: tuple[str, ...], stamps_ns: np.ndarray) -> None:
+def write_hdfstore_fixed(
+    path: Path, values: np.ndarray, ids: tuple[str, ...], stamps: np.ndarray, kind: str = "datetime64"
+) -> None:
     """A DataFrame as ``pandas.HDFStore.put(key='df', format='fixed')`` lays it out (PyTables attributes
     included, so pandas can read it back)."""
     with h5py.File(path, "w") as handle:
@@ -57,7 +59,7 @@ def write_hdfstore_fixed(path: Path, values: np.ndarray, ids: tuple[str, ...], s
 
         string = {"kind": np.bytes_("string"), "name": np.bytes_("N.")}
         array("axis0", labels, string)
-        array("axis1", stamps_ns.astype(np.int64), {"kind": np.bytes_("datetime64"), "name": np.bytes_("N.")})
+        array("axis1", stamps.astype(np.int64), {"kind": np.bytes_(kind), "name": np.bytes_("N.")})
         array("block0_items", labels, string)
         array("block0_values", values, {"transposed": np.bool_(True)})
 
@@ -80,12 +82,14 @@ def test_csv_export_with_timestamp_column(tmp_path: Path) -> None:
         load_series(path, 5.0)
 
 
-def test_dcrnn_hdf5_fixed_layout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["datetime64", "datetime64[us]"])  # older pandas (ns) and pandas 3
+def test_dcrnn_hdf5_fixed_layout(tmp_path: Path, kind: str) -> None:
     values = _values(8)
     values[2, 1] = np.nan
-    stamps = FIRST + np.arange(8) * np.timedelta64(5, "m")
+    unit = "us" if "[us]" in kind else "ns"
+    stamps = (FIRST + np.arange(8) * np.timedelta64(5, "m")).astype(f"datetime64[{unit}]")
     path = tmp_path / "metr-la.h5"
-    write_hdfstore_fixed(path, values, IDS, stamps.astype(np.int64))
+    write_hdfstore_fixed(path, values, IDS, stamps.astype(np.int64), kind)
     series = load_series(path, 5.0)
     assert series.sensor_ids == IDS and series.start_time_s == THURSDAY_S
     np.testing.assert_array_equal(series.values, values)

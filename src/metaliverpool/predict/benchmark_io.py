@@ -98,7 +98,9 @@ def read_hdf_fixed(path: Path) -> tuple[np.ndarray, tuple[str, ...], np.ndarray 
         values = np.asarray(group["block0_values"][()], dtype=np.float64)
         index = group["axis1"]
         kind = _text(index.attrs.get("kind", b""))
-        times_s = np.asarray(index[()], dtype=np.int64) / 1e9 if kind.startswith("datetime64") else None
+        times_s = (
+            _epoch_seconds(np.asarray(index[()], dtype=np.int64), kind) if "datetime64" in kind else None
+        )
     if values.ndim != 2 or values.shape[1] != len(items):
         raise InputError(
             path, f"'block0_values' must be time x {len(items)} sensors, got shape {values.shape}"
@@ -109,6 +111,13 @@ def read_hdf_fixed(path: Path) -> tuple[np.ndarray, tuple[str, ...], np.ndarray 
         raise InputError(path, f"'axis1' has {times_s.shape[0]} timestamps for {values.shape[0]} rows")
     order = [items.index(c) for c in columns]
     return values[:, order], columns, times_s
+
+
+def _epoch_seconds(stamps: np.ndarray, kind: str) -> np.ndarray:
+    """Seconds since 1970 from int64 stamps of an index of ``kind`` ``datetime64`` (nanoseconds, older
+    pandas) or ``datetime64[unit]`` (pandas 3 stores the resolution)."""
+    unit = kind[kind.index("[") + 1 : kind.index("]")] if "[" in kind else "ns"
+    return stamps.astype(f"datetime64[{unit}]").astype("datetime64[ms]").astype(np.int64) / 1e3
 
 
 def read_matrix_csv(path: Path, sensor_ids: tuple[str, ...]) -> np.ndarray:
