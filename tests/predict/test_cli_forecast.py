@@ -109,3 +109,15 @@ def test_history_writes_the_twin_series_with_events_and_adjacency(
         with pytest.raises(SystemExit) as caught:
             main(["forecast", "history", "--twin", str(twin), *bad])
         assert caught.value.code == 2
+
+
+def test_skill_without_a_persistence_error_is_null(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flat.csv"  # constant speeds: persistence is exact, the skill has nothing to divide by
+    path.write_text("a,b\n" + "10,12\n" * 200)
+    main(["forecast", "evaluate", "--series", str(path), "--interval-min", "15", "--horizons", "15",
+          "--models", "ha,persistence", "--lookback", "2"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["scores"]["persistence"]["15min"]["mae"] == 0.0
+    assert summary["scores"]["ha"]["15min"]["skill_vs_persistence"] is None

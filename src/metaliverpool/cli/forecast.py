@@ -104,11 +104,19 @@ def evaluate_command(
     config = ForecastConfig(parse_horizons(horizons), lookback, train_frac, val_frac, seed, max_train_s)
     result = evaluate_forecasters(data, names, config, matrix)
     summary = {"series": str(series), "sensors": data.n_sensors, "steps": data.n_steps, **result.as_dict()}
-    print(json.dumps(summary, allow_nan=False, default=_finite))
+    print(json.dumps(_finite(summary), allow_nan=False, default=str))
 
 
 def _finite(value: object) -> object:
-    return None if isinstance(value, float) and not np.isfinite(value) else str(value)
+    """``value`` with every non-finite float (a MAPE or skill with nothing to divide by) as None, for
+    strict JSON."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def train_command(
@@ -173,7 +181,7 @@ def train_command(
         "start_time_s": data.start_time_s,
         "seed": seed,
         "train_time_s": round(train_time_s, 3),
-        "validation": validation,
+        "validation": _finite(validation),
         "choice": choice,
         "adjacency": adjacency is not None,
         "reference": [round(float(v), 4) for v in reference_values(data, bounds.train_end)],
@@ -184,14 +192,16 @@ def train_command(
     )
     print(
         json.dumps(
-            {
-                "model": name,
-                "path": str(path),
-                "train_time_s": round(train_time_s, 3),
-                "validation": validation,
-                "choice": choice,
-            },
-            default=_finite,
+            _finite(
+                {
+                    "model": name,
+                    "path": str(path),
+                    "train_time_s": round(train_time_s, 3),
+                    "validation": validation,
+                    "choice": choice,
+                }
+            ),
+            allow_nan=False,
         )
     )
 
