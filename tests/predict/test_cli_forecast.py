@@ -36,6 +36,28 @@ def test_evaluate_prints_scores_per_model_and_horizon(
     assert summary["split_rows"]["train_end"] == round(0.7 * summary["steps"])
 
 
+def test_evaluate_reports_skill_and_choice_and_reads_matrix_adjacency(
+    series_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n_sensors = len(series_csv.read_text().splitlines()[0].split(","))
+    matrix = tmp_path / "adj.csv"  # N x N, no header, as several public benchmarks ship their graphs
+    matrix.write_text("\n".join(",".join("1" if abs(i - j) == 1 else "0" for j in range(n_sensors))
+                                for i in range(n_sensors)) + "\n")  # fmt: skip
+    main(["forecast", "evaluate", "--series", str(series_csv), "--interval-min", "15", "--horizons", "15,30",
+          "--models", "persistence,ha,lgbm", "--lookback", "4", "--adjacency", str(matrix)])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    scores = summary["scores"]
+    for horizon in ("15min", "30min"):
+        assert scores["persistence"][horizon]["skill_vs_persistence"] == 0.0
+        expected = 1.0 - scores["lgbm"][horizon]["mae"] / scores["persistence"][horizon]["mae"]
+        assert scores["lgbm"][horizon]["skill_vs_persistence"] == pytest.approx(expected)
+        chosen = summary["choice"]["lgbm"][horizon]
+        validation = summary["validation_mae"]["lgbm"][horizon]
+        assert validation[chosen] <= min(validation["persistence"], validation["ha"])
+        if chosen != "lgbm":
+            assert scores["lgbm"][horizon]["mae"] == scores[chosen][horizon]["mae"]
+
+
 def test_train_saves_model_with_metadata(
     series_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -46,6 +68,9 @@ def test_train_saves_model_with_metadata(
     metadata = json.loads((out / "metadata.json").read_text())
     assert summary["path"] == str(out) and metadata["model"] == "lgbm"
     assert metadata["horizons_min"] == [15.0, 30.0, 60.0] and metadata["validation"]["30min"]["n"] > 0
+    assert set(metadata["choice"]) == {"15min", "30min", "60min"} and summary["choice"] == metadata["choice"]
+    assert metadata["settings"]["guard"]["choice"] == list(metadata["choice"].values())
+    assert "skill_vs_persistence" in metadata["validation"]["60min"]
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,3 +109,15 @@ def test_history_writes_the_twin_series_with_events_and_adjacency(
         with pytest.raises(SystemExit) as caught:
             main(["forecast", "history", "--twin", str(twin), *bad])
         assert caught.value.code == 2
+
+
+def test_skill_without_a_persistence_error_is_null(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flat.csv"  # constant speeds: persistence is exact, the skill has nothing to divide by
+    path.write_text("a,b\n" + "10,12\n" * 200)
+    main(["forecast", "evaluate", "--series", str(path), "--interval-min", "15", "--horizons", "15",
+          "--models", "ha,persistence", "--lookback", "2"])  # fmt: skip
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["scores"]["persistence"]["15min"]["mae"] == 0.0
+    assert summary["scores"]["ha"]["15min"]["skill_vs_persistence"] is None

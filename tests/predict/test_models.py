@@ -16,6 +16,7 @@ from metaliverpool.predict.evaluate import ForecastConfig, evaluate_forecasters,
 from metaliverpool.predict.gbm import LightGBMForecaster
 from metaliverpool.predict.model_io import load_model, save_model
 from metaliverpool.predict.scoring import score_forecast
+from metaliverpool.predict.selection import GuardedForecaster
 from metaliverpool.predict.series import SensorSeries
 from metaliverpool.predict.stid import STIDForecaster
 from metaliverpool.predict.synthetic import generate_history
@@ -74,7 +75,7 @@ def test_learned_models_are_reproducible_and_round_trip(small_history, model_cla
     config = ForecastConfig(horizons_min=(15.0, 30.0, 60.0), lookback_steps=4, seed=7, max_train_s=20.0)
     problem, bounds = prepare_problem(small_history.speed, config, small_history.adjacency)
     kwargs = {"max_epochs": 6} if model_class is STIDForecaster else {"n_estimators": 60}
-    first, second = model_class(**kwargs), model_class(**kwargs)
+    first, second = GuardedForecaster(model_class(**kwargs)), GuardedForecaster(model_class(**kwargs))
     first.fit(problem, bounds, 7)
     second.fit(problem, bounds, 7)
     origins = problem.origins_between(bounds.val_end, bounds.n_steps)
@@ -84,6 +85,7 @@ def test_learned_models_are_reproducible_and_round_trip(small_history, model_cla
     loaded = load_model(tmp_path / "model")
     assert loaded.metadata["model"] == first.name and loaded.metadata["note"] == "test"
     np.testing.assert_allclose(loaded.forecaster.predict(problem, origins), predicted, rtol=1e-6)
+    assert isinstance(loaded.forecaster, GuardedForecaster) and loaded.forecaster.choice == first.choice
 
 
 def test_learned_models_beat_baselines_on_generated_corridor(small_history) -> None:  # type: ignore[no-untyped-def]

@@ -518,6 +518,8 @@ def test_forecast_models_and_snapshot(client: TestClient, forecast_model: Path) 
     (summary,) = client.get("/api/twins/test-grid/forecasts", headers=headers).json()
     assert summary["usable"] and summary["name"] == FORECAST_MODEL and summary["model"] == "lgbm"
     assert summary["horizons_min"] == [5.0, 10.0] and summary["sensors"] == 8
+    assert set(summary["choice"]) == {"5min", "10min"}
+    assert set(summary["choice"].values()) <= {"lgbm", "persistence", "ha"}
     origins = summary["origins"]
     assert len(origins["row"]) == len(origins["clock_s"]) > 0
     # the grid twin's day window opens at 07:00; the first origin has three minutes of lookback behind it

@@ -3,7 +3,8 @@
 ``history`` simulates many days on a twin (``metaliverpool.predict.twin_history``) and writes the link
 speed (or flow) series, with its events and sensor adjacency, as one ``.npz``. ``evaluate`` splits a
 sensor series chronologically (train/validation/test), fits each model and prints one JSON line last:
-per model and horizon the MAE, RMSE and MAPE on the test part, plus each model's training time.
+per model and horizon the MAE, RMSE, MAPE and skill against persistence on the test part, the model
+each learned model uses per horizon (chosen on validation) and each model's training time.
 ``train`` fits one model on the training part, scores it on the validation part and saves it with its
 metadata, its free-flow references and the held-out test days as its replay feed
 (``metaliverpool.predict.model_io``); saved into ``TWIN/forecasts/NAME`` it is what the server's map
@@ -20,16 +21,19 @@ import numpy as np
 import typer
 
 from metaliverpool.errors import InputError
+from metaliverpool.predict.baselines import PersistenceForecaster
 from metaliverpool.predict.evaluate import (
     ForecastConfig,
     evaluate_forecasters,
     fit_timed,
     horizon_label,
     prepare_problem,
+    with_skill,
 )
 from metaliverpool.predict.model_io import save_model
 from metaliverpool.predict.registry import MODEL_NAMES, make_forecaster, parse_model_names
 from metaliverpool.predict.scoring import score_forecast
+from metaliverpool.predict.selection import GuardedForecaster
 from metaliverpool.predict.series import load_adjacency, load_series, save_series_npz
 from metaliverpool.predict.snapshot import held_out_feed, reference_values
 
@@ -75,10 +79,12 @@ def _split(text: str | None) -> tuple[float, float]:
 
 
 def evaluate_command(
-    series: Path = typer.Option(..., "--series", help="CSV (sensor ids in row 1) or .npz with 'data'."),
+    series: Path = typer.Option(
+        ..., "--series", help="CSV (sensor ids in row 1), .npz with 'data' or DCRNN .h5."
+    ),
     interval_min: float = typer.Option(..., "--interval-min", help="Minutes between rows."),
     adjacency: Path | None = typer.Option(
-        None, "--adjacency", help=".npz 'adjacency' or CSV from,to[,weight]."
+        None, "--adjacency", help=".npz 'adjacency', CSV from,to[,weight] or N x N matrix CSV."
     ),
     horizons: str = typer.Option("15,30,60", "--horizons", help="Forecast horizons in minutes."),
     models: str = typer.Option(",".join(MODEL_NAMES), "--models", help=f"Some of {', '.join(MODEL_NAMES)}."),
@@ -98,20 +104,30 @@ def evaluate_command(
     config = ForecastConfig(parse_horizons(horizons), lookback, train_frac, val_frac, seed, max_train_s)
     result = evaluate_forecasters(data, names, config, matrix)
     summary = {"series": str(series), "sensors": data.n_sensors, "steps": data.n_steps, **result.as_dict()}
-    print(json.dumps(summary, allow_nan=False, default=_finite))
+    print(json.dumps(_finite(summary), allow_nan=False, default=str))
 
 
 def _finite(value: object) -> object:
-    return None if isinstance(value, float) and not np.isfinite(value) else str(value)
+    """``value`` with every non-finite float (a MAPE or skill with nothing to divide by) as None, for
+    strict JSON."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def train_command(
-    series: Path = typer.Option(..., "--series", help="CSV (sensor ids in row 1) or .npz with 'data'."),
+    series: Path = typer.Option(
+        ..., "--series", help="CSV (sensor ids in row 1), .npz with 'data' or DCRNN .h5."
+    ),
     interval_min: float = typer.Option(..., "--interval-min", help="Minutes between rows."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model to (replaced atomically)."),
     model: str = typer.Option("stid", "--model", help=f"One of {', '.join(MODEL_NAMES)}."),
     adjacency: Path | None = typer.Option(
-        None, "--adjacency", help=".npz 'adjacency' or CSV from,to[,weight]."
+        None, "--adjacency", help=".npz 'adjacency', CSV from,to[,weight] or N x N matrix CSV."
     ),
     horizons: str = typer.Option("15,30,60", "--horizons", help="Forecast horizons in minutes."),
     quantity: str = typer.Option("speed_mps", "--quantity", help="What the series measures (with its unit)."),
@@ -135,12 +151,22 @@ def train_command(
     origins = problem.origins_between(bounds.train_end, bounds.val_end)
     validation = {}
     if origins.size:
-        predicted = forecaster.predict(problem, origins)
         observed = problem.targets(origins)
-        validation = {
-            horizon_label(m): score_forecast(predicted[:, k, :], observed[:, k, :])
-            for k, m in enumerate(config.horizons_min)
-        }
+
+        def scored(predicted: np.ndarray) -> dict[str, dict[str, float]]:
+            return {
+                horizon_label(m): score_forecast(predicted[:, k, :], observed[:, k, :])
+                for k, m in enumerate(config.horizons_min)
+            }
+
+        persistence = scored(PersistenceForecaster().predict(problem, origins))
+        validation = with_skill(scored(forecaster.predict(problem, origins)), persistence)
+    labels = [horizon_label(m) for m in config.horizons_min]
+    choice = (
+        dict(zip(labels, forecaster.choice, strict=True))
+        if isinstance(forecaster, GuardedForecaster)
+        else dict.fromkeys(labels, name)
+    )
     metadata = {
         "sensor_ids": list(data.sensor_ids),
         "interval_s": data.interval_s,
@@ -155,7 +181,8 @@ def train_command(
         "start_time_s": data.start_time_s,
         "seed": seed,
         "train_time_s": round(train_time_s, 3),
-        "validation": validation,
+        "validation": _finite(validation),
+        "choice": choice,
         "adjacency": adjacency is not None,
         "reference": [round(float(v), 4) for v in reference_values(data, bounds.train_end)],
         "reference_rule": "95th percentile of the training rows per sensor (free-flow value)",
@@ -165,13 +192,16 @@ def train_command(
     )
     print(
         json.dumps(
-            {
-                "model": name,
-                "path": str(path),
-                "train_time_s": round(train_time_s, 3),
-                "validation": validation,
-            },
-            default=_finite,
+            _finite(
+                {
+                    "model": name,
+                    "path": str(path),
+                    "train_time_s": round(train_time_s, 3),
+                    "validation": validation,
+                    "choice": choice,
+                }
+            ),
+            allow_nan=False,
         )
     )
 

@@ -4,6 +4,9 @@
 2. Fit each model on the training rows (the learned ones stop early on validation rows); time it.
 3. Predict every test origin (each origin and all its targets lie in the test part) at every horizon and
    score MAE, RMSE, MAPE over the observed targets. All models are scored on the same origins.
+4. Report per model and horizon the skill against persistence, ``1 - MAE_model / MAE_persistence``
+   (positive: better than persistence), and for each learned model the model used per horizon (chosen on
+   validation, :mod:`metaliverpool.predict.selection`) and the learned model's own test scores.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from metaliverpool.errors import InputError
+from metaliverpool.predict.baselines import PersistenceForecaster
 from metaliverpool.predict.dataset import ForecastProblem, SplitBounds, build_problem, split_steps
 from metaliverpool.predict.forecaster import Forecaster
 from metaliverpool.predict.registry import make_forecaster
 from metaliverpool.predict.scoring import score_forecast
+from metaliverpool.predict.selection import GuardedForecaster
 from metaliverpool.predict.series import SensorSeries
 
 
@@ -36,9 +41,14 @@ class ForecastConfig:
 
 @dataclass
 class ForecastEvaluation:
-    """Scores per model and horizon (``scores[model][horizon_label]``) and training time per model."""
+    """Scores per model and horizon (``scores[model][horizon_label]``, with ``skill_vs_persistence``),
+    training time per model; for learned models the model used per horizon (``choice``), the validation
+    MAE it was chosen on and the learned model's own test scores (``learned_scores``)."""
 
     scores: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    choice: dict[str, dict[str, str]] = field(default_factory=dict)
+    validation_mae: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    learned_scores: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     train_time_s: dict[str, float] = field(default_factory=dict)
     n_test_origins: int = 0
     bounds: SplitBounds | None = None
@@ -47,6 +57,9 @@ class ForecastEvaluation:
         """JSON-able summary."""
         return {
             "scores": self.scores,
+            "choice": self.choice,
+            "validation_mae": self.validation_mae,
+            "learned_scores": self.learned_scores,
             "train_time_s": {k: round(v, 3) for k, v in self.train_time_s.items()},
             "n_test_origins": self.n_test_origins,
             "split_rows": None
@@ -108,13 +121,37 @@ def evaluate_forecasters(
     problem, bounds = prepare_problem(series, config, adjacency)
     origins = problem.origins_between(bounds.val_end, bounds.n_steps)
     observed = problem.targets(origins)
+    labels = [horizon_label(minutes) for minutes in sorted(set(config.horizons_min))]
+
+    def scored(predicted: np.ndarray) -> dict[str, dict[str, float]]:
+        return {
+            label: score_forecast(predicted[:, k, :], observed[:, k, :]) for k, label in enumerate(labels)
+        }
+
+    reference = scored(PersistenceForecaster().predict(problem, origins))
     result = ForecastEvaluation(n_test_origins=int(origins.size), bounds=bounds)
     for name in models:
         model = make_forecaster(name, config.max_train_s)
         result.train_time_s[name] = fit_timed(model, problem, bounds, config.seed)
-        predicted = model.predict(problem, origins)
-        result.scores[name] = {
-            horizon_label(minutes): score_forecast(predicted[:, k, :], observed[:, k, :])
-            for k, minutes in enumerate(sorted(set(config.horizons_min)))
-        }
+        result.scores[name] = with_skill(scored(model.predict(problem, origins)), reference)
+        if isinstance(model, GuardedForecaster):
+            result.choice[name] = dict(zip(labels, model.choice, strict=True))
+            result.validation_mae[name] = {
+                label: {m: maes[k] for m, maes in model.validation_mae.items()}
+                for k, label in enumerate(labels)
+            }
+            result.learned_scores[name] = with_skill(scored(model.inner.predict(problem, origins)), reference)
     return result
+
+
+def with_skill(
+    scores: dict[str, dict[str, float]], persistence: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Add ``skill_vs_persistence`` = 1 - MAE / MAE of persistence to each horizon's scores (NaN when
+    persistence has no error to compare with)."""
+    out = {}
+    for label, score in scores.items():
+        base = persistence[label]["mae"]
+        skill = 1.0 - score["mae"] / base if np.isfinite(base) and base > 0 else float("nan")
+        out[label] = {**score, "skill_vs_persistence": skill}
+    return out

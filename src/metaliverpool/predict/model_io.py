@@ -33,7 +33,8 @@ from metaliverpool.predict.registry import forecaster_from_state
 from metaliverpool.predict.series import SensorSeries, load_series, save_series_npz
 
 FORMAT = "metaliverpool-forecast"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: learned models carry their per-horizon guard (:mod:`metaliverpool.predict.selection`)."""
 FEED_NAME = "feed.npz"
 
 

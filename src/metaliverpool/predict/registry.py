@@ -1,6 +1,8 @@
 """Model names and how to make or rebuild each model.
 
 ``ha`` historical average, ``persistence`` last value, ``lgbm`` LightGBM, ``stid`` our spatio-temporal MLP.
+The learned models are always wrapped in :class:`~metaliverpool.predict.selection.GuardedForecaster`:
+per horizon they are used only where they beat both baselines on validation.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from metaliverpool.errors import InputError
 from metaliverpool.predict.baselines import HistoricalAverageForecaster, PersistenceForecaster
 from metaliverpool.predict.forecaster import Forecaster
 from metaliverpool.predict.gbm import LightGBMForecaster
+from metaliverpool.predict.selection import GuardedForecaster
 
 MODEL_NAMES: tuple[str, ...] = ("ha", "persistence", "lgbm", "stid")
 BASELINE_NAMES: tuple[str, ...] = ("ha", "persistence")
@@ -45,23 +48,29 @@ def make_forecaster(name: str, max_train_s: float = 300.0) -> Forecaster:
     if name == "persistence":
         return PersistenceForecaster()
     if name == "lgbm":
-        return LightGBMForecaster()
+        return GuardedForecaster(LightGBMForecaster())
     if name == "stid":
-        return _stid()(max_train_s=max_train_s)
+        return GuardedForecaster(_stid()(max_train_s=max_train_s))
     raise InputError("model", f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
 
 
 def forecaster_from_state(
     name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray], blobs: dict[str, bytes]
 ) -> Forecaster:
-    """Rebuild a fitted model saved by :mod:`metaliverpool.predict.model_io`."""
+    """Rebuild a fitted model saved by :mod:`metaliverpool.predict.model_io` (a learned model with its
+    per-horizon guard)."""
     classes: dict[str, Any] = {
         "ha": HistoricalAverageForecaster,
         "persistence": PersistenceForecaster,
         "lgbm": LightGBMForecaster,
     }
     if name == "stid":
-        return _stid().from_state(settings, arrays, blobs)
+        classes["stid"] = _stid()
     if name not in classes:
         raise InputError("model", f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
-    return classes[name].from_state(settings, arrays, blobs)
+    model = classes[name].from_state(settings, arrays, blobs)
+    if name in LEARNED_NAMES:
+        if "guard" not in settings:
+            raise InputError("model", f"saved {name!r} model has no per-horizon guard (settings 'guard')")
+        return GuardedForecaster.restore(model, settings, arrays)
+    return model

@@ -4,19 +4,25 @@ A series is a table of one traffic quantity (speed in m/s, flow in veh/h or a co
 row per time step and one column per sensor (a detector or a link). Two layouts are read:
 
 - CSV: the first row holds the sensor ids; each following row holds one time step's values. Empty cells
-  are missing values (NaN).
+  are missing values (NaN). A first column of timestamps (header cell empty or ``timestamp``/``time``/
+  ``date``/``datetime``, as METR-LA/PEMS-BAY CSV exports ship) is read as the time axis.
+- HDF5 (``.h5``/``.hdf5``): DCRNN's ``metr-la.h5``/``pems-bay.h5``, a pandas HDFStore DataFrame (index
+  timestamps, columns sensor ids; :mod:`metaliverpool.predict.benchmark_io`).
 - ``.npz``: an array ``data`` of shape (time, sensors) (a trailing feature axis of size >= 1 is allowed,
-  as in METR-LA/PEMS exports; its first feature is used); optional ``sensor_ids`` (strings), ``events``
+  as in METR-LA/PEMS exports and the PEMS04/08 ``.npz`` files (T, N, 3) whose first feature is flow;
+  its first feature is used); optional ``sensor_ids`` (strings), ``events``
   (time x sensors, 0..1, the known capacity lost to closures or roadworks) and ``start_time_s``.
 
 Time of day and day of week come from ``start_time_s``: seconds after Monday 00:00 of the first row
-(default 0, a series that starts on a Monday at midnight). A series may cover only a window of each day
+(default 0, a series that starts on a Monday at midnight; taken from the timestamps when the file has
+them, which must then be ``interval`` apart). A series may cover only a window of each day
 (``day_window_s`` shorter than a day, e.g. a simulated morning peak; ``.npz`` key ``day_window_s``): its
 rows then run through one day's window, then the next day's, and no sample crosses from one window to
 the next.
 
-An adjacency file gives the network neighbourhood: an ``.npz`` with a square array ``adjacency``, or a
-CSV edge list with header ``from,to[,weight]`` naming sensor ids.
+An adjacency file gives the network neighbourhood: an ``.npz`` with a square array ``adjacency``, a
+CSV edge list with header ``from,to[,weight]`` naming sensor ids, or an N x N matrix CSV (with or without
+a header row of sensor ids; :func:`metaliverpool.predict.benchmark_io.read_matrix_csv`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from metaliverpool.errors import InputError
+from metaliverpool.predict.benchmark_io import (
+    check_regular,
+    parse_timestamps,
+    read_hdf_fixed,
+    read_matrix_csv,
+    start_time_from_epoch_s,
+)
 
 SECONDS_PER_DAY = 86_400
 DAYS_PER_WEEK = 7
@@ -125,14 +138,22 @@ def _check_interval(path: Path, interval_s: float) -> None:
         raise InputError(path, f"interval must divide a day into whole steps, got {interval_s} s")
 
 
-def _read_csv(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+TIMESTAMP_HEADERS = ("", "timestamp", "time", "date", "datetime", "unnamed: 0")
+"""First-row cells that mark a first column of timestamps in a CSV series."""
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
+    """Values, sensor ids and timestamps (s since 1970, or None without a timestamp column)."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         try:
             header = next(reader)
         except StopIteration:
             raise InputError(path, "empty file; expected a first row of sensor ids", where="line 1") from None
-        sensor_ids = tuple(cell.strip() for cell in header)
+        stamped = len(header) > 1 and header[0].strip().lower() in TIMESTAMP_HEADERS
+        sensor_ids = tuple(cell.strip() for cell in header[1:] if stamped) or tuple(
+            cell.strip() for cell in header
+        )
         if not sensor_ids or any(not s for s in sensor_ids):
             raise InputError(
                 path, "the first row must hold one non-empty sensor id per column", where="line 1"
@@ -140,9 +161,13 @@ def _read_csv(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
         if len(set(sensor_ids)) != len(sensor_ids):
             raise InputError(path, "sensor ids in the first row must be unique", where="line 1")
         rows: list[list[float]] = []
+        stamps: list[str] = []
         for line_no, row in enumerate(reader, start=2):
             if not row:
                 continue
+            if stamped:
+                stamps.append(row[0])
+                row = row[1:]
             if len(row) != len(sensor_ids):
                 raise InputError(
                     path, f"expected {len(sensor_ids)} values, found {len(row)}", where=f"line {line_no}"
@@ -164,7 +189,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
             rows.append(parsed)
     if not rows:
         raise InputError(path, "no data rows after the sensor-id row", where="line 2")
-    return np.asarray(rows, dtype=np.float64), sensor_ids
+    times_s = parse_timestamps(path, stamps, 2) if stamped else None
+    return np.asarray(rows, dtype=np.float64), sensor_ids, times_s
 
 
 def load_series(path: Path, interval_min: float, start_time_s: float | None = None) -> SensorSeries:
@@ -181,6 +207,7 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
     events: np.ndarray | None = None
     stored_start = 0.0
     day_window_s = float(SECONDS_PER_DAY)
+    times_s: np.ndarray | None = None
     if path.suffix.lower() == ".npz":
         try:
             archive = np.load(path, allow_pickle=False)
@@ -217,11 +244,16 @@ def load_series(path: Path, interval_min: float, start_time_s: float | None = No
                         path, "'day_window_s' must be whole steps within a day", where="day_window_s"
                     )
     elif path.suffix.lower() == ".csv":
-        values, sensor_ids = _read_csv(path)
+        values, sensor_ids, times_s = _read_csv(path)
+    elif path.suffix.lower() in (".h5", ".hdf5"):
+        values, sensor_ids, times_s = read_hdf_fixed(path)
     else:
-        raise InputError(path, "unknown file type; expected .csv or .npz")
+        raise InputError(path, "unknown file type; expected .csv, .npz or .h5")
     if values.shape[0] < 2:
         raise InputError(path, f"need at least 2 time steps, found {values.shape[0]}")
+    if times_s is not None:
+        check_regular(path, times_s, interval_s)
+        stored_start = start_time_from_epoch_s(float(times_s[0]))
     return SensorSeries(
         values=values,
         sensor_ids=sensor_ids,
@@ -273,7 +305,9 @@ def load_adjacency(path: Path, sensor_ids: tuple[str, ...]) -> np.ndarray:
     path = Path(path)
     n = len(sensor_ids)
     if not path.is_file():
-        raise InputError(path, "adjacency file not found; expected .npz with 'adjacency' or a CSV edge list")
+        raise InputError(
+            path, "adjacency file not found; expected .npz with 'adjacency', a CSV edge list or N x N matrix"
+        )
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as archive:
             if "adjacency" not in archive.files:
@@ -288,7 +322,7 @@ def load_adjacency(path: Path, sensor_ids: tuple[str, ...]) -> np.ndarray:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
         if "from" not in fields or "to" not in fields:
-            raise InputError(path, "expected a header 'from,to[,weight]'", where="line 1")
+            return read_matrix_csv(path, sensor_ids)
         for line_no, row in enumerate(reader, start=2):
             for key in ("from", "to"):
                 if row[key] not in index:

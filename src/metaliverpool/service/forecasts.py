@@ -105,6 +105,7 @@ class ForecastCatalog:
             "sensors": len(meta["sensor_ids"]),
             "train_time_s": meta.get("train_time_s"),
             "validation": meta.get("validation", {}),
+            "choice": meta.get("choice", {}),
             "created_utc": meta.get("created_utc"),
             "trained_on": meta.get("trained_on"),
             "bands": [{"below": bound, "name": band} for bound, band in LEVEL_BANDS],
