@@ -58,7 +58,7 @@ async def list_forecasts(twin_id: PathName, context: ContextDep, account: Accoun
     return await run_in_threadpool(context.forecasts.summaries, twin_id)
 
 
-@router.get("/{twin_id}/forecasts/{name}/snapshot", responses=errors(401, 404))
+@router.get("/{twin_id}/forecasts/{name}/snapshot", responses=errors(401, 404, 409))
 async def forecast_snapshot(
     twin_id: PathName,
     name: PathName,
