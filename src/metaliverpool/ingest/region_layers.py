@@ -84,9 +84,13 @@ def read_lsoas(data: Path) -> list[dict[str, Any]]:
     """LSOAs: ``code``, ``name``, ``district``, ``population`` (mid-2015), ``imd_decile`` (1 = most
     deprived 10% in England) and ``geometry``."""
     path = data / LSOA_FILE
-    imd: dict[str, dict[str, Any]] = (
-        read_imd(data / IMD_FILE).set_index("zone_code")[["population", "imd_decile"]].to_dict("index")
-    )
+    table = read_imd(data / IMD_FILE)
+    imd = {
+        str(code): (int(population), int(decile))
+        for code, population, decile in zip(
+            table["zone_code"], table["population"], table["imd_decile"], strict=True
+        )
+    }
     rows = []
     for index, feature in enumerate(read_geojson_features(path)):
         props = feature.get("properties") or {}
@@ -98,8 +102,8 @@ def read_lsoas(data: Path) -> list[dict[str, Any]]:
                 "code": code,
                 "name": _property(path, index, props, "LSOA11NM"),
                 "district": str(props.get("LAD_NM") or ""),
-                "population": int(imd[code]["population"]),
-                "imd_decile": int(imd[code]["imd_decile"]),
+                "population": imd[code][0],
+                "imd_decile": imd[code][1],
                 "geometry": _shape(path, index, feature),
             }
         )
