@@ -19,14 +19,51 @@ RIVER_LON = -3.00
 """A longitude inside the river between the districts (water)."""
 HOSPITAL = ("Riverside General Hospital", -2.94, 53.42)
 STATION = ("Lime Street Rail Station", -2.95, 53.41)
-NAPTAN_HEADER = (
-    "ATCOCode,NaptanCode,PlateCode,CleardownCode,CommonName,CommonNameLang,ShortCommonName,"
-    "ShortCommonNameLang,Landmark,LandmarkLang,Street,StreetLang,Crossing,CrossingLang,Indicator,"
-    "IndicatorLang,Bearing,NptgLocalityCode,LocalityName,ParentLocalityName,GrandParentLocalityName,Town,"
-    "TownLang,Suburb,SuburbLang,LocalityCentre,GridType,Easting,Northing,Longitude,Latitude,StopType,"
-    "BusStopType,TimingStatus,DefaultWaitTime,Notes,NotesLang,AdministrativeAreaCode,CreationDateTime,"
-    "ModificationDateTime,RevisionNumber,Modification,Status"
-).split(",")
+NAPTAN_HEADER = [
+    "ATCOCode",
+    "NaptanCode",
+    "PlateCode",
+    "CleardownCode",
+    "CommonName",
+    "CommonNameLang",
+    "ShortCommonName",
+    "ShortCommonNameLang",
+    "Landmark",
+    "LandmarkLang",
+    "Street",
+    "StreetLang",
+    "Crossing",
+    "CrossingLang",
+    "Indicator",
+    "IndicatorLang",
+    "Bearing",
+    "NptgLocalityCode",
+    "LocalityName",
+    "ParentLocalityName",
+    "GrandParentLocalityName",
+    "Town",
+    "TownLang",
+    "Suburb",
+    "SuburbLang",
+    "LocalityCentre",
+    "GridType",
+    "Easting",
+    "Northing",
+    "Longitude",
+    "Latitude",
+    "StopType",
+    "BusStopType",
+    "TimingStatus",
+    "DefaultWaitTime",
+    "Notes",
+    "NotesLang",
+    "AdministrativeAreaCode",
+    "CreationDateTime",
+    "ModificationDateTime",
+    "RevisionNumber",
+    "Modification",
+    "Status",
+]
 
 
 def _box(west: float, east: float, south: float, north: float) -> list[list[list[float]]]:
@@ -80,14 +117,12 @@ def write_region(folder: Path) -> Path:
             lsoas.append(
                 (
                     {"type": "Polygon", "coordinates": _box(west, east, bottom, top)},
-                    {"LSOA11CD": lsoa, "LSOA11NM": f"{name} 001{'AB'[half]}", "LAD11CD": code, "LAD_NM": name},
+                    {"LSOA11CD": lsoa, "LSOA11NM": f"{name} 001{'AB'[half]}", "LAD_NM": name},
                 )
             )
-            row = dict.fromkeys(IMD_COLUMNS, 5)
-            row.update({"LSOA code (2011)": lsoa, "LSOA name (2011)": name, "Local Authority District code (2019)": code})
-            row["Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)"] = 1 + 3 * half + index
-            row["Total population: mid 2015 (excluding prisoners)"] = 1500 + 100 * len(imd_rows)
-            imd_rows.append(row)
+            values = {"zone_code": lsoa, "name": name, "lad_code": code, "imd_decile": 1 + 3 * half + index}
+            values["population"] = 1500 + 100 * len(imd_rows)
+            imd_rows.append({column: values.get(ours, 5) for column, ours in IMD_COLUMNS.items()})
     _collection(folder / region_layers.LSOA_FILE, lsoas)
     imd = folder / region_layers.IMD_FILE
     imd.parent.mkdir(parents=True, exist_ok=True)
