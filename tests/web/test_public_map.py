@@ -5,6 +5,7 @@ source file is named when the layers are built."""
 from __future__ import annotations
 
 import gzip
+import re
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,35 @@ def test_real_region_layers(tmp_path: Path) -> None:
     # Borders), a rail row of the Merseyside file, lies outside the region
     assert counts["stations"] == 96
     assert sum(layer["gzip_bytes"] for layer in summary["layers"]) < 1_000_000
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2.2 contrast ratio of two ``#rrggbb`` colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_of_the_map_colours() -> None:
+    """Roads, services and stations at least 3:1 against the land (WCAG non-text contrast), read from the
+    client's style module; the land and the water differ."""
+    style = (Path(__file__).resolve().parents[2] / "web" / "src" / "public" / "style.ts").read_text()
+    land = re.search(r'LAND = "(#[0-9a-f]{6})"', style)
+    water = re.search(r'WATER = "(#[0-9a-f]{6})"', style)
+    assert land and water
+    roads = re.search(r"ROAD_COLOURS[^=]*= \[(.*?)\];", style, re.S)
+    assert roads
+    colours = re.findall(r'"(#[0-9a-f]{6})"', roads.group(1))
+    for block in ("SERVICE_COLOURS", "STATION_COLOURS"):
+        found = re.search(block + r"[^=]*= \{(.*?)\};", style, re.S)
+        assert found
+        colours += re.findall(r'"(#[0-9a-f]{6})"', found.group(1))
+    assert len(colours) == 10
+    assert min(contrast(colour, land.group(1)) for colour in colours) >= 3.0
+    assert contrast(land.group(1), water.group(1)) > 1.5
+    assert contrast("#1a1a1a", land.group(1)) >= 4.5  # district labels

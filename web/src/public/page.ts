@@ -33,7 +33,7 @@ function labelDistricts(map: MapLibreMap, districts: GeoJSON.FeatureCollection):
 export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
   const started = performance.now();
   const container = el("div", { class: "public-map", id: "public-map", role: "region", "aria-label": "Map of the Liverpool City Region" });
-  const details = el("aside", { class: "details", id: "details", "aria-live": "polite", hidden: "" });
+  const details = el("aside", { class: "public-details", id: "details", "aria-live": "polite", hidden: "" });
   const account = signedIn
     ? el("a", { class: "button", href: "#/scenarios", id: "my-scenarios" }, "My scenarios")
     : el("a", { class: "button primary", href: "#/signin", id: "signin-link" }, "Sign in");

@@ -43,7 +43,7 @@ export function searchPanel(map: MapLibreMap, onChoose: (place: Place) => void):
   };
   let timer = 0;
   input.addEventListener("input", () => { window.clearTimeout(timer); timer = window.setTimeout(() => void run(), 200); });
-  const form = el("form", { role: "search", class: "search", "aria-label": "Search the map" },
+  const form = el("form", { role: "search", class: "public-search", "aria-label": "Search the map" },
     el("label", { for: "search" }, "Search"), input, el("button", { type: "submit", id: "search-go" }, "Find"));
   form.addEventListener("submit", (event) => { event.preventDefault(); window.clearTimeout(timer); void run(); });
   return el("div", {}, form, results);

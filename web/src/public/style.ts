@@ -5,7 +5,8 @@ import type { LayerSpecification, StyleSpecification } from "maplibre-gl";
 
 export const WATER = "#9fc4dc";
 export const LAND = "#f4f1ea";
-/** motorway, trunk, primary, secondary, other main roads: contrast against LAND 5.9, 4.6, 4.5, 3.5, 3.4 */
+/** motorway, trunk, primary, secondary, other main roads: contrast against LAND 5.9, 4.8, 5.2, 4.4, 4.7
+ * (tests/web/test_public_map.py checks at least 3) */
 export const ROAD_COLOURS: [string, string][] = [
   ["motorway", "#b0243a"], ["trunk", "#b4470f"], ["primary", "#8c5a00"], ["secondary", "#5f7a00"], ["other", "#6b6b73"],
 ];
