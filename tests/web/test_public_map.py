@@ -5,8 +5,8 @@ source file is named when the layers are built."""
 from __future__ import annotations
 
 import gzip
-import re
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
