@@ -3,7 +3,6 @@
 
 import "./style.css";
 import { api, ApiError, type User } from "./api";
-import { openScenario } from "./scenario";
 import { openPublicMap } from "./public/page";
 import { el, clear } from "./dom";
 
@@ -27,6 +26,7 @@ async function route(): Promise<void> {
     closeCurrent = openPublicMap(app, user !== null);
   } else if (match) {
     clear(app);
+    const { openScenario } = await import("./scenario"); // deck.gl and the editor load only for a scenario
     closeCurrent = await openScenario(app, Number(match[1]), user);
   } else {
     await showHome(user);

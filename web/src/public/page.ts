@@ -31,7 +31,6 @@ function labelDistricts(map: MapLibreMap, districts: GeoJSON.FeatureCollection):
 }
 
 export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
-  const started = performance.now();
   const container = el("div", { class: "public-map", id: "public-map", role: "region", "aria-label": "Map of the Liverpool City Region" });
   const details = el("aside", { class: "public-details", id: "details", "aria-live": "polite", hidden: "" });
   const account = signedIn
@@ -49,23 +48,26 @@ export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
   (window as unknown as { metaliverpool: unknown }).metaliverpool = { publicMap: hooks };
   side.append(searchPanel(map, () => { details.hidden = true; }), legendPanel(map));
 
-  const load = async (name: SourceName) => {
-    const data = await getJson<GeoJSON.FeatureCollection>(`/api/public/layers/${name}`);
+  // every layer is requested at once, while the map starts; each is drawn when the map is ready
+  const ready = new Promise<void>((resolve) => map.once("load", () => resolve()));
+  const draw = async (name: SourceName, pending: Promise<GeoJSON.FeatureCollection>) => {
+    const data = await pending;
+    await ready;
     (map.getSource(name) as GeoJSONSource).setData(data);
     if (name === "districts") labelDistricts(map, data);
     hooks.loaded.push(name);
   };
-  const ready = new Promise<void>((resolve) => map.once("load", () => resolve()));
+  const requests = new Map(SOURCES.map((name) => [name, getJson<GeoJSON.FeatureCollection>(`/api/public/layers/${name}`)]));
   void (async () => {
     const region = await getJson<Region>("/api/public/region");
     attribution.textContent = region.attribution;
     map.fitBounds([[region.bounds[0], region.bounds[1]], [region.bounds[2], region.bounds[3]]], { padding: 10, duration: 0 });
-    await ready;
     // the land and what a visitor looks for first; the heavier area and bus stop layers follow
-    await Promise.all((["districts", "roads", "stations", "services"] as SourceName[]).map(load));
-    map.once("idle", () => { hooks.firstPaintMs = performance.now() - started; });
+    const first: SourceName[] = ["districts", "roads", "stations", "services"];
+    await Promise.all(first.map((name) => draw(name, requests.get(name)!)));
+    map.once("idle", () => { hooks.firstPaintMs = performance.now(); }); // ms since the navigation started
     map.triggerRepaint();
-    await Promise.all(SOURCES.filter((name) => !hooks.loaded.includes(name)).map(load));
+    await Promise.all(SOURCES.filter((name) => !first.includes(name)).map((name) => draw(name, requests.get(name)!)));
   })();
 
   map.on("click", (event) => {
