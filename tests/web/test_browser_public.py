@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from web.browser_pages import account
 from web.conftest import ProcessServer
 from web.png import decode_png
 from web.region_fixture import HOSPITAL, RIVER_LON, SOUTH_NORTH, STATION
@@ -148,3 +149,22 @@ def test_real_region_first_paint(browser: Browser, twin_dir: Path, tmp_path: Pat
         assert all(url.startswith((server.url, "data:", "blob:")) for url in requests)
     finally:
         server.stop()
+
+
+def test_sign_in_from_the_map_and_back(browser: Browser, region_server: ProcessServer) -> None:
+    """The map's Sign in button opens the form; a signed-in user's `/` is the scenario list, with a link
+    back to the map."""
+    token = account(region_server, "mapvisitor")
+    context, page, _ = open_visitor(browser, f"{region_server.url}/")
+    try:
+        page.click("#signin-link")
+        page.wait_for_selector("#signin", timeout=10_000)
+        context.add_cookies([{"name": "ml_token", "value": token, "url": region_server.url}])
+        page.goto(f"{region_server.url}/")
+        page.wait_for_selector("#scenarios", state="attached", timeout=10_000)
+        assert page.inner_text("#me") == "mapvisitor"
+        page.click("#public-map-link")
+        page.wait_for_function("() => window.metaliverpool?.publicMap?.loaded.length === 6", timeout=30_000)
+        assert page.is_visible("#my-scenarios") and not page.is_visible("#signin-link")
+    finally:
+        context.close()
