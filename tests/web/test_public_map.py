@@ -127,13 +127,16 @@ def test_real_region_layers(tmp_path: Path) -> None:
     folder = data_dir()
     if not (folder / region_layers.DISTRICTS_FILE).is_file():
         pytest.skip(f"no region data at {folder}")
-    summary = PublicMap(folder).summary()
+    public_map = PublicMap(folder)
+    summary = public_map.summary()
     counts = {layer["name"]: layer["features"] for layer in summary["layers"]}
     assert counts["districts"] == 6 and counts["lsoas"] == 989
     # the 90 active rail stations and 6 ferry terminals of the rail and ferry file; Reston (Scottish
     # Borders), a rail row of the Merseyside file, lies outside the region
     assert counts["stations"] == 96
     assert sum(layer["gzip_bytes"] for layer in summary["layers"]) < 1_000_000
+    found = {(hit["kind"], hit["name"]) for hit in public_map.search("Lime Street", 10)}
+    assert ("rail", "Liverpool Lime Street Rail Station") in found and ("street", "Lime Street") in found
 
 
 def contrast(first: str, second: str) -> float:
