@@ -26,6 +26,7 @@ from metaliverpool.api.app import SERVER_CONFIG_ENV, create_app
 from metaliverpool.api.context import ServerConfig, ServerContext
 from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
+from web.region_fixture import write_region
 from web.twin_fixture import train_grid_forecast, write_grid_twin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +44,12 @@ TEST_RUN_SLOTS = 4
 def twin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small grid twin, written once per session."""
     return write_grid_twin(tmp_path_factory.mktemp("twin") / "grid")
+
+
+@pytest.fixture(scope="session")
+def region_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny region data folder for the public map (``region_fixture``)."""
+    return write_region(tmp_path_factory.mktemp("region"))
 
 
 @pytest.fixture(scope="session")

@@ -69,8 +69,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     return None if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
 
 
-def test_schemathesis_finds_no_failure(twin_dir: Path, tmp_path: Path, database_url: str | None) -> None:
-    server = ProcessServer(twin_dir, tmp_path / "state", database_url=database_url).start()
+def test_schemathesis_finds_no_failure(
+    twin_dir: Path, region_dir: Path, tmp_path: Path, database_url: str | None
+) -> None:
+    server = ProcessServer(
+        twin_dir, tmp_path / "state", database_url=database_url, region_data=str(region_dir)
+    ).start()
     try:
         with httpx.Client(base_url=server.url) as client:
             headers = sign_up_in(client, "fuzzer")

@@ -1,8 +1,9 @@
-// Meta Liverpool web client: sign in, pick or create a scenario, then work on it together on the map.
+// Meta Liverpool web client: the public map at `#/` for anyone; sign in (`#/signin`), pick or create a
+// scenario (`#/scenarios`, and `#/` once signed in), then work on it together on the map.
 
 import "./style.css";
 import { api, ApiError, type User } from "./api";
-import { openScenario } from "./scenario";
+import { openPublicMap } from "./public/page";
 import { el, clear } from "./dom";
 
 const app = document.getElementById("app") as HTMLElement;
@@ -11,16 +12,21 @@ let closeCurrent: (() => void) | null = null;
 async function route(): Promise<void> {
   closeCurrent?.();
   closeCurrent = null;
-  let user: User;
+  let user: User | null = null;
   try {
     user = await api.me();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return showSignIn();
-    throw error;
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
   }
-  const match = location.hash.match(/^#\/s\/(\d+)/);
-  if (match) {
+  const hash = location.hash;
+  const match = hash.match(/^#\/s\/(\d+)/);
+  if (user === null && (hash === "#/signin" || match)) return showSignIn();
+  if (user === null || hash === "#/map") {
     clear(app);
+    closeCurrent = openPublicMap(app, user !== null);
+  } else if (match) {
+    clear(app);
+    const { openScenario } = await import("./scenario"); // deck.gl and the editor load only for a scenario
     closeCurrent = await openScenario(app, Number(match[1]), user);
   } else {
     await showHome(user);
@@ -37,7 +43,7 @@ function showSignIn(): void {
     try {
       if (signUp) await api.signUp(name.value, password.value);
       await api.signIn(name.value, password.value);
-      await route();
+      if (location.hash === "#/signin") location.hash = "#/scenarios"; else await route();
     } catch (error) {
       message.textContent = (error as Error).message;
     }
@@ -48,7 +54,8 @@ function showSignIn(): void {
     el("button", { type: "button", id: "signup", onclick: () => act(true) }, "Create account"));
   form.addEventListener("submit", (event) => { event.preventDefault(); void act(false); });
   app.append(el("div", { class: "page" }, el("h1", {}, "Meta Liverpool"),
-    el("p", {}, "The shared twin of Liverpool: test transport policies together, live."), form, message));
+    el("p", {}, "The shared twin of Liverpool: test transport policies together, live."), form, message,
+    el("p", {}, el("a", { href: "#/map", id: "public-map-link" }, "See the public map"))));
 }
 
 async function showHome(user: User): Promise<void> {
@@ -70,7 +77,8 @@ async function showHome(user: User): Promise<void> {
   app.append(el("div", { class: "page" },
     el("h1", {}, "Meta Liverpool"),
     el("p", {}, `Signed in as `, el("b", { id: "me" }, user.name), " ",
-      el("button", { onclick: async () => { await api.signOut(); await route(); } }, "Sign out")),
+      el("button", { onclick: async () => { await api.signOut(); await route(); } }, "Sign out"), " ",
+      el("a", { href: "#/map", id: "public-map-link" }, "Public map")),
     el("h2", {}, "Scenarios"), list,
     el("h2", {}, "New scenario"), el("div", { class: "form" }, el("label", { for: "new-name" }, "Name"), name,
       el("label", { for: "new-twin" }, "Twin"), twin, el("label", { for: "new-visibility" }, "Visibility"), visibility, create), message));

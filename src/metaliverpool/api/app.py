@@ -25,6 +25,7 @@ from metaliverpool.api import (
     routes_auth,
     routes_checks,
     routes_comments,
+    routes_public,
     routes_runs,
     routes_scenarios,
     routes_twins,
@@ -39,6 +40,7 @@ from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import Passwords, make_hasher
+from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_queue import QueueLimits
 from metaliverpool.service.run_scheduler import RunScheduler
@@ -78,6 +80,7 @@ def build_context(config: ServerConfig) -> ServerContext:
             config.hashing_slots,
             config.hashing_wait_s,
         ),
+        public_map=None if config.region_data is None else PublicMap(config.region_data),
     )
 
 
@@ -113,6 +116,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = await run_in_threadpool(build_context, config)
         app.state.context = context
+        if context.public_map is not None:
+            await run_in_threadpool(context.public_map.build)  # a missing source file fails the start
         await run_in_threadpool(seed, context)
         context.executor.start()
         try:
@@ -141,6 +146,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     for module in (
         routes_auth,
         routes_twins,
+        routes_public,
         routes_scenarios,
         routes_checks,
         routes_versions,
@@ -181,6 +187,7 @@ def config_from_json(text: str) -> ServerConfig:
         runs_per_user=int(data.get("runs_per_user", 2)),
         queued_runs_per_user=int(data.get("queued_runs_per_user", 20)),
         secure_cookies=bool(data.get("secure_cookies", False)),
+        region_data=None if data.get("region_data") is None else Path(data["region_data"]),
     )
 
 

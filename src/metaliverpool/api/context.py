@@ -11,6 +11,7 @@ from pathlib import Path
 from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
+from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.signin_limits import SigninLimits
@@ -37,7 +38,8 @@ class ServerConfig:
     ``secure_cookies``: mark the sign-in cookie Secure (it is anyway on requests that came over HTTPS).
     ``max_body_bytes``: larger request bodies are refused (413). ``signin_limits``: failed sign-ins
     allowed per account and address in a sliding window. ``hashing_slots``: password hashes computed at
-    once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503).
+    once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503). ``region_data``: the
+    data folder the public map's region layers are built from at start-up (None: no public map).
     """
 
     twin_paths: tuple[Path, ...]
@@ -57,6 +59,7 @@ class ServerConfig:
     signin_limits: SigninLimits = field(default_factory=SigninLimits)
     hashing_slots: int = HASHING_SLOTS
     hashing_wait_s: float = HASHING_WAIT_S
+    region_data: Path | None = None
 
 
 @dataclass
@@ -73,3 +76,4 @@ class ServerContext:
     executor: RunScheduler
     forecasts: ForecastCatalog
     passwords: Passwords = field(default_factory=Passwords)
+    public_map: PublicMap | None = None

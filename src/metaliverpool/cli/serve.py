@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from metaliverpool.config import data_dir
 from metaliverpool.edits import load_scenario
 from metaliverpool.errors import InputError
 from metaliverpool.service.live_limits import MAX_MESSAGE_BYTES
@@ -67,6 +68,14 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--redis", help="Redis URL to share rooms between server processes.")
         ] = None,
         web: Annotated[Path | None, typer.Option("--web", help="Built web client folder.")] = None,
+        data: Annotated[
+            Path | None,
+            typer.Option(
+                "--data",
+                help="Region data folder for the public map (default: METALIVERPOOL_DATA or "
+                "../shared/data/liverpool, when it exists).",
+            ),
+        ] = None,
         example: Annotated[
             list[Path] | None,
             typer.Option("--example", help="Scenario file to import for the 'demo' account (repeatable)."),
@@ -116,6 +125,9 @@ def register(app: typer.Typer) -> None:
         web_dir = web or default_web_dir()
         if web is not None and not (web / "index.html").is_file():
             raise InputError(web, "no index.html: build the web client with `make web`")
+        if data is not None and not data.is_dir():
+            raise InputError(data, "no such region data folder")
+        region_data = data or (data_dir() if data_dir().is_dir() else None)
         state_dir.mkdir(parents=True, exist_ok=True)  # only once every input is known to be good
         twin_paths = [str(path.resolve()) for path in twin]
         config = {
@@ -124,6 +136,7 @@ def register(app: typer.Typer) -> None:
             "state_dir": str(state_dir),
             "redis_url": redis,
             "web_dir": None if web_dir is None else str(web_dir.resolve()),
+            "region_data": None if region_data is None else str(region_data.resolve()),
             "examples": examples,
             "secure_cookies": secure_cookies,
             "ray_address": ray,
