@@ -32,6 +32,7 @@ from metaliverpool.observed.model import (
     LinkRef,
     ObservationSet,
     Screenline,
+    Use,
 )
 
 FACTS_FILE = Path("observed") / "lcr_observed_facts.csv"
@@ -259,6 +260,25 @@ def tomtom_free_flow_speed_mps(data_dir: Path) -> tuple[float, tuple[Factor, ...
     return all_hours_mph * MPH_TO_MPS * ratio.value, (ratio,)
 
 
+def _tomtom_centre(
+    area_id: str, name: str, speed_mps: float, use: Use, source: str, *, free_flow: bool = False
+) -> AreaSpeed:
+    """An area speed over TomTom's centre circle (``TOMTOM_CENTRE``, ``TOMTOM_RADIUS_M``) in the morning
+    peak; ``speed_mps`` in m/s."""
+    return AreaSpeed(
+        area_id=area_id,
+        name=name,
+        centre_lon=TOMTOM_CENTRE[0],
+        centre_lat=TOMTOM_CENTRE[1],
+        radius_m=TOMTOM_RADIUS_M,
+        speed_mps=speed_mps,
+        period=MORNING_PEAK,
+        use=use,
+        source=source,
+        free_flow=free_flow,
+    )
+
+
 def lcr_observations(data_dir: Path) -> ObservationSet:
     """The Liverpool observations for the morning peak (module docstring; ``docs/validation.md``)."""
     facts_source = str(FACTS_FILE.name)
@@ -291,29 +311,20 @@ def lcr_observations(data_dir: Path) -> ObservationSet:
         )
         for to_liverpool in (True, False)
     )
-    speed_mps, _ = tomtom_morning_speed_mps(data_dir)
-    area = AreaSpeed(
-        area_id="tomtom_liverpool_centre_am",
-        name="Liverpool city centre, morning peak (TomTom 2024, all hours, scaled to the morning)",
-        centre_lon=TOMTOM_CENTRE[0],
-        centre_lat=TOMTOM_CENTRE[1],
-        radius_m=TOMTOM_RADIUS_M,
-        speed_mps=speed_mps,
-        period=MORNING_PEAK,
-        use="validation",
-        source=f"{facts_source}:tomtom_liverpool_centre_speed_2024",
+    source = f"{facts_source}:tomtom_liverpool_centre_speed_2024"
+    area = _tomtom_centre(
+        "tomtom_liverpool_centre_am",
+        "Liverpool city centre, morning peak (TomTom 2024, all hours, scaled to the morning)",
+        tomtom_morning_speed_mps(data_dir)[0],
+        "validation",
+        source,
     )
-    free_flow_mps, _ = tomtom_free_flow_speed_mps(data_dir)
-    free_flow = AreaSpeed(
-        area_id="tomtom_liverpool_centre_free_flow",
-        name="Liverpool city centre, free flow (TomTom 2024, all hours, over 2015's 29% congestion level)",
-        centre_lon=TOMTOM_CENTRE[0],
-        centre_lat=TOMTOM_CENTRE[1],
-        radius_m=TOMTOM_RADIUS_M,
-        speed_mps=free_flow_mps,
-        period=MORNING_PEAK,
-        use="calibration",
-        source=f"{facts_source}:tomtom_liverpool_centre_speed_2024",
+    free_flow = _tomtom_centre(
+        "tomtom_liverpool_centre_free_flow",
+        "Liverpool city centre, free flow (TomTom 2024, all hours, over 2015's 29% congestion level)",
+        tomtom_free_flow_speed_mps(data_dir)[0],
+        "calibration",
+        source,
         free_flow=True,
     )
     return ObservationSet(
