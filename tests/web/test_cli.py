@@ -60,11 +60,14 @@ def test_serve_starts_and_serves_api_and_web_client(twin_dir: Path, tmp_path: Pa
             assert page.status_code == 200 and '<div id="app">' in page.text
         url = f"ws://127.0.0.1:{port}/api/scenarios/{scenario_id}/live?token={token_of(alice)}"
         with connect(url, max_size=None) as socket:
-            socket.send(b"\x00" * (MAX_MESSAGE_BYTES + 1))
             with pytest.raises(ConnectionClosed):
+                socket.send(b"\x00" * (MAX_MESSAGE_BYTES + 1))
                 while True:
                     socket.recv(timeout=10)
-            assert socket.close_code == 1009
+            # The server refuses the frame by its header and closes with 1009; when it drops the connection
+            # before this client has written the rest of the megabyte, the close frame is lost with it.
+            assert socket.close_code == 1009 or socket.close_code is None
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, timeout_s=10)  # and it is still serving
     finally:
         process.terminate()
         process.wait(10)
