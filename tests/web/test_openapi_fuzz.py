@@ -23,7 +23,7 @@ CHECKS = ",".join(
     )
 )
 MAX_EXAMPLES = 25
-"""Cases per operation and phase (about 1,800 cases per database; each run takes 40-70 s on 2 cores)."""
+"""Cases per operation and phase (about 1,800 cases per database; one worker: 99 s on 2 busy cores)."""
 
 
 def run_schemathesis(url: str, token: str, report: Path, max_examples: int = MAX_EXAMPLES) -> str:
@@ -39,7 +39,9 @@ def run_schemathesis(url: str, token: str, report: Path, max_examples: int = MAX
         "--seed",
         "17",
         "--workers",
-        "2",
+        "1",  # schemathesis's workers are threads; CPython 3.11 can raise "AST constructor recursion
+        # depth mismatch" when two threads parse source at once (python/cpython#106905), which
+        # hypothesis does to describe its strategies: it failed this test once in about 20 runs
         "--phases",
         "examples,coverage,fuzzing",
         "--header",
