@@ -112,7 +112,14 @@ def matrix_statistics(twin: Twin, od_prior: pd.DataFrame) -> dict[str, Any]:
         trips = trips[trips["mode"] == "car"]
     calibrated = _matrix(trips, position, len(zones))
     prior = _matrix(od_prior, position, len(zones), od_prior["trips"].to_numpy())
-    return matrix_change(prior, calibrated, distance_km)
+    return matrix_change(prior, calibrated, distance_km, zone_sectors(zones))
+
+
+def zone_sectors(zones: pd.DataFrame) -> list[str]:
+    """The sector of each zone for TAG's sector-to-sector test: its district (``lad_code``), or
+    ``external`` for the cordon zones, which have none."""
+    codes = zones["lad_code"] if "lad_code" in zones.columns else pd.Series([None] * len(zones))
+    return [str(code) if isinstance(code, str) and code else "external" for code in codes]
 
 
 def validate_twin(
@@ -144,13 +151,14 @@ def validate_matched(
     started = time.perf_counter()
     links, flows, summary = run_baseline(twin, engine, seed, outputs)
     gaps = summary.get("relative_gaps") or [summary.get("relative_gap")]
+    stabilities = summary.get("stabilities")  # the DTA does not record its link flows per iteration
     document: dict[str, Any] = {
         "twin": twin_name,
         "region": twin.manifest.get("region", ""),
         "engine": engine,
         "observation_files": list(matched.sources),
         "run": {k: v for k, v in summary.items() if isinstance(v, int | float | str | bool)},
-        "convergence": convergence(gaps[-1] if gaps else None),
+        "convergence": convergence([g for g in gaps if g is not None], stabilities),
         **compare(matched, links, twin, flows),
         "matrix": matrix_statistics(twin, od_prior) if od_prior is not None else None,
     }
