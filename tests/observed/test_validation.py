@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metaliverpool.cli.main import main
-from metaliverpool.edits.schema import RunSettings
 from metaliverpool.metrics.validation import (
     coincidence_ratio,
     compare,
@@ -27,6 +26,7 @@ from metaliverpool.metrics.validation import (
 )
 from metaliverpool.observed.model import MORNING_PEAK, LinkCount, LinkRef, ObservationSet
 from metaliverpool.scenario.engines import run_static
+from metaliverpool.scenario.validation import STATIC_SETTINGS
 from metaliverpool.scenario.validation_report import geh_band_vph
 from metaliverpool.store.bundle import write_twin
 from small_twins import LAT0, LON0, grid_twin
@@ -159,7 +159,7 @@ def test_validate_command_on_a_small_twin(tmp_path: Path, capsys: pytest.Capture
     document = json.loads((out / "validation.json").read_text())
     conv = document["convergence"]
     assert summary["unmatched"] == 1 and summary["convergence"] is conv["pass"]
-    # the static run stops at its gap (1e-5) after a few iterations: its stability is recorded per iteration
+    # the static run stops at its gap (1e-8): its stability is recorded per iteration
     assert conv["gap_pass"] and conv["stability"]["recorded"]
     assert len(conv["stability"]["shares"]) == conv["iterations"] - 1
     assert conv["pass"] is (conv["iterations"] > 4 and min(conv["stability"]["last"]) > 0.98)
@@ -168,7 +168,7 @@ def test_validate_command_on_a_small_twin(tmp_path: Path, capsys: pytest.Capture
     (b,) = document["groups"]["validation"]["counts"]
     assert a["link_ids"] == [0] and b["link_ids"] == [1]
     # the modelled flow is the static engine's hourly flow on the matched link
-    loads = run_static(twin, RunSettings(engine="static"), 1).link_loads.set_index("link_id")
+    loads = run_static(twin, STATIC_SETTINGS, 1).link_loads.set_index("link_id")
     hours = 1.0  # trips depart over one hour
     assert a["modelled_vph"] == pytest.approx(loads.at[0, "flow_veh"] / hours, rel=1e-6)
     assert a["geh"] == pytest.approx(float(geh(a["modelled_vph"], 300.0)))
