@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-PAD_PX = 46
+PAD_PX = 56
 """Room for the axis labels."""
 FIRST_COLOUR = "#7f8c8d"
 SECOND_COLOUR = "#2471a3"
@@ -157,7 +157,8 @@ def series_chart(
         f"<text x='{PAD_PX - 4}' y='{sy(10.0**e) + 4:.1f}' text-anchor='end'>1e{e}</text>"
         for e in range(low, high + 1)
     ]
-    body.append(
-        f"<text x='{sx(count - 1):.1f}' y='{height_px - PAD_PX + 16}' text-anchor='middle'>{count}</text>"
-    )
+    body += [
+        f"<text x='{sx(i - 1):.1f}' y='{height_px - PAD_PX + 16}' text-anchor='middle'>{i}</text>"
+        for i in sorted({1, count})
+    ]
     return _frame(chart_id, (width_px, height_px), f"{y_label} by {x_label}", "".join(body), x_label, y_label)

@@ -82,11 +82,11 @@ def _criteria_table(document: dict[str, Any]) -> str:
 
 def _convergence_rows(conv: dict[str, Any]) -> list[str]:
     """The two TAG M3.1 Table 4 rows: the last relative gap, and the links' flow stability."""
-    after = f"% after {conv.get('iterations', 1)} iteration(s)"
+    after = f" after {conv.get('iterations', 1)} iteration(s)"
     passed = conv.get("gap_pass", conv["pass"])
     gap = (
         "<tr><td>run</td><td>Convergence: relative gap</td>"
-        f"<td>{fmt(100 * conv['relative_gap'], '{:.4f}')}{after}</td>"
+        f"<td>{fmt(conv['relative_gap'], '{:.2e}')}{after}</td>"
         f"<td>{html.escape(conv['threshold'])}</td><td>{_verdict(passed)}</td></tr>"
     )
     stability = conv.get("stability")
