@@ -26,6 +26,7 @@ from metaliverpool.metrics.validation import (
 )
 from metaliverpool.observed.model import MORNING_PEAK, LinkCount, LinkRef, ObservationSet
 from metaliverpool.scenario.engines import run_static
+from metaliverpool.scenario.svg_charts import nice_ticks
 from metaliverpool.scenario.validation import STATIC_SETTINGS
 from metaliverpool.scenario.validation_report import geh_band_vph
 from metaliverpool.store.bundle import write_twin
@@ -201,3 +202,9 @@ def test_dynamic_engine_counts_each_observation_over_its_own_period() -> None:
     assert rows["second"]["modelled_vph"] == pytest.approx(0.0)
     assert rows["both"]["modelled_vph"] == pytest.approx(300.0)
     assert document["run"]["engine"] == "dynamic"
+
+
+def test_chart_ticks_are_round_and_inside() -> None:
+    assert nice_ticks(9.5) == [2.0, 4.0, 6.0, 8.0]
+    assert nice_ticks(4_800.0) == [1000.0, 2000.0, 3000.0, 4000.0]
+    assert nice_ticks(0.0) == [] and nice_ticks(float("nan")) == []

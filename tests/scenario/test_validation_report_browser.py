@@ -130,7 +130,7 @@ def test_jts_comparison_renders_a_plot_per_service_and_mode(browser: object, tmp
     for column, points in (("GPCart", 5), ("GPCyct", 4), ("GPWalkt", 5)):
         chart = page.locator(f"#jts-{column}")
         box = chart.bounding_box()
-        assert box is not None and box["width"] >= 300, column
+        assert box is not None and box["width"] >= 250, column
         assert chart.locator("circle.pt").count() == points, column
         assert chart.locator(".one-to-one").count() == 1
     edge = page.locator(f"#jts-GPCart circle.pt[fill='{EDGE_COLOUR}']")

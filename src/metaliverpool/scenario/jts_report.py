@@ -96,7 +96,7 @@ def _plots(columns: list[dict[str, Any]], lsoas: list[dict[str, Any]]) -> str:
                 for r in by_column[column]
             ]
             caption = f"{column}: {SERVICE_NAMES.get(service, service)} {MODE_NAMES[_MODE_SUFFIX[mode]]}"
-            chart = xy_chart(f"jts-{column}", points, "JTS minutes", "twin minutes", size_px=300)
+            chart = xy_chart(f"jts-{column}", points, "JTS minutes", "twin minutes", size_px=280)
             figures.append(f"<figure><figcaption>{html.escape(caption)}</figcaption>{chart}</figure>")
         if figures:
             rows.append(f"<div class='charts'>{''.join(figures)}</div>")

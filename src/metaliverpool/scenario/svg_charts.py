@@ -44,7 +44,17 @@ def _frame(chart_id: str, size_px: tuple[int, int], label: str, body: str, x_lab
 
 
 def _tick_text(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3g}"
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:g}"
+
+
+def nice_ticks(top: float, count: int = 4) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) above 0 and below ``top``, about ``count``."""
+    if not math.isfinite(top) or top <= 0:
+        return []
+    raw = top / count
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = min((m * power for m in (1.0, 2.0, 5.0, 10.0)), key=lambda step: abs(top / step - count))
+    return [k * step for k in range(1, int(top / step) + 1) if k * step < top]
 
 
 def xy_chart(chart_id: str, points: Sequence[Point], x_label: str, y_label: str, size_px: int = 360) -> str:
@@ -60,8 +70,7 @@ def xy_chart(chart_id: str, points: Sequence[Point], x_label: str, y_label: str,
         return size_px - PAD_PX - max(v, 0.0) / top * span
 
     ticks = []
-    for k in (1, 2, 3):
-        value = top * k / 4
+    for value in nice_ticks(top):
         ticks.append(f"<text x='{sx(value):.1f}' y='{size_px - PAD_PX + 16}' text-anchor='middle'>")
         ticks.append(f"{_tick_text(value)}</text>")
         ticks.append(
