@@ -4,6 +4,7 @@ no console error, no request beyond the file itself."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,18 @@ from metaliverpool.scenario.validation_report import render_validation_report
 from small_twins import LAT0, LON0, grid_twin
 
 pytestmark = pytest.mark.browser
+
+
+def _open(browser: Any, path: Path, width: int, height: int) -> tuple[Any, list[str], list[str]]:
+    """A new page at ``path``, with the requests it makes and its console and page errors."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    return page, requests, errors
 
 
 def test_validation_report_renders_plots_without_errors_or_requests(browser: object, tmp_path: Path) -> None:
@@ -42,13 +55,7 @@ def test_validation_report_renders_plots_without_errors_or_requests(browser: obj
     report = tmp_path / "validation.html"
     report.write_text(render_validation_report(document, twin))
 
-    page = browser.new_page(viewport={"width": 1000, "height": 1200})  # type: ignore[attr-defined]
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(report.as_uri())
+    page, requests, errors = _open(browser, report, 1000, 1200)
     assert page.title().startswith("Validation of grid")
     scatter = page.locator("#chart-scatter")
     box = scatter.bounding_box()
@@ -115,13 +122,7 @@ def test_jts_comparison_renders_a_plot_per_service_and_mode(browser: object, tmp
     page_file = tmp_path / "comparison.html"
     page_file.write_text(render_jts_comparison(document), encoding="utf-8")
 
-    page = browser.new_page(viewport={"width": 1100, "height": 900})  # type: ignore[attr-defined]
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(page_file.as_uri())
+    page, requests, errors = _open(browser, page_file, 1100, 900)
     rows = page.locator("table#jts-summary tbody tr").all_inner_texts()
     assert [row.split("\t")[2] for row in rows] == ["GPCart", "GPCyct", "GPWalkt"]
     car = rows[0].split("\t")
