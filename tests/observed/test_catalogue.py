@@ -27,3 +27,23 @@ def test_dft_count_point_files_of_the_six_districts() -> None:
             assert fetch_target(source, Path("/data")) == Path("/data") / source.path
     names = [s.name for s in SOURCES]
     assert len(names) == len(set(names))
+
+
+def test_jts_lsoa_tables_jts0501_to_jts0509() -> None:
+    """The GOV.UK attachment addresses of DfT's JTS LSOA tables, as datasciencecampus/jtstats-r lists them."""
+    attachments = {
+        "jts0501": 1049632,
+        "jts0502": 1030968,
+        "jts0503": 1030971,
+        "jts0504": 1030973,
+        "jts0505": 1030975,
+        "jts0506": 1030976,
+        "jts0507": 1030977,
+        "jts0508": 1030979,
+        "jts0509": 748222,
+    }
+    base = "https://assets.publishing.service.gov.uk/government/uploads/system/uploads/attachment_data/file"
+    for code, attachment in attachments.items():
+        source = get_source(code)
+        assert source.url == f"{base}/{attachment}/{code}.ods"
+        assert not source.required and source.licence == "OGL v3.0" and source.path == f"fetched/{code}.ods"

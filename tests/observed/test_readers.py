@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from metaliverpool.cli.main import main
+from metaliverpool.demand.profile import HOURLY_SHARES
 from metaliverpool.errors import InputError
-from metaliverpool.ingest.dft_counts import AADF_TO_AM_PEAK_HOURLY
+from metaliverpool.ingest.dft_counts import AADF_TO_AM_PEAK_HOURLY, aadf_hourly_factor, read_dft_aadf
 from metaliverpool.ingest.observations import file_kind, observed_files, read_observations
 from metaliverpool.observed.model import MORNING_PEAK, LinkRef, Period
 
@@ -64,16 +65,27 @@ def test_dft_aadf_by_direction_latest_year_factored_to_the_morning_peak(tmp_path
     by_id = {c.site_id: c for c in obs.counts}
     assert set(by_id) == {"dft-7001-N", "dft-7001-S"}
     assert by_id["dft-7001-N"].flow_vph == pytest.approx(10000 * AADF_TO_AM_PEAK_HOURLY)
-    assert pytest.approx(1.05 * 0.20 / 3) == AADF_TO_AM_PEAK_HOURLY
+    assert pytest.approx(1.05 * 0.19 / 3) == AADF_TO_AM_PEAK_HOURLY
     assert by_id["dft-7001-N"].where == LinkRef(lon=-2.98, lat=53.41, bearing_deg=0.0)
     assert by_id["dft-7001-S"].where.bearing_deg == 180.0
     assert by_id["dft-7001-N"].period == MORNING_PEAK and by_id["dft-7001-N"].use == "calibration"
     assert by_id["dft-7001-N"].source.endswith(":3")  # line 3 of the file
     (combined,) = obs.screenlines
-    assert combined.screenline_id == "dft-7002-C" and combined.flow_vph == pytest.approx(6000 * 0.07)
+    assert combined.screenline_id == "dft-7002-C" and combined.flow_vph == pytest.approx(
+        6000 * AADF_TO_AM_PEAK_HOURLY
+    )
     assert combined.crossings == (LinkRef(lon=-2.98, lat=53.41, both_directions=True),)
     older = read_observations([path], year=2018)
-    assert [c.flow_vph for c in older.counts] == [pytest.approx(9000 * 0.07)] and not older.screenlines
+    assert [c.flow_vph for c in older.counts] == [pytest.approx(9000 * AADF_TO_AM_PEAK_HOURLY)]
+    assert not older.screenlines
+    # the peak hour: TRA0307's 08:00-09:00 share of the three hours (demand.profile.HOURLY_SHARES)
+    peak = read_dft_aadf(path, period=Period(8 * 3600.0, 9 * 3600.0))
+    assert peak[0].flow_vph == pytest.approx(10000 * 1.05 * 0.19 * HOURLY_SHARES[1])
+    assert aadf_hourly_factor(Period(7 * 3600.0, 9 * 3600.0)) == pytest.approx(
+        1.05 * 0.19 * (HOURLY_SHARES[0] + HOURLY_SHARES[1]) / 2
+    )
+    with pytest.raises(InputError, match="whole hours inside 07:00-10:00"):
+        read_dft_aadf(path, period=Period(16 * 3600.0, 19 * 3600.0))
 
 
 def test_dft_raw_counts_give_the_mean_of_the_counted_hours_in_the_period(tmp_path: Path) -> None:

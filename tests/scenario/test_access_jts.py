@@ -28,6 +28,7 @@ from metaliverpool.metrics.jts import (
     cycle_network,
     jts_access_table,
     jts_destinations,
+    jts_differences,
     lsoa_origins,
     nearest_time_s,
     origin_points,
@@ -207,6 +208,7 @@ def test_jts_csv_and_comparison(tmp_path: Path) -> None:
             "GPCyct": [np.nan, 6.0, 7.5, 1.0],
         }
     )
+    ours["edge_services"] = ["", "GP", "", ""]
     rows = compare_with_jts(ours, published).set_index("column")
     # GPCart: pairs (3, 4) and (8, 6); GPWalkt: (12, 12), (14, 15), (20, 18); GPCyct: (6, 6), (7.5, 7).
     assert rows.loc["GPCart", "lsoas"] == 2
@@ -217,6 +219,16 @@ def test_jts_csv_and_comparison(tmp_path: Path) -> None:
     assert rows.loc["GPCyct", "lsoas"] == 2 and rows.loc["GPCyct", "median_abs_diff_min"] == pytest.approx(
         0.25
     )
+    # signed differences, twin minus JTS: GPCart -1 and +2; GPWalkt 0, -1 (flagged) and +2
+    assert (rows.loc["GPCart", "service"], rows.loc["GPCart", "mode"]) == ("GP", "car")
+    assert rows.loc["GPCart", "median_diff_min"] == pytest.approx(0.5)
+    assert rows.loc["GPWalkt", "mean_diff_min"] == pytest.approx(1.0 / 3.0)
+    assert rows.loc["GPWalkt", "edge_lsoas"] == 1, "E01000002 is flagged for GP"
+    assert rows.loc["GPWalkt", "median_abs_diff_unflagged_min"] == pytest.approx(1.0), "|0| and |+2|"
+    pairs = jts_differences(ours, published)
+    assert len(pairs) == 2 + 3 + 2 and "E01000009" not in set(pairs["LSOA_code"]), "not in JTS"
+    flagged = pairs[pairs["edge"]]
+    assert set(flagged["LSOA_code"]) == {"E01000002"} and set(flagged["service"]) == {"GP"}
 
 
 def test_bad_jts_file_names_line_and_field(tmp_path: Path) -> None:
@@ -241,7 +253,7 @@ def test_access_command_on_the_central_twin(
         encoding="utf-8",
     )
     page = tmp_path / "access.html"
-    argv = ["access", "--twin", str(liverpool_centre_bundle), "--out", str(out), "--jts", str(jts)]
+    argv = ["access", "--twin", str(liverpool_centre_bundle), "--out", str(out), "--compare", str(jts)]
     code, stdout, _ = run_cli([*argv, "--map", str(page)], capsys)
     assert code == 0
     table = pd.read_csv(out, keep_default_na=False, na_values=[""])
@@ -274,6 +286,16 @@ def test_access_command_on_the_central_twin(
     assert "GPWalkt: GP on foot" in html_text and "none reachable" in html_text
     gp_car = next(row for row in summary["comparison"] if row["column"] == "GPCart")
     assert gp_car["lsoas"] == table["GPCart"].notna().sum() and gp_car["jts_median_min"] == 5.0
+    report = tmp_path / "access-vs-jts"
+    document = json.loads((report / "comparison.json").read_text(encoding="utf-8"))
+    assert [row["column"] for row in document["columns"]] == ["GPCart", "GPCyct", "GPWalkt"]
+    assert len(document["lsoas"]) == sum(row["lsoas"] for row in document["columns"])
+    differences = pd.read_csv(report / "differences.csv")
+    car = differences[differences["column"] == "GPCart"].set_index("LSOA_code")
+    assert car["difference_min"].to_numpy() == pytest.approx(
+        table.set_index("LSOA_code").loc[car.index, "GPCart"].to_numpy() - 5.0, abs=0.01
+    )
+    assert (report / "comparison.html").read_text(encoding="utf-8").count("<svg class='chart'") == 3
 
 
 def test_access_command_bad_input(

@@ -5,9 +5,11 @@ Writes ``--out`` (CSV, atomically): one row per LSOA zone of the twin, ``LSOA_co
 ``Hosp``; JTS's column names), and ``edge_services`` (services for which a destination outside the study
 area may be nearer). Car times use the morning-peak congested link times of the static assignment of the
 twin's trips. ``--origins oa`` starts from every Output Area of each LSOA and averages, as JTS does; the
-default starts from the LSOA's own point. With ``--jts FILE...`` (JTS LSOA tables saved as CSV) it also
-compares, per column, the median minutes and the median absolute difference over the LSOAs in both. The
-last line of standard output is one JSON object: ``lsoas``, ``services``, ``services_left_out``,
+default starts from the LSOA's own point. With ``--compare FILE...`` (also ``--jts``; JTS LSOA tables
+saved as CSV) it also compares, per service and mode, the median minutes, the median and mean difference
+and the median absolute difference over the LSOAs in both, and writes the comparison (``--report DIR``:
+``comparison.json``, ``comparison.html`` with a plot per service and mode, ``differences.csv``). The last
+line of standard output is one JSON object: ``lsoas``, ``services``, ``services_left_out``,
 ``medians_min``, ``edge_lsoas``, ``comparison`` and ``seconds``. ``--map FILE.html`` also writes the
 table as LSOA maps (:mod:`metaliverpool.scenario.access_map`). Method and sources: ``docs/access.md``.
 """
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from metaliverpool.atomic import write_text_atomic
+from metaliverpool.atomic import atomic_directory, write_text_atomic
 from metaliverpool.cli.progress import progress_bar
 from metaliverpool.config import data_dir
 from metaliverpool.edits.schema import RunSettings
@@ -40,12 +42,14 @@ from metaliverpool.metrics.jts import (
     cycle_network,
     jts_access_table,
     jts_destinations,
+    jts_differences,
     lsoa_origins,
     walk_network,
 )
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.access_map import render_access_map
 from metaliverpool.scenario.engines import run_static
+from metaliverpool.scenario.jts_report import comparison_document, render_jts_comparison
 from metaliverpool.store.bundle import read_twin
 
 ORIGINS = ("lsoa", "oa")
@@ -63,7 +67,16 @@ def access_command(
     twin: Path = typer.Option(..., "--twin", help="Twin bundle folder."),
     out: Path = typer.Option(..., "--out", help="CSV to write (one row per LSOA)."),
     jts: list[Path] = typer.Option(
-        [], "--jts", help="Published JTS LSOA tables (JTS0502-0508 sheets saved as CSV) to compare with."
+        [],
+        "--compare",
+        "--jts",
+        help="Published JTS LSOA tables (JTS0502-0508 sheets saved as CSV) to compare with (repeat).",
+    ),
+    report: Path | None = typer.Option(
+        None,
+        "--report",
+        help="Folder for the comparison with --compare (comparison.json, comparison.html, differences.csv; "
+        "default: beside --out, named after it with -vs-jts).",
     ),
     data: Path | None = typer.Option(
         None, "--data", help="Data folder with the DfE schools file (default: METALIVERPOOL_DATA)."
@@ -94,6 +107,11 @@ def access_command(
     if map_html is not None:
         title = f"Access to services: {bundle.manifest.get('region', twin.name)}"
         _write(map_html, render_access_map(bundle.zones, table, title))
+    comparison = None
+    if published is not None:
+        comparison = compare_with_jts(table, published)
+        folder_out = report if report is not None else out.with_name(f"{out.stem}-vs-jts")
+        _write_comparison(folder_out, table, published, comparison, twin.name, [str(p) for p in jts])
     services = [code for code in JTS_SERVICES if f"{code}Cart" in table.columns]
     summary = {
         "lsoas": len(table),
@@ -105,10 +123,10 @@ def access_command(
         },
         "edge_lsoas": _edge_counts(table, services),
         "comparison": None
-        if published is None
+        if comparison is None
         else [
             {key: _finite(value) if isinstance(value, float) else value for key, value in row.items()}
-            for row in compare_with_jts(table, published).to_dict(orient="records")
+            for row in comparison.to_dict(orient="records")
         ],
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -158,6 +176,29 @@ def _write(path: Path, text: str) -> None:
     except OSError as error:
         reason = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
         raise InputError(path, f"cannot write ({reason})") from None
+
+
+def _write_comparison(
+    folder: Path,
+    table: pd.DataFrame,
+    published: pd.DataFrame,
+    comparison: pd.DataFrame,
+    twin_name: str,
+    files: list[str],
+) -> None:
+    """The comparison with JTS into ``folder`` at once: ``comparison.json``, ``comparison.html`` and
+    ``differences.csv`` (one row per LSOA and column)."""
+    differences = jts_differences(table, published)
+    document = comparison_document(comparison, differences, twin_name, files)
+    try:
+        with atomic_directory(folder) as staging:
+            (staging / "comparison.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+            (staging / "comparison.html").write_text(render_jts_comparison(document), encoding="utf-8")
+            differences.to_csv(
+                staging / "differences.csv", index=False, float_format="%.2f", lineterminator="\n"
+            )
+    except OSError as error:
+        raise InputError(folder, f"cannot write ({error.strerror or error})") from None
 
 
 def _school_phases(data: Path) -> dict[str, str] | None:

@@ -40,20 +40,25 @@ class Source:
     required: bool = True
 
 
-JTS_2019_TABLES = (
-    ("jts0502", "primary schools", 1030968),
-    ("jts0503", "secondary schools", 1030971),
-    ("jts0505", "GPs", 1030975),
-    ("jts0506", "hospitals", 1030976),
-    ("jts0507", "food stores", 1030977),
-    ("jts0508", "town centres", 1030979),
+JTS_TABLES = (
+    ("jts0501", "employment centres", 1049632, "2019 (sheets 2014-2019, 2019 revised)"),
+    ("jts0502", "primary schools", 1030968, "2019 (sheets 2014-2019)"),
+    ("jts0503", "secondary schools", 1030971, "2019 (sheets 2014-2019)"),
+    ("jts0504", "further education", 1030973, "2019 (sheets 2014-2019)"),
+    ("jts0505", "GPs", 1030975, "2019 (sheets 2014-2019)"),
+    ("jts0506", "hospitals", 1030976, "2019 (sheets 2014-2019)"),
+    ("jts0507", "food stores", 1030977, "2019 (sheets 2014-2019)"),
+    ("jts0508", "town centres", 1030979, "2019 (sheets 2014-2019)"),
+    ("jts0509", "pharmacies (cycle and car only)", 748222, "2015 (one sheet)"),
 )
-"""DfT Journey Time Statistics LSOA tables (one ODS workbook each, a sheet per year 2014-2019) and their
-attachment numbers on GOV.UK, as listed by datasciencecampus/jtstats-r (``accessibility_table_csv.csv``).
-``metaliverpool access --jts`` reads a year's sheet saved as CSV (``docs/access.md``)."""
+"""DfT Journey Time Statistics LSOA tables JTS0501-JTS0509 ("travel time, destination and origin
+indicators ... by mode of travel, LSOA, England"; one ODS workbook each, a sheet per year), their
+attachment numbers on GOV.UK and the years they hold, as listed by datasciencecampus/jtstats-r
+(``accessibility_table_csv.csv``). ``metaliverpool access --compare`` reads a year's sheet saved as CSV
+(``docs/access.md``); the twin computes the services of JTS0502, 0503, 0505 and 0506."""
 
 
-def _jts_source(code: str, service: str, attachment: int) -> Source:
+def _jts_source(code: str, service: str, attachment: int, years: str) -> Source:
     return Source(
         code,
         f"fetched/{code}.ods",
@@ -62,7 +67,7 @@ def _jts_source(code: str, service: str, attachment: int) -> Source:
         "DfT",
         OGL,
         "Contains public sector information licensed under the Open Government Licence v3.0 (DfT)",
-        "2019 (sheets 2014-2019)",
+        years,
         "https://assets.publishing.service.gov.uk/government/uploads/system/uploads/attachment_data/file/"
         f"{attachment}/{code}.ods",
         required=False,
@@ -226,7 +231,7 @@ SOURCES: tuple[Source, ...] = (
         "https://download.geofabrik.de/europe/united-kingdom/england/cheshire-latest.osm.pbf",
         required=False,
     ),
-    *(_jts_source(code, service, attachment) for code, service, attachment in JTS_2019_TABLES),
+    *(_jts_source(*table) for table in JTS_TABLES),
 )
 
 

@@ -5,8 +5,9 @@ Two files per local authority (``<id>``: Wirral 84, Halton 156, Knowsley 157, St
 
 - ``dft_aadfbydirection_local_authority_id_<id>.csv``: annual average daily flow by count point, year and
   direction (``count_point_id, year, ..., latitude, longitude, ..., direction_of_travel, ...,
-  all_motor_vehicles``). A day's flow becomes the morning-peak hourly mean with
-  :data:`AADF_TO_AM_PEAK_HOURLY` (below).
+  all_motor_vehicles``). A day's flow becomes the hourly mean over the period with
+  :func:`aadf_hourly_factor` (07:00-10:00: :data:`AADF_TO_AM_PEAK_HOURLY`), from the TRA0307 profile the
+  demand uses.
 - ``dft_rawcount_local_authority_id_<id>.csv``: the manual counts, one row per count point, direction,
   ``count_date`` and ``hour`` (7 = 07:00-08:00) with ``all_motor_vehicles``. The period mean is the mean
   of the counted hours inside the period (07:00-10:00: hours 7, 8 and 9) over the count dates of the year.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY, HOURLY_SHARES
 from metaliverpool.errors import InputError
 from metaliverpool.ingest import observation_rows as rows
 from metaliverpool.observed.model import MORNING_PEAK, LinkCount, LinkRef, Period, Screenline, Use
@@ -35,12 +37,27 @@ AADF_WEEKDAY_RATIO = 1.05
 shape of DfT TRA0307 (traffic by hour and day of week, GB, all roads): weekdays carry about 1.05 times
 the mean day, weekends less. Not checked against the live table here (no network)."""
 
-AM_PEAK_SHARE_OF_WEEKDAY = 0.20
-"""Share of an average weekday's 24-hour motor traffic between 07:00 and 10:00, from the hourly shape of
-DfT TRA0307 (about 6-7% of the day in each of the three hours, GB all roads). Judgement, as above."""
+FIRST_PEAK_HOUR = 7
+"""The hour (07:00-08:00) whose share is the first of :data:`~metaliverpool.demand.profile.HOURLY_SHARES`."""
 
-AADF_TO_AM_PEAK_HOURLY = AADF_WEEKDAY_RATIO * AM_PEAK_SHARE_OF_WEEKDAY / 3.0
-"""Morning-peak (07:00-10:00) mean hourly flow per vehicle of AADF: 1.05 x 0.20 / 3 = 0.07 (per hour).
+
+def aadf_hourly_factor(period: Period) -> float:
+    """Mean hourly flow over ``period`` per vehicle of AADF (per hour): the weekday ratio, times the share of
+    a weekday's traffic in 07:00-10:00 (:data:`~metaliverpool.demand.profile.AM_PEAK_SHARE_OF_WEEKDAY`,
+    TRA0307), times the share of that in the period's hours (:data:`~metaliverpool.demand.profile
+    .HOURLY_SHARES`, TRA0307), over the period's hours. The same profile the demand departs by, so a count
+    and the twin's trips are factored alike. ``ValueError`` for a period that is not whole hours inside
+    07:00-10:00."""
+    first, last = period.start_s / 3600.0, period.end_s / 3600.0
+    known = range(FIRST_PEAK_HOUR, FIRST_PEAK_HOUR + len(HOURLY_SHARES))
+    if not (first.is_integer() and last.is_integer() and known.start <= first and last <= known.stop):
+        raise ValueError(f"AADF is factored to whole hours inside 07:00-10:00, not {period.label()}")
+    shares = HOURLY_SHARES[int(first) - FIRST_PEAK_HOUR : int(last) - FIRST_PEAK_HOUR]
+    return AADF_WEEKDAY_RATIO * AM_PEAK_SHARE_OF_WEEKDAY * sum(shares) / (last - first)
+
+
+AADF_TO_AM_PEAK_HOURLY = aadf_hourly_factor(MORNING_PEAK)
+"""Morning-peak (07:00-10:00) mean hourly flow per vehicle of AADF: 1.05 x 0.19 / 3 = 0.0665 (per hour).
 Raw counts need no factor and are to be preferred where they exist."""
 
 AADF_COLUMNS = (
@@ -97,9 +114,14 @@ def _year_rows(
 
 
 def read_dft_aadf(
-    path: Path, *, year: int | None = None, use: Use = "calibration"
+    path: Path, *, year: int | None = None, period: Period = MORNING_PEAK, use: Use = "calibration"
 ) -> list[LinkCount | Screenline]:
-    """Morning-peak observations from a DfT AADF-by-direction file (one per count point and direction)."""
+    """Observations over ``period`` (whole hours inside 07:00-10:00) from a DfT AADF-by-direction file, one
+    per count point and direction, the AADF factored by :func:`aadf_hourly_factor`."""
+    try:
+        factor = aadf_hourly_factor(period)
+    except ValueError as error:
+        raise InputError(path, str(error)) from None
     chosen, table = _year_rows(path, AADF_COLUMNS, year)
     out: list[LinkCount | Screenline] = []
     for line, row in table:
@@ -108,9 +130,8 @@ def read_dft_aadf(
         aadf = rows.number(path, line, row, "all_motor_vehicles", minimum=0.0)
         point = rows.integer(path, line, row, "count_point_id")
         name = f"{row.get('road_name', '')} (DfT count point {point}, AADF {chosen})".strip()
-        flow = aadf * AADF_TO_AM_PEAK_HOURLY
         out.append(
-            _observation(point, letter, lon, lat, name, flow, MORNING_PEAK, use, f"{path.name}:{line}")
+            _observation(point, letter, lon, lat, name, aadf * factor, period, use, f"{path.name}:{line}")
         )
     return out
 

@@ -285,27 +285,102 @@ def jts_access_table(
     return table
 
 
-def compare_with_jts(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
-    """Side by side per JTS column both tables have: LSOAs matched on ``LSOA_code`` with a value in both,
-    median minutes of each, and the median absolute difference (minutes)."""
-    columns = [c for c in ours.columns if c != "LSOA_code" and c in published.columns]
+def jts_differences(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """One row per LSOA and JTS column both tables have, with a value in both: ``LSOA_code``, ``column``,
+    ``service``, ``mode``, ``twin_min``, ``jts_min``, ``difference_min`` (twin minus JTS) and ``edge``
+    (the twin flags the service at that LSOA in ``edge_services``: a nearer one may be outside it)."""
+    columns = [c for c in ours.columns if c in published.columns and _service_mode(c) is not None]
     joined = ours.merge(published, on="LSOA_code", suffixes=("_twin", "_jts"))
-    rows = []
+    edges = (
+        joined["edge_services"].fillna("").astype(str).str.split(";")
+        if "edge_services" in joined.columns
+        else pd.Series([[] for _ in range(len(joined))], index=joined.index)
+    )
+    parts = []
     for column in columns:
+        service, mode = _service_mode(column) or ("", "")
         twin = pd.to_numeric(joined[f"{column}_twin"], errors="coerce")
         jts = pd.to_numeric(joined[f"{column}_jts"], errors="coerce")
-        both = twin.notna() & jts.notna()
+        both = (twin.notna() & jts.notna()).to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "LSOA_code": joined["LSOA_code"].to_numpy()[both],
+                    "column": column,
+                    "service": service,
+                    "mode": mode,
+                    "twin_min": twin.to_numpy(dtype=float)[both],
+                    "jts_min": jts.to_numpy(dtype=float)[both],
+                    "edge": [service in listed for listed in edges[both]],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=[*DIFFERENCE_COLUMNS])
+    table = pd.concat(parts, ignore_index=True)
+    table["difference_min"] = table["twin_min"] - table["jts_min"]
+    return table[list(DIFFERENCE_COLUMNS)]
+
+
+DIFFERENCE_COLUMNS = (
+    "LSOA_code",
+    "column",
+    "service",
+    "mode",
+    "twin_min",
+    "jts_min",
+    "difference_min",
+    "edge",
+)
+
+
+def _service_mode(column: str) -> tuple[str, str] | None:
+    """(service, mode) of a JTS time column the twin computes (``GPCart`` -> ``("GP", "car")``)."""
+    for mode, suffix in MODE_SUFFIX.items():
+        if column.endswith(suffix) and column[: -len(suffix)] in JTS_SERVICES:
+            return column[: -len(suffix)], mode
+    return None
+
+
+def compare_with_jts(ours: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Side by side per JTS column both tables have (service and mode): the LSOAs with a value in both, the
+    median minutes of each, the median and mean difference (twin minus JTS), the median absolute
+    difference, and the same median absolute difference over the LSOAs the twin does not flag at the edge
+    (``edge_lsoas`` of them are flagged; see :func:`jts_differences`)."""
+    pairs = jts_differences(ours, published)
+    rows = []
+    for column, group in pairs.groupby("column", sort=False):
+        inner = group[~group["edge"].astype(bool)]
         rows.append(
             {
                 "column": column,
-                "lsoas": int(both.sum()),
-                "twin_median_min": float(twin[both].median()) if both.any() else np.nan,
-                "jts_median_min": float(jts[both].median()) if both.any() else np.nan,
-                "median_abs_diff_min": float((twin[both] - jts[both]).abs().median())
-                if both.any()
+                "service": group["service"].iloc[0],
+                "mode": group["mode"].iloc[0],
+                "lsoas": len(group),
+                "twin_median_min": float(group["twin_min"].median()),
+                "jts_median_min": float(group["jts_min"].median()),
+                "median_diff_min": float(group["difference_min"].median()),
+                "mean_diff_min": float(group["difference_min"].mean()),
+                "median_abs_diff_min": float(group["difference_min"].abs().median()),
+                "edge_lsoas": int(len(group) - len(inner)),
+                "median_abs_diff_unflagged_min": float(inner["difference_min"].abs().median())
+                if len(inner)
                 else np.nan,
             }
         )
-    return pd.DataFrame(
-        rows, columns=["column", "lsoas", "twin_median_min", "jts_median_min", "median_abs_diff_min"]
-    )
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+COMPARISON_COLUMNS = (
+    "column",
+    "service",
+    "mode",
+    "lsoas",
+    "twin_median_min",
+    "jts_median_min",
+    "median_diff_min",
+    "mean_diff_min",
+    "median_abs_diff_min",
+    "edge_lsoas",
+    "median_abs_diff_unflagged_min",
+)

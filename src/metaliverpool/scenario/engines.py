@@ -180,6 +180,8 @@ def run_static(twin: Twin, settings: RunSettings, seed: int) -> RunOutputs:
         "algorithm": result.algorithm,
         "iterations": int(result.iterations),
         "relative_gap": float(result.relative_gap),
+        "relative_gaps": [float(record.relative_gap) for record in result.history],
+        "stabilities": [float(record.stability) for record in result.history[1:]],
         "converged": bool(result.converged),
         "trips": len(trips),
         "trips_unroutable": int((~known).sum()),

@@ -13,15 +13,24 @@ from typing import Any
 
 import numpy as np
 
+from metaliverpool.metrics.validation import GAP_CRITERION
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.html_parts import GREY, STYLE, Projection, fmt, legend, link_lines
+from metaliverpool.scenario.svg_charts import (
+    FIRST_COLOUR,
+    SECOND_COLOUR,
+    Point,
+    band_chart,
+    series_chart,
+    xy_chart,
+)
 
 GEH_COLOURS = (("#1e8449", "GEH < 5"), ("#d68910", "GEH 5-10"), ("#c0392b", "GEH > 10"))
 _BAND = "#d5e8d4"
 _CHART_PX = 520
 _SIDE_PX = 7.0
 _EXTRA_STYLE = """
-.pass{color:#1e8449;font-weight:600}.fail{color:#c0392b;font-weight:600}
+.pass{color:#1e8449;font-weight:600}.fail{color:#c0392b;font-weight:600}.na{color:#777}
 svg.chart{border:1px solid #ddd;background:#fff}
 #criteria td,#criteria th{text-align:left}
 """
@@ -44,6 +53,11 @@ def _verdict(passed: bool) -> str:
     return "<span class='pass'>pass</span>" if passed else "<span class='fail'>fail</span>"
 
 
+def _judged(passed: bool | None) -> str:
+    """Pass or fail, or "reported" for a statistic with no threshold."""
+    return "<span class='na'>reported</span>" if passed is None else _verdict(passed)
+
+
 def _criteria_table(document: dict[str, Any]) -> str:
     rows = []
     for use, group in document["groups"].items():
@@ -53,22 +67,43 @@ def _criteria_table(document: dict[str, Any]) -> str:
                 f" ({fmt(100 * c['share'], '{:.0f}')}%)</td><td>{html.escape(c['threshold'])}</td>"
                 f"<td>{_verdict(c['pass'])}</td></tr>"
             )
-    conv = document["convergence"]
-    rows.append(
-        "<tr><td>run</td><td>Convergence: relative"
-        f" gap</td><td>{fmt(100 * conv['relative_gap'], '{:.4f}')}%</td>"
-        f"<td>{html.escape(conv['threshold'])}</td><td>{_verdict(conv['pass'])}</td></tr>"
-    )
+    rows += _convergence_rows(document["convergence"])
     for c in (document.get("matrix") or {}).get("criteria", []):
         rows.append(
             f"<tr><td>matrix</td><td>{html.escape(c['name'])}</td><td>{fmt(c['value'], '{:.3f}')}</td>"
-            f"<td>{html.escape(c['threshold'])}</td><td>{_verdict(c['pass'])}</td></tr>"
+            f"<td>{html.escape(c['threshold'])}</td><td>{_judged(c['pass'])}</td></tr>"
         )
     return (
         "<table id='criteria'><thead><tr><th>Observations</th><th>Criterion</th><th>Met</th>"
         "<th>Threshold</th>"
         f"<th>Result</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _convergence_rows(conv: dict[str, Any]) -> list[str]:
+    """The two TAG M3.1 Table 4 rows: the last relative gap, and the links' flow stability."""
+    after = f" after {conv.get('iterations', 1)} iteration(s)"
+    passed = conv.get("gap_pass", conv["pass"])
+    gap = (
+        "<tr><td>run</td><td>Convergence: relative gap</td>"
+        f"<td>{fmt(conv['relative_gap'], '{:.2e}')}{after}</td>"
+        f"<td>{html.escape(conv['threshold'])}</td><td>{_verdict(passed)}</td></tr>"
+    )
+    stability = conv.get("stability")
+    if not stability:
+        return [gap]
+    if stability["recorded"]:
+        last = ", ".join(fmt(100 * v, "{:.1f}") + "%" for v in stability["last"]) or "none"
+        met = f"last {len(stability['last'])} of {len(stability['shares'])} comparisons: {last}"
+        verdict = _verdict(stability["pass"])
+    else:
+        met = "not recorded: the DTA keeps no link flows per iteration"
+        verdict = "<span class='na'>not judged</span>"
+    return [
+        gap,
+        "<tr><td>run</td><td>Convergence: links with flow change &lt; 1%</td>"
+        f"<td>{met}</td><td>{html.escape(stability['threshold'])}</td><td>{verdict}</td></tr>",
+    ]
 
 
 def _scatter(document: dict[str, Any]) -> str:
@@ -286,6 +321,21 @@ def _matrix_section(matrix: dict[str, Any] | None) -> str:
         f"<td>{fmt(fit['r2'], '{:.3f}')}</td><td>{fit['n']:,}</td></tr>"
         for name, fit in (("Zonal cells", cells), ("Trip ends", ends))
     )
+    charts = [
+        _fit_chart("chart-cells", "Zonal cells (trips, 07:00-10:00)", cells),
+        _fit_chart("chart-trip-ends", "Trip ends: origins and destinations (trips)", ends),
+    ]
+    if tld.get("prior_share"):
+        bars = band_chart(
+            "chart-trip-length",
+            tld["prior_share"],
+            tld["calibrated_share"],
+            tld["bin_km"],
+            ("prior", "calibrated"),
+            "trip length, km (network distance)",
+        )
+        keys = legend([(FIRST_COLOUR, "prior"), (SECOND_COLOUR, "calibrated")])
+        charts.append(f"<figure><figcaption>Trip-length distribution</figcaption>{bars}{keys}</figure>")
     return (
         "<table id='matrix'><thead><tr><th>Calibrated against"
         " prior</th><th>Slope</th><th>Intercept</th><th>R²</th>"
@@ -295,6 +345,37 @@ def _matrix_section(matrix: dict[str, Any] | None) -> str:
         f"{fmt(tld['prior_sd_km'], '{:.2f}')} km and {fmt(tld['calibrated_sd_km'], '{:.2f}')} km;"
         " coincidence "
         f"ratio {fmt(tld['coincidence_ratio'], '{:.3f}')}.</p>"
+        f"<div class='charts'>{''.join(charts)}</div>"
+        + _table(
+            "sectors",
+            matrix.get("sectors", []),
+            [
+                ("origin", "From sector", "text"),
+                ("destination", "To sector", "text"),
+                ("prior", "Prior trips", "{:,.0f}"),
+                ("calibrated", "Calibrated trips", "{:,.0f}"),
+                ("change", "Change", "{:+.1%}"),
+                ("pass", "Within 5%", "verdict"),
+            ],
+        )
+    )
+
+
+def _fit_chart(chart_id: str, caption: str, fit: dict[str, Any]) -> str:
+    """Prior (x) against calibrated (y) values, the 1:1 line dashed."""
+    points = [Point(x, y, f"prior {x:,.1f}, calibrated {y:,.1f}") for x, y in fit.get("points", [])]
+    chart = xy_chart(chart_id, points, "prior", "calibrated")
+    return f"<figure><figcaption>{html.escape(caption)}</figcaption>{chart}</figure>"
+
+
+def _convergence_chart(conv: dict[str, Any]) -> str:
+    """The relative gap by iteration against TAG's 0.1%."""
+    gaps = conv.get("relative_gaps") or []
+    if not gaps:
+        return ""
+    chart = series_chart("chart-gap", gaps, GAP_CRITERION, "iteration", "relative gap")
+    return (
+        f"<figure><figcaption>Relative gap by iteration (dashed red: TAG's 0.1%)</figcaption>{chart}</figure>"
     )
 
 
@@ -312,7 +393,7 @@ def render_validation_report(document: dict[str, Any], twin: Twin) -> str:
 <p class="lede">Baseline run on the {html.escape(document["engine"])} engine against {files}. Criteria and
 thresholds from DfT TAG unit M3.1 (highway assignment modelling); observations used in calibration and those
 kept out of it are judged apart.</p>
-<h2>Criteria</h2>{_criteria_table(document)}
+<h2>Criteria</h2>{_criteria_table(document)}{_convergence_chart(document["convergence"])}
 <h2>Flows</h2><div class="charts">{_scatter(document)}</div>{_site_map(document, twin)}
 <h2>Observations</h2>{groups or "<p>No matched observation.</p>"}
 <h2>Matrix change</h2>{_matrix_section(document.get("matrix"))}
