@@ -7,7 +7,7 @@ import { api, type ScenarioInfo, type User } from "./api";
 import { Room, type EditEntry } from "./collab";
 import { clear, el } from "./dom";
 import { decodeLayer } from "./layers";
-import { buildLayers, createMap, type MapView } from "./map";
+import { buildLayers, createMap, twinRows, type MapView } from "./map";
 import { BANDS } from "./forecast";
 import { calibrationStatus } from "./calibration";
 import { indexTwin, type ScenarioContext } from "./context";
@@ -67,10 +67,10 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const room = new Room(`${protocol}//${location.host}/api/scenarios/${scenarioId}/live`);
   room.setPresence({ user: { name: user.name, colour: user.colour, role: scenario.role }, cursor: null, viewport: null });
   const view: MapView = {
-    layers: twin, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
+    layers: twin, rows: twinRows(twin), linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
     showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
   };
-  const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null };
+  const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null, frames: 0 };
   const tabButtons = el("div", { class: "tabs" });
   const body = el("div", { id: "tab-body" });
   const tabs: Record<string, HTMLElement> = {};
@@ -86,7 +86,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     },
     render: () => {
       view.linkColour = (i) => ctx.linkColours.get(i) ?? null;
-      overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab") });
+      overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab"),
+        onAfterRender: () => { (hooks.frames as number)++; } });
     },
     showTab: (name) => {
       clear(body);

@@ -3,8 +3,10 @@
 Files, all under the data folder (``/work/shared/data/liverpool/SOURCES.md`` gives each one's provenance):
 
 - ``boundaries/lcr_lad_from_lsoa2011.geojson``: the six districts (``LAD11CD``, ``LAD_NM``).
+- ``boundaries/lcr_wards2013_bgc.geojson``: the 132 electoral wards of 2013 (``WD13CD``, ``WD13NM``,
+  ``LAD_NM``).
 - ``boundaries/lcr_lsoa2011_bgc.geojson`` with ``imd2019/lcr_imd2019_domains_and_population.csv``: LSOAs
-  with mid-2015 population and IMD 2019 deciles.
+  with mid-2015 population and the IMD 2019 decile and the deciles of its seven domains.
 - ``poi/*.geojson``: hospitals, GP practices and schools (``ingest.services.POI_SOURCES``).
 - ``public_transport/naptan_*.csv``: NaPTAN stops (rail stations, ferry terminals, bus stops).
 - ``roads_lcr/lcr_srn_hapms_2020.geojson`` (the Strategic Road Network) and
@@ -23,9 +25,10 @@ import shapely
 
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.services import POI_SOURCES
-from metaliverpool.ingest.zones import read_geojson_features, read_imd
+from metaliverpool.ingest.zones import DECILE_COLUMNS, read_geojson_features, read_imd
 
 DISTRICTS_FILE = "boundaries/lcr_lad_from_lsoa2011.geojson"
+WARDS_FILE = "boundaries/lcr_wards2013_bgc.geojson"
 LSOA_FILE = "boundaries/lcr_lsoa2011_bgc.geojson"
 IMD_FILE = "imd2019/lcr_imd2019_domains_and_population.csv"
 NAPTAN_FILES = (
@@ -80,17 +83,40 @@ def read_districts(data: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def read_wards(data: Path) -> list[dict[str, Any]]:
+    """The electoral wards (2013): ``code``, ``name``, ``district`` and ``geometry``."""
+    path = data / WARDS_FILE
+    rows = []
+    for index, feature in enumerate(read_geojson_features(path)):
+        props = feature.get("properties") or {}
+        rows.append(
+            {
+                "code": _property(path, index, props, "WD13CD"),
+                "name": _property(path, index, props, "WD13NM"),
+                "district": _property(path, index, props, "LAD_NM"),
+                "geometry": _shape(path, index, feature),
+            }
+        )
+    if not rows:
+        raise InputError(path, "no wards")
+    return rows
+
+
 def read_lsoas(data: Path) -> list[dict[str, Any]]:
-    """LSOAs: ``code``, ``name``, ``district``, ``population`` (mid-2015), ``imd_decile`` (1 = most
-    deprived 10% in England) and ``geometry``."""
+    """LSOAs: ``code``, ``name``, ``district``, ``population`` (mid-2015), ``imd_decile`` and the deciles
+    of the IMD's domains (``DECILE_COLUMNS``: ``income_decile``, ``employment_decile``, ...; 1 = most
+    deprived 10% of LSOAs in England) and ``geometry``."""
     path = data / LSOA_FILE
     table = read_imd(data / IMD_FILE)
-    imd = {
-        str(code): (int(population), int(decile))
-        for code, population, decile in zip(
-            table["zone_code"], table["population"], table["imd_decile"], strict=True
-        )
-    }
+    imd_path = data / IMD_FILE
+    imd: dict[str, dict[str, int]] = {}
+    for line, record in enumerate(table.to_dict("records"), start=2):
+        try:
+            imd[str(record["zone_code"])] = {key: int(record[key]) for key in ("population", *DECILE_COLUMNS)}
+        except (TypeError, ValueError):
+            raise InputError(
+                imd_path, "expected whole-number population and deciles", where=f"line {line}"
+            ) from None
     rows = []
     for index, feature in enumerate(read_geojson_features(path)):
         props = feature.get("properties") or {}
@@ -102,8 +128,7 @@ def read_lsoas(data: Path) -> list[dict[str, Any]]:
                 "code": code,
                 "name": _property(path, index, props, "LSOA11NM"),
                 "district": str(props.get("LAD_NM") or ""),
-                "population": imd[code][0],
-                "imd_decile": imd[code][1],
+                **imd[code],
                 "geometry": _shape(path, index, feature),
             }
         )
