@@ -84,7 +84,40 @@ export function createMap(container: HTMLElement, bounds: [number, number, numbe
   map.addControl(new NavigationControl({ visualizePitch: true }), "top-left");
   const overlay = new MapboxOverlay({ interleaved: false, layers: [] });
   map.addControl(overlay as unknown as IControl);
-  return { map, overlay };
+  const moving = new MapboxOverlay({ interleaved: false, layers: [] });
+  map.addControl(moving as unknown as IControl);
+  return { map, overlay, moving };
+}
+
+/** The vehicles of a run at `view.time_s`, drawn by an overlay of their own (`createMap`'s `moving`), so
+ * a frame of playback redraws only them, never the roads under them. */
+export function vehicleLayers(view: MapView): DeckLayer[] {
+  const result: DeckLayer[] = [];
+  if (view.vehicles) {
+    const trips = view.vehicles;
+    result.push(
+      new TripsLayer({
+        id: "vehicles",
+        data: {
+          length: trips.length,
+          startIndices: trips.startIndices,
+          attributes: {
+            getPath: { value: trips.positions, size: 2 },
+            getTimestamps: { value: trips.timestamps, size: 1 },
+            getColor: { value: trips.colours, size: 4, normalized: true },
+          },
+        },
+        positionFormat: "XY",
+        _pathType: "open",
+        currentTime: view.time_s,
+        trailLength: 45,
+        widthMinPixels: 3,
+        capRounded: true,
+        jointRounded: true,
+      }),
+    );
+  }
+  return result;
 }
 
 export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void): DeckLayer[] {
@@ -220,30 +253,6 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
         radiusMinPixels: 8,
         lineWidthMinPixels: 3,
         pickable: false,
-      }),
-    );
-  }
-  if (view.vehicles) {
-    const trips = view.vehicles;
-    result.push(
-      new TripsLayer({
-        id: "vehicles",
-        data: {
-          length: trips.length,
-          startIndices: trips.startIndices,
-          attributes: {
-            getPath: { value: trips.positions, size: 2 },
-            getTimestamps: { value: trips.timestamps, size: 1 },
-            getColor: { value: trips.colours, size: 4, normalized: true },
-          },
-        },
-        positionFormat: "XY",
-        _pathType: "open",
-        currentTime: view.time_s,
-        trailLength: 45,
-        widthMinPixels: 3,
-        capRounded: true,
-        jointRounded: true,
       }),
     );
   }

@@ -45,7 +45,7 @@ export function vehicles(ctx: ScenarioContext, slider: HTMLElement): Vehicles {
       view.time_s = t; range.value = String(Math.round(t));
       const minutes = Math.floor(t / 60);
       label.textContent = ` ${String(7 + Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")} · ${trips.recorded} vehicles`;
-      ctx.render();
+      ctx.renderVehicles();
     };
     range.addEventListener("input", () => setTime(Number(range.value)));
     const play = el("button", { id: "play", "aria-pressed": "false" }, "Play") as HTMLButtonElement;
