@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from web.a11y import click_to_panel_ms, playback  # noqa: E402
 from web.browser_pages import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-PASSWORD = "bench-map-password"
+PASSWORD = "mersey-tunnel-clock-7"
 CENTRE = (-2.975, 53.405)
 """Central Liverpool (lon, lat), where the click benchmark looks for a hospital."""
 
@@ -120,11 +120,12 @@ def clicks_to_panel(browser: Any, url: str, clicks: int) -> list[float]:
     return times
 
 
-def vehicle_playback(browser: Any, url: str, twin_id: str, play_s: float) -> dict[str, Any]:
+def vehicle_playback(browser: Any, url: str, play_s: float) -> dict[str, Any]:
     with httpx.Client(base_url=url, timeout=60) as client:
         client.post("/api/auth/signup", json={"name": "bench", "password": PASSWORD}).raise_for_status()
         token = client.post("/api/auth/signin", json={"name": "bench", "password": PASSWORD}).json()["token"]
         client.headers["Authorization"] = f"Bearer {token}"
+        twin_id = client.get("/api/twins").json()[0]["twin_id"]
         scenario = client.post("/api/scenarios", json={"twin_id": twin_id, "name": "Playback"}).json()
         scenario_id = scenario["scenario_id"]
         run_started = time.monotonic()
@@ -152,7 +153,8 @@ def vehicle_playback(browser: Any, url: str, twin_id: str, play_s: float) -> dic
     vehicles = int(page.evaluate("() => window.metaliverpool.view.vehicles.length"))
     measured = playback(page, play_s)
     context.close()
-    return {"run_s": round(run_s, 1), "vehicles": vehicles, **{k: round(v, 1) for k, v in measured.items()}}
+    rounded = {key: round(value, 1) for key, value in measured.items()}
+    return {"twin": twin_id, "run_s": round(run_s, 1), "vehicles": vehicles, **rounded}
 
 
 def main() -> None:
@@ -177,20 +179,20 @@ def main() -> None:
             from web.twin_fixture import write_grid_twin
 
             twin = write_grid_twin(Path(folder) / "grid")
-        twin_id = json.loads((twin / "manifest.json").read_text())["twin_id"]
         process, url = start_server(twin, data, Path(folder) / "state")
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 paints = first_paints(browser, url, args.loads)
+                print("first paints (ms):", [round(p) for p in paints], flush=True)
                 clicks = clicks_to_panel(browser, url, args.clicks)
-                played = None if args.no_playback else vehicle_playback(browser, url, twin_id, args.play_s)
+                print("clicks to panel (ms):", [round(c) for c in clicks], flush=True)
+                played = None if args.no_playback else vehicle_playback(browser, url, args.play_s)
                 browser.close()
         finally:
             process.terminate()
             process.wait(timeout=30)
     figures: dict[str, Any] = {
-        "twin": twin_id,
         "first_paint_ms": {"median": round(statistics.median(paints)), "min": round(min(paints)),
                            "max": round(max(paints)), "loads": len(paints)},
         "click_to_panel_ms": {"median": round(statistics.median(clicks)), "max": round(max(clicks)),

@@ -41,10 +41,14 @@ export function vehicles(ctx: ScenarioContext, slider: HTMLElement): Vehicles {
     clear(slider);
     const range = el("input", { type: "range", id: "time", min: first, max: last, value: first, step: 1, style: "width:320px", "aria-label": "Time of day" }) as HTMLInputElement;
     const label = el("span", { id: "clock" });
+    let shownMinute = -1;
     const setTime = (t: number) => {
-      view.time_s = t; range.value = String(Math.round(t));
+      view.time_s = t;
       const minutes = Math.floor(t / 60);
-      label.textContent = ` ${String(7 + Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")} · ${trips.recorded} vehicles`;
+      if (minutes !== shownMinute) { // the slider and clock change once a simulated minute, not every frame
+        shownMinute = minutes; range.value = String(Math.round(t));
+        label.textContent = ` ${String(7 + Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")} · ${trips.recorded} vehicles`;
+      }
       ctx.renderVehicles();
     };
     range.addEventListener("input", () => setTime(Number(range.value)));
