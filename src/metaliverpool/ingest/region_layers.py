@@ -65,41 +65,29 @@ def _property(path: Path, index: int, props: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def read_districts(data: Path) -> list[dict[str, Any]]:
-    """The districts: ``code``, ``name`` and ``geometry`` (multi-polygon)."""
-    path = data / DISTRICTS_FILE
+def _read_areas(path: Path, properties: dict[str, str], what: str) -> list[dict[str, Any]]:
+    """Areas of a GeoJSON file: our names for its ``properties`` (ours -> the file's) and ``geometry``;
+    ``InputError`` when the file has none (``what`` names them)."""
     rows = []
     for index, feature in enumerate(read_geojson_features(path)):
         props = feature.get("properties") or {}
-        rows.append(
-            {
-                "code": _property(path, index, props, "LAD11CD"),
-                "name": _property(path, index, props, "LAD_NM"),
-                "geometry": _shape(path, index, feature),
-            }
-        )
+        row: dict[str, Any] = {ours: _property(path, index, props, key) for ours, key in properties.items()}
+        row["geometry"] = _shape(path, index, feature)
+        rows.append(row)
     if not rows:
-        raise InputError(path, "no districts")
+        raise InputError(path, f"no {what}")
     return rows
+
+
+def read_districts(data: Path) -> list[dict[str, Any]]:
+    """The districts: ``code``, ``name`` and ``geometry`` (multi-polygon)."""
+    return _read_areas(data / DISTRICTS_FILE, {"code": "LAD11CD", "name": "LAD_NM"}, "districts")
 
 
 def read_wards(data: Path) -> list[dict[str, Any]]:
     """The electoral wards (2013): ``code``, ``name``, ``district`` and ``geometry``."""
-    path = data / WARDS_FILE
-    rows = []
-    for index, feature in enumerate(read_geojson_features(path)):
-        props = feature.get("properties") or {}
-        rows.append(
-            {
-                "code": _property(path, index, props, "WD13CD"),
-                "name": _property(path, index, props, "WD13NM"),
-                "district": _property(path, index, props, "LAD_NM"),
-                "geometry": _shape(path, index, feature),
-            }
-        )
-    if not rows:
-        raise InputError(path, "no wards")
-    return rows
+    properties = {"code": "WD13CD", "name": "WD13NM", "district": "LAD_NM"}
+    return _read_areas(data / WARDS_FILE, properties, "wards")
 
 
 def read_lsoas(data: Path) -> list[dict[str, Any]]:
