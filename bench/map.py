@@ -73,7 +73,7 @@ def start_server(twin: Path, data: Path, state: Path) -> tuple[subprocess.Popen[
     env = {**os.environ, "METALIVERPOOL_SERVER_CONFIG": json.dumps(config)}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
@@ -81,7 +81,7 @@ def start_server(twin: Path, data: Path, state: Path) -> tuple[subprocess.Popen[
         except httpx.HTTPError:
             time.sleep(0.3)
     process.kill()
-    raise SystemExit("the server did not start within 120 s")
+    raise SystemExit("the server did not start within 600 s")
 
 
 def first_paints(browser: Any, url: str, loads: int) -> list[float]:
