@@ -1,6 +1,7 @@
 """A tiny region data folder in the real files' formats (``SOURCES.md``): two districts with a river
-between them, four LSOAs with IMD rows, a hospital, a GP and a school, NaPTAN rail, ferry and bus stops,
-a motorway and a main road. Places and codes are invented but shaped like the real ones."""
+between them, a ward in each, four LSOAs with IMD rows, a hospital, a GP and a school, NaPTAN rail,
+ferry and bus stops, a motorway and a main road. Places and codes are invented but
+shaped like the real ones."""
 
 from __future__ import annotations
 
@@ -109,6 +110,12 @@ def write_region(folder: Path) -> Path:
         [({"type": "Polygon", "coordinates": _box(w, e, south, north)}, {"LAD11CD": c, "LAD_NM": n})
          for c, n, (w, e) in districts],
     )  # fmt: skip
+    _collection(
+        folder / region_layers.WARDS_FILE,
+        [({"type": "Polygon", "coordinates": _box(w, e, south, north)},
+          {"WD13CD": f"E0500009{i}", "WD13NM": f"{n} Central", "LAD11CD": c, "LAD_NM": n})
+         for i, (c, n, (w, e)) in enumerate(districts)],
+    )  # fmt: skip
     lsoas = []
     imd_rows = []
     for index, (code, name, (west, east)) in enumerate(districts):
@@ -122,6 +129,7 @@ def write_region(folder: Path) -> Path:
             )
             values = {"zone_code": lsoa, "name": name, "lad_code": code, "imd_decile": 1 + 3 * half + index}
             values["population"] = 1500 + 100 * len(imd_rows)
+            values["income_decile"] = 2 + half
             imd_rows.append({column: values.get(ours, 5) for column, ours in IMD_COLUMNS.items()})
     _collection(folder / region_layers.LSOA_FILE, lsoas)
     imd = folder / region_layers.IMD_FILE

@@ -41,7 +41,7 @@ def open_visitor(browser: Browser, url: str) -> tuple[Any, Page, list[str]]:
     page.goto(url)
     page.wait_for_function(
         "() => window.metaliverpool?.publicMap?.firstPaintMs != null"
-        " && window.metaliverpool.publicMap.loaded.length === 6",
+        " && window.metaliverpool.publicMap.loaded.length === 7",
         timeout=60_000,
     )
     page.wait_for_function("() => window.metaliverpool.publicMap.map.loaded()", timeout=30_000)
@@ -164,7 +164,7 @@ def test_sign_in_from_the_map_and_back(browser: Browser, region_server: ProcessS
         page.wait_for_selector("#scenarios", state="attached", timeout=10_000)
         assert page.inner_text("#me") == "mapvisitor"
         page.click("#public-map-link")
-        page.wait_for_function("() => window.metaliverpool?.publicMap?.loaded.length === 6", timeout=30_000)
+        page.wait_for_function("() => window.metaliverpool?.publicMap?.loaded.length === 7", timeout=30_000)
         assert page.is_visible("#my-scenarios") and not page.is_visible("#signin-link")
     finally:
         context.close()

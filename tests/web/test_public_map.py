@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 from metaliverpool.api.app import create_app
 from metaliverpool.errors import InputError
 from metaliverpool.ingest import region_layers
+from metaliverpool.ingest.zones import DECILE_COLUMNS
 from metaliverpool.service.public_map import LAYER_NAMES, PRECISION_DEG, PublicMap
+from metaliverpool.service.rate_limits import AddressLimiter, PublicLimits, TooManyRequests
 from web.conftest import make_config
 from web.region_fixture import HOSPITAL, STATION, write_region
 
@@ -35,7 +37,9 @@ def test_region_summary_needs_no_account(visitor: TestClient) -> None:
     assert body["bounds"] == [-3.1, 53.38, -2.9, 53.45]
     counts = {layer["name"]: layer["features"] for layer in body["layers"]}
     # the inactive bus stop and the one outside the region are dropped
-    assert counts == {"districts": 2, "lsoas": 4, "services": 3, "stations": 2, "bus_stops": 1, "roads": 2}
+    assert counts == {
+        "districts": 2, "wards": 2, "lsoas": 4, "services": 3, "stations": 2, "bus_stops": 1, "roads": 2,
+    }  # fmt: skip
 
 
 def test_layers_are_gzipped_geojson_with_etag(visitor: TestClient) -> None:
@@ -56,6 +60,52 @@ def test_layers_are_gzipped_geojson_with_etag(visitor: TestClient) -> None:
     hospital = services[HOSPITAL[0]]
     assert hospital["geometry"]["coordinates"] == [HOSPITAL[1], HOSPITAL[2]]
     assert hospital["properties"]["details"]["Postcode"] == "L1 1AA"
+
+
+def test_wards_and_the_deciles_of_every_imd_domain(visitor: TestClient) -> None:
+    wards = visitor.get("/api/public/layers/wards").json()["features"]
+    assert sorted((w["properties"]["name"], w["properties"]["district"]) for w in wards) == [
+        ("Eastham Central", "Eastham"),
+        ("Westshire Central", "Westshire"),
+    ]
+    assert all({"code", "label_lon", "label_lat"} <= set(w["properties"]) for w in wards)
+    lsoas = visitor.get("/api/public/layers/lsoas").json()["features"]
+    first = next(f["properties"] for f in lsoas if f["properties"]["code"] == "E01000000")
+    # every domain's decile as the IMD file has it (the fixture writes 5 for the domains it does not set)
+    assert first["imd_decile"] == 1 and first["income_decile"] == 2
+    assert {key: first[key] for key in DECILE_COLUMNS if key not in ("imd_decile", "income_decile")} == {
+        key: 5 for key in DECILE_COLUMNS if key not in ("imd_decile", "income_decile")
+    }
+    found = visitor.get("/api/public/search", params={"q": "westshire c"}).json()
+    assert [(hit["kind"], hit["name"], hit["detail"]) for hit in found] == [
+        ("ward", "Westshire Central", "Westshire")
+    ]
+
+
+def test_public_requests_are_limited_per_address(twin_dir: Path, region_dir: Path, tmp_path: Path) -> None:
+    """Over the burst, a client address gets 429 with Retry-After; the limit refills with time."""
+    limits = PublicLimits(requests_per_s=0.5, burst=5)
+    config = make_config(twin_dir, tmp_path, region_data=region_dir, public_limits=limits)
+    with TestClient(create_app(config)) as client:
+        codes = [client.get("/api/public/region").status_code for _ in range(7)]
+        assert codes == [200] * 5 + [429] * 2
+        refused = client.get("/api/public/search", params={"q": "lime"})
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "2"
+        assert "too many requests" in refused.json()["detail"]
+        assert client.get("/api/health").status_code == 200  # only /api/public/* is limited
+
+
+def test_address_limiter_refills_and_forgets_the_oldest() -> None:
+    limiter = AddressLimiter(PublicLimits(requests_per_s=2.0, burst=2, max_addresses=2))
+    limiter.check("a", 0.0)
+    limiter.check("a", 0.0)
+    with pytest.raises(TooManyRequests):
+        limiter.check("a", 0.1)
+    limiter.check("a", 0.6)  # 0.6 s at 2 a second: one more
+    limiter.check("b", 0.6)
+    limiter.check("c", 0.6)  # "a" was seen least recently: forgotten, so it starts with a full burst
+    limiter.check("a", 0.6)
+    limiter.check("a", 0.6)
 
 
 def test_coordinates_are_quantised(tmp_path: Path) -> None:
@@ -130,7 +180,7 @@ def test_real_region_layers(tmp_path: Path) -> None:
     public_map = PublicMap(folder)
     summary = public_map.summary()
     counts = {layer["name"]: layer["features"] for layer in summary["layers"]}
-    assert counts["districts"] == 6 and counts["lsoas"] == 989
+    assert counts["districts"] == 6 and counts["lsoas"] == 989 and counts["wards"] == 132
     # the 90 active rail stations and 6 ferry terminals of the rail and ferry file; Reston (Scottish
     # Borders), a rail row of the Merseyside file, lies outside the region
     assert counts["stations"] == 96
@@ -151,21 +201,43 @@ def contrast(first: str, second: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def test_contrast_of_the_map_colours() -> None:
-    """Roads, services and stations at least 3:1 against the land (WCAG non-text contrast), read from the
-    client's style module; the land and the water differ."""
+def style_colours(block: str) -> dict[str, str]:
+    """The ``name: "#rrggbb"`` entries of a record (or ``["name", "#rrggbb"]`` pairs) in the public map's
+    style module."""
     style = (Path(__file__).resolve().parents[2] / "web" / "src" / "public" / "style.ts").read_text()
-    land = re.search(r'LAND = "(#[0-9a-f]{6})"', style)
-    water = re.search(r'WATER = "(#[0-9a-f]{6})"', style)
-    assert land and water
-    roads = re.search(r"ROAD_COLOURS[^=]*= \[(.*?)\];", style, re.S)
-    assert roads
-    colours = re.findall(r'"(#[0-9a-f]{6})"', roads.group(1))
-    for block in ("SERVICE_COLOURS", "STATION_COLOURS"):
-        found = re.search(block + r"[^=]*= \{(.*?)\};", style, re.S)
-        assert found
-        colours += re.findall(r'"(#[0-9a-f]{6})"', found.group(1))
-    assert len(colours) == 10
-    assert min(contrast(colour, land.group(1)) for colour in colours) >= 3.0
-    assert contrast(land.group(1), water.group(1)) > 1.5
-    assert contrast("#1a1a1a", land.group(1)) >= 4.5  # district labels
+    found = re.search(block + r"[^=]*= [\[{](.*?)[\]}];\n", style, re.S)
+    assert found, block
+    pairs = re.findall(r'"?(\w+)"?[,:] "(#[0-9a-f]{6})"', found.group(1))
+    return dict(pairs)
+
+
+def style_constant(name: str) -> str:
+    style = (Path(__file__).resolve().parents[2] / "web" / "src" / "public" / "style.ts").read_text()
+    found = re.search(name + r' = "(#[0-9a-f]{6})"', style)
+    assert found, name
+    return found.group(1)
+
+
+def test_contrast_of_the_map_colours() -> None:
+    """Read from the client's style module: every line and symbol colour (roads, boundaries, services,
+    stations, bus stops) at least 3:1 against the land, the roads and stations (which cross or stand on the
+    estuaries: tunnels, bridges, ferry terminals) also against the water (WCAG 2.2 non-text contrast); the
+    labels at least 4.5:1 against the land; the land and the water differ."""
+    land, water = style_constant("LAND"), style_constant("WATER")
+    roads = style_colours("ROAD_COLOURS")
+    outlines = style_colours("OUTLINE_COLOURS")
+    symbols = {**style_colours("SERVICE_COLOURS"), **style_colours("STATION_COLOURS")}
+    labels = style_colours("LABEL_COLOURS")
+    assert len(roads) == 5 and len(outlines) == 4 and len(symbols) == 5 and len(labels) == 2
+    on_land = {**roads, **outlines, **symbols}
+    ratios = {name: contrast(colour, land) for name, colour in on_land.items()}
+    assert min(ratios.values()) >= 3.0, ratios
+    on_water = {**roads, **style_colours("STATION_COLOURS")}
+    water_ratios = {name: contrast(colour, water) for name, colour in on_water.items()}
+    assert min(water_ratios.values()) >= 3.0, water_ratios
+    assert min(contrast(colour, land) for colour in labels.values()) >= 4.5
+    assert contrast(land, water) > 1.5
+    # the HTML labels use the same colours as the style module says
+    css = (Path(__file__).resolve().parents[2] / "web" / "src" / "style.css").read_text()
+    for name, colour in labels.items():
+        assert re.search(rf"\.{name}-label \{{[^}}]*color: {colour};", css), name

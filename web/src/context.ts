@@ -45,6 +45,8 @@ export interface ScenarioContext {
   toast(text: string, kind?: "error" | "info"): void;
   /** redraw the deck.gl layers from `view` */
   render(): void;
+  /** redraw only the vehicles (playback: `view.time_s` changed) */
+  renderVehicles(): void;
   showTab(name: string): void;
 }
 

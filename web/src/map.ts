@@ -11,6 +11,7 @@ import { PathLayer, ScatterplotLayer, SolidPolygonLayer, PolygonLayer, TextLayer
 import { TripsLayer } from "@deck.gl/geo-layers";
 import type { Layer as DeckLayer, PickingInfo } from "@deck.gl/core";
 import { category, pathOf, pointOf, polygonOf, type Layer } from "./layers";
+import type { VehicleTrips } from "./vehicle_trips";
 
 type RGBA = [number, number, number, number];
 
@@ -34,8 +35,23 @@ export function roadStyle(highway: string): { colour: RGBA; width: number } {
 
 export interface TwinLayers { links: Layer; zones: Layer; services: Layer; junctions: Layer }
 
+/** The rows each layer draws, made once: deck.gl compares `data` by reference, so the same arrays on every
+ * render leave the roads' attributes alone when only the vehicles' time changes. */
+export interface TwinRows { links: number[]; zones: number[]; services: number[]; signals: number[] }
+
+export function twinRows(layers: TwinLayers): TwinRows {
+  const all = (count: number) => Array.from({ length: count }, (_, i) => i);
+  return {
+    links: all(layers.links.count),
+    zones: all(layers.zones.count),
+    services: all(layers.services.count).filter((i) => category(layers.services, "kind", i) in SERVICE_COLOURS),
+    signals: all(layers.junctions.count).filter((i) => category(layers.junctions, "control", i) === "signals"),
+  };
+}
+
 export interface MapView {
   layers: TwinLayers;
+  rows: TwinRows;
   /** colour override by link index (edits, run differences) */
   linkColour: (i: number) => RGBA | null;
   linkVersion: number;
@@ -46,8 +62,8 @@ export interface MapView {
   drawing: [number, number][] | null;
   areas: { polygon: number[][]; colour: RGBA; id: string }[];
   comments: { id: string; position: [number, number]; resolved: boolean }[];
-  /** vehicles of a run: flat lon/lat per path with a time (s after 07:00) per vertex */
-  vehicles: { path: Float32Array; timestamps: Float32Array; colour: RGBA }[] | null;
+  /** vehicles of a run as binary paths with a time (s after 07:00) per vertex */
+  vehicles: VehicleTrips | null;
   time_s: number;
   /** congestion forecast: link rows drawn wide in their band colour */
   forecast: { rows: number[]; colours: RGBA[] } | null;
@@ -68,15 +84,48 @@ export function createMap(container: HTMLElement, bounds: [number, number, numbe
   map.addControl(new NavigationControl({ visualizePitch: true }), "top-left");
   const overlay = new MapboxOverlay({ interleaved: false, layers: [] });
   map.addControl(overlay as unknown as IControl);
-  return { map, overlay };
+  const moving = new MapboxOverlay({ interleaved: false, layers: [] });
+  map.addControl(moving as unknown as IControl);
+  return { map, overlay, moving };
+}
+
+/** The vehicles of a run at `view.time_s`, drawn by an overlay of their own (`createMap`'s `moving`), so
+ * a frame of playback redraws only them, never the roads under them. */
+export function vehicleLayers(view: MapView): DeckLayer[] {
+  const result: DeckLayer[] = [];
+  if (view.vehicles) {
+    const trips = view.vehicles;
+    result.push(
+      new TripsLayer({
+        id: "vehicles",
+        data: {
+          length: trips.length,
+          startIndices: trips.startIndices,
+          attributes: {
+            getPath: { value: trips.positions, size: 2 },
+            getTimestamps: { value: trips.timestamps, size: 1 },
+            getColor: { value: trips.colours, size: 4, normalized: true },
+          },
+        },
+        positionFormat: "XY",
+        _pathType: "open",
+        currentTime: view.time_s,
+        trailLength: 45,
+        widthMinPixels: 3,
+        capRounded: true,
+        jointRounded: true,
+      }),
+    );
+  }
+  return result;
 }
 
 export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void): DeckLayer[] {
   const { links, zones, services, junctions } = view.layers;
-  const linkIndex = Array.from({ length: links.count }, (_, i) => i);
+  const linkIndex = view.rows.links;
   const result: DeckLayer[] = [];
   if (view.communities !== "off") {
-    const zoneIndex = Array.from({ length: zones.count }, (_, i) => i);
+    const zoneIndex = view.rows.zones;
     const population = zones.columns.population as Float32Array;
     const maxPopulation = Math.max(1, ...Array.from(population));
     result.push(
@@ -159,9 +208,7 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
     );
   }
   if (view.showServices) {
-    const serviceIndex = Array.from({ length: services.count }, (_, i) => i).filter(
-      (i) => category(services, "kind", i) in SERVICE_COLOURS,
-    );
+    const serviceIndex = view.rows.services;
     result.push(
       new ScatterplotLayer<number>({
         id: "services",
@@ -177,9 +224,7 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       }),
     );
   }
-  const junctionIndex = Array.from({ length: junctions.count }, (_, i) => i).filter(
-    (i) => category(junctions, "control", i) === "signals",
-  );
+  const junctionIndex = view.rows.signals;
   result.push(
     new ScatterplotLayer<number>({
       id: "signals",
@@ -208,25 +253,6 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
         radiusMinPixels: 8,
         lineWidthMinPixels: 3,
         pickable: false,
-      }),
-    );
-  }
-  if (view.vehicles) {
-    result.push(
-      new TripsLayer<{ path: Float32Array; timestamps: Float32Array; colour: RGBA }>({
-        id: "vehicles",
-        data: view.vehicles,
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        getPath: (d) => d.path as any,
-        positionFormat: "XY",
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        getTimestamps: (d) => d.timestamps as any,
-        getColor: (d) => d.colour,
-        currentTime: view.time_s,
-        trailLength: 45,
-        widthMinPixels: 3,
-        capRounded: true,
-        jointRounded: true,
       }),
     );
   }

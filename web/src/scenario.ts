@@ -7,7 +7,7 @@ import { api, type ScenarioInfo, type User } from "./api";
 import { Room, type EditEntry } from "./collab";
 import { clear, el } from "./dom";
 import { decodeLayer } from "./layers";
-import { buildLayers, createMap, type MapView } from "./map";
+import { buildLayers, createMap, twinRows, vehicleLayers, type MapView } from "./map";
 import { BANDS } from "./forecast";
 import { calibrationStatus } from "./calibration";
 import { indexTwin, type ScenarioContext } from "./context";
@@ -58,7 +58,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const mapWrap = el("div", { class: "mapwrap" }, mapDiv, cursorsDiv, statusDiv, calibrationStatus(twinInfo), toast, legend, slider);
   app.append(el("div", { class: "layout" }, side, mapWrap));
 
-  const { map, overlay } = createMap(mapDiv, twinInfo.bounds);
+  const { map, overlay, moving } = createMap(mapDiv, twinInfo.bounds);
   const [links, zones, services, junctions] = (await layerBuffers).map(decodeLayer);
   const twin = indexTwin({ links, zones, services, junctions });
 
@@ -67,10 +67,10 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const room = new Room(`${protocol}//${location.host}/api/scenarios/${scenarioId}/live`);
   room.setPresence({ user: { name: user.name, colour: user.colour, role: scenario.role }, cursor: null, viewport: null });
   const view: MapView = {
-    layers: twin, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
+    layers: twin, rows: twinRows(twin), linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
     showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
   };
-  const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null };
+  const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null, frames: 0 };
   const tabButtons = el("div", { class: "tabs" });
   const body = el("div", { id: "tab-body" });
   const tabs: Record<string, HTMLElement> = {};
@@ -87,7 +87,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     render: () => {
       view.linkColour = (i) => ctx.linkColours.get(i) ?? null;
       overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab") });
+      ctx.renderVehicles();
     },
+    renderVehicles: () => moving.setProps({ layers: vehicleLayers(view) }),
     showTab: (name) => {
       clear(body);
       body.append(tabs[name]);
@@ -150,6 +152,8 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
       if (hooks.firstPaintMs === null && map.loaded()) hooks.firstPaintMs = performance.now();
     },
   });
+  // frames of the vehicles' overlay drawn (bench/map.py: the playback frame rate)
+  moving.setProps({ onAfterRender: () => { hooks.frames = (hooks.frames as number) + 1; } });
   if (map.loaded()) people.publishViewport();
   else map.on("load", () => { ctx.render(); people.publishViewport(); });
   ctx.render();

@@ -41,6 +41,7 @@ from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import Passwords, make_hasher
 from metaliverpool.service.public_map import PublicMap
+from metaliverpool.service.rate_limits import AddressLimiter
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_queue import QueueLimits
 from metaliverpool.service.run_scheduler import RunScheduler
@@ -81,6 +82,7 @@ def build_context(config: ServerConfig) -> ServerContext:
             config.hashing_wait_s,
         ),
         public_map=None if config.region_data is None else PublicMap(config.region_data),
+        public_limiter=AddressLimiter(config.public_limits),
     )
 
 

@@ -12,6 +12,7 @@ from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
 from metaliverpool.service.public_map import PublicMap
+from metaliverpool.service.rate_limits import AddressLimiter, PublicLimits
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.signin_limits import SigninLimits
@@ -40,6 +41,7 @@ class ServerConfig:
     allowed per account and address in a sliding window. ``hashing_slots``: password hashes computed at
     once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503). ``region_data``: the
     data folder the public map's region layers are built from at start-up (None: no public map).
+    ``public_limits``: requests to ``/api/public/*`` allowed per client address (429 beyond them).
     """
 
     twin_paths: tuple[Path, ...]
@@ -60,6 +62,7 @@ class ServerConfig:
     hashing_slots: int = HASHING_SLOTS
     hashing_wait_s: float = HASHING_WAIT_S
     region_data: Path | None = None
+    public_limits: PublicLimits = field(default_factory=PublicLimits)
 
 
 @dataclass
@@ -77,3 +80,4 @@ class ServerContext:
     forecasts: ForecastCatalog
     passwords: Passwords = field(default_factory=Passwords)
     public_map: PublicMap | None = None
+    public_limiter: AddressLimiter = field(default_factory=lambda: AddressLimiter(PublicLimits()))

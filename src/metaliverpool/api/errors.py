@@ -21,6 +21,7 @@ from metaliverpool.api.models import ErrorBody
 from metaliverpool.errors import InputError
 from metaliverpool.service.access import AccessDenied, AuthRequired, Conflict, NotFound
 from metaliverpool.service.passwords import HashingBusy
+from metaliverpool.service.rate_limits import TooManyRequests
 from metaliverpool.service.signin_limits import TooManyAttempts
 from metaliverpool.store.db import StoreBusy
 
@@ -32,6 +33,7 @@ STATUS_OF: dict[type[Exception], int] = {
     Conflict: 409,
     StoreBusy: 409,
     TooManyAttempts: 429,
+    TooManyRequests: 429,
     HashingBusy: 503,
 }
 """HTTP status of each service error."""
@@ -42,7 +44,8 @@ DESCRIPTIONS = {
     404: "Not found (or private to others)",
     409: "Conflicts with the current state (a name taken, or too many concurrent changes: try again)",
     413: "Request body too large",
-    429: "Too many failed sign-ins for this account or address (see Retry-After)",
+    429: "Too many failed sign-ins, or requests to the public map, for this account or address "
+    "(see Retry-After)",
     503: "Busy checking other passwords (see Retry-After)",
 }
 

@@ -151,7 +151,7 @@ async def live(socket: WebSocket, scenario_id: int) -> None:
                 connection.end(1003, "binary frames only")
                 break
             # a socket that sends too much waits, unread (TCP pushes back on it), while the others go on
-            await asyncio.sleep(budget.spend(len(message), time.monotonic()))
+            await asyncio.sleep(budget.spend_message(len(message), time.monotonic()))
             if connection.ended:
                 break
             await room.receive(connection, message)

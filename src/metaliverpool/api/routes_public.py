@@ -1,12 +1,14 @@
 """The public map's read-only endpoints: no account, cacheable. The region layers are gzipped GeoJSON
-built once per server from its data folder (:mod:`metaliverpool.service.public_map`)."""
+built once per server from its data folder (:mod:`metaliverpool.service.public_map`). Requests are limited
+per client address (``ServerConfig.public_limits``; 429 with Retry-After beyond them)."""
 
 from __future__ import annotations
 
 import gzip
+import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
@@ -16,8 +18,17 @@ from metaliverpool.api.models import clean_text
 from metaliverpool.service.access import NotFound
 from metaliverpool.service.public_map import PublicMap
 
-router = APIRouter(prefix="/api/public", tags=["public"])
-LayerName = Literal["districts", "lsoas", "services", "stations", "bus_stops", "roads"]
+
+async def limit_requests(request: Request, context: ContextDep) -> None:
+    """Count the request against its client address (429 with Retry-After when over the limit)."""
+    address = request.client.host if request.client else ""
+    context.public_limiter.check(address, time.monotonic())
+
+
+router = APIRouter(
+    prefix="/api/public", tags=["public"], dependencies=[Depends(limit_requests)], responses=errors(429)
+)
+LayerName = Literal["districts", "wards", "lsoas", "services", "stations", "bus_stops", "roads"]
 CACHE_CONTROL = "public, max-age=3600"
 
 
@@ -68,6 +79,6 @@ async def search(
     ],
     limit: int = Query(10, ge=1, le=50, description="Most results returned."),
 ) -> list[dict[str, Any]]:
-    """Districts, LSOAs, stations, ferry terminals, bus stops, services and streets whose name contains
+    """Districts, wards, LSOAs, stations, ferry terminals, bus stops, services and streets whose name contains
     ``q``: each with its ``kind``, ``name``, a ``detail`` line and a point (``lon``, ``lat`` degrees)."""
     return await run_in_threadpool(public_map(context).search, q, limit)

@@ -3,8 +3,10 @@
 Files, all under the data folder (``/work/shared/data/liverpool/SOURCES.md`` gives each one's provenance):
 
 - ``boundaries/lcr_lad_from_lsoa2011.geojson``: the six districts (``LAD11CD``, ``LAD_NM``).
+- ``boundaries/lcr_wards2013_bgc.geojson``: the 132 electoral wards of 2013 (``WD13CD``, ``WD13NM``,
+  ``LAD_NM``).
 - ``boundaries/lcr_lsoa2011_bgc.geojson`` with ``imd2019/lcr_imd2019_domains_and_population.csv``: LSOAs
-  with mid-2015 population and IMD 2019 deciles.
+  with mid-2015 population and the IMD 2019 decile and the deciles of its seven domains.
 - ``poi/*.geojson``: hospitals, GP practices and schools (``ingest.services.POI_SOURCES``).
 - ``public_transport/naptan_*.csv``: NaPTAN stops (rail stations, ferry terminals, bus stops).
 - ``roads_lcr/lcr_srn_hapms_2020.geojson`` (the Strategic Road Network) and
@@ -23,9 +25,10 @@ import shapely
 
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.services import POI_SOURCES
-from metaliverpool.ingest.zones import read_geojson_features, read_imd
+from metaliverpool.ingest.zones import DECILE_COLUMNS, read_geojson_features, read_imd
 
 DISTRICTS_FILE = "boundaries/lcr_lad_from_lsoa2011.geojson"
+WARDS_FILE = "boundaries/lcr_wards2013_bgc.geojson"
 LSOA_FILE = "boundaries/lcr_lsoa2011_bgc.geojson"
 IMD_FILE = "imd2019/lcr_imd2019_domains_and_population.csv"
 NAPTAN_FILES = (
@@ -62,35 +65,46 @@ def _property(path: Path, index: int, props: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def read_districts(data: Path) -> list[dict[str, Any]]:
-    """The districts: ``code``, ``name`` and ``geometry`` (multi-polygon)."""
-    path = data / DISTRICTS_FILE
+def _read_areas(path: Path, properties: dict[str, str], what: str) -> list[dict[str, Any]]:
+    """Areas of a GeoJSON file: our names for its ``properties`` (ours -> the file's) and ``geometry``;
+    ``InputError`` when the file has none (``what`` names them)."""
     rows = []
     for index, feature in enumerate(read_geojson_features(path)):
         props = feature.get("properties") or {}
-        rows.append(
-            {
-                "code": _property(path, index, props, "LAD11CD"),
-                "name": _property(path, index, props, "LAD_NM"),
-                "geometry": _shape(path, index, feature),
-            }
-        )
+        row: dict[str, Any] = {ours: _property(path, index, props, key) for ours, key in properties.items()}
+        row["geometry"] = _shape(path, index, feature)
+        rows.append(row)
     if not rows:
-        raise InputError(path, "no districts")
+        raise InputError(path, f"no {what}")
     return rows
 
 
+def read_districts(data: Path) -> list[dict[str, Any]]:
+    """The districts: ``code``, ``name`` and ``geometry`` (multi-polygon)."""
+    return _read_areas(data / DISTRICTS_FILE, {"code": "LAD11CD", "name": "LAD_NM"}, "districts")
+
+
+def read_wards(data: Path) -> list[dict[str, Any]]:
+    """The electoral wards (2013): ``code``, ``name``, ``district`` and ``geometry``."""
+    properties = {"code": "WD13CD", "name": "WD13NM", "district": "LAD_NM"}
+    return _read_areas(data / WARDS_FILE, properties, "wards")
+
+
 def read_lsoas(data: Path) -> list[dict[str, Any]]:
-    """LSOAs: ``code``, ``name``, ``district``, ``population`` (mid-2015), ``imd_decile`` (1 = most
-    deprived 10% in England) and ``geometry``."""
+    """LSOAs: ``code``, ``name``, ``district``, ``population`` (mid-2015), ``imd_decile`` and the deciles
+    of the IMD's domains (``DECILE_COLUMNS``: ``income_decile``, ``employment_decile``, ...; 1 = most
+    deprived 10% of LSOAs in England) and ``geometry``."""
     path = data / LSOA_FILE
     table = read_imd(data / IMD_FILE)
-    imd = {
-        str(code): (int(population), int(decile))
-        for code, population, decile in zip(
-            table["zone_code"], table["population"], table["imd_decile"], strict=True
-        )
-    }
+    imd_path = data / IMD_FILE
+    imd: dict[str, dict[str, int]] = {}
+    for line, record in enumerate(table.to_dict("records"), start=2):
+        try:
+            imd[str(record["zone_code"])] = {key: int(record[key]) for key in ("population", *DECILE_COLUMNS)}
+        except (TypeError, ValueError):
+            raise InputError(
+                imd_path, "expected whole-number population and deciles", where=f"line {line}"
+            ) from None
     rows = []
     for index, feature in enumerate(read_geojson_features(path)):
         props = feature.get("properties") or {}
@@ -102,8 +116,7 @@ def read_lsoas(data: Path) -> list[dict[str, Any]]:
                 "code": code,
                 "name": _property(path, index, props, "LSOA11NM"),
                 "district": str(props.get("LAD_NM") or ""),
-                "population": imd[code][0],
-                "imd_decile": imd[code][1],
+                **imd[code],
                 "geometry": _shape(path, index, feature),
             }
         )

@@ -92,7 +92,7 @@ h1{font-size:1.6em;margin-bottom:0}h2{margin-top:1.8em;border-bottom:1px solid #
 .lede{color:#555}.summary li{margin:.3em 0}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{border-bottom:1px solid #e3e3e3;padding:4px 6px;text-align:right}
-th:first-child,td:first-child{text-align:left}.ci{color:#777;font-size:.9em}
+th:first-child,td:first-child{text-align:left}.ci{color:#666;font-size:.9em}
 figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}
 svg.map{border:1px solid #ddd;max-width:100%;height:auto}
 .legend{font-size:.85em;color:#444}.key{margin-right:1.2em}

@@ -8,6 +8,8 @@ Yjs reader. Everything else is checked by :mod:`metaliverpool.service.yjs_update
 
 from __future__ import annotations
 
+from metaliverpool.service.rate_limits import TokenBucket
+
 MAX_MESSAGE_BYTES = 1024 * 1024
 """Largest WebSocket message accepted (bytes): uvicorn's ``ws_max_size`` and the room's own check."""
 
@@ -60,24 +62,16 @@ RECEIVE_MESSAGE_COST_BYTES = 512
 """Bytes each message counts for on top of its length, so floods of tiny messages are paced too."""
 
 
-class ReceiveBudget:
-    """A token bucket of bytes for one connection: :meth:`spend` says how long to wait before handling a
-    message so that the connection stays within :data:`RECEIVE_BYTES_PER_S` after a burst of
+class ReceiveBudget(TokenBucket):
+    """A token bucket of bytes for one connection: :meth:`spend_message` says how long to wait before
+    handling a message so that the connection stays within :data:`RECEIVE_BYTES_PER_S` after a burst of
     :data:`RECEIVE_BURST_BYTES`."""
 
     def __init__(
         self, rate_bytes_per_s: float = RECEIVE_BYTES_PER_S, burst_bytes: float = RECEIVE_BURST_BYTES
     ) -> None:
-        self.rate_bytes_per_s = rate_bytes_per_s
-        self.burst_bytes = burst_bytes
-        self.tokens_bytes = burst_bytes
-        self.at_s: float | None = None
+        super().__init__(rate_bytes_per_s, burst_bytes)
 
-    def spend(self, size_bytes: int, now_s: float) -> float:
+    def spend_message(self, size_bytes: int, now_s: float) -> float:
         """Take a message of ``size_bytes`` at monotonic time ``now_s``; returns the wait (seconds)."""
-        if self.at_s is not None:
-            elapsed_s = max(0.0, now_s - self.at_s)
-            self.tokens_bytes = min(self.burst_bytes, self.tokens_bytes + elapsed_s * self.rate_bytes_per_s)
-        self.at_s = now_s
-        self.tokens_bytes -= size_bytes + RECEIVE_MESSAGE_COST_BYTES
-        return max(0.0, -self.tokens_bytes / self.rate_bytes_per_s)
+        return self.spend(size_bytes + RECEIVE_MESSAGE_COST_BYTES, now_s)

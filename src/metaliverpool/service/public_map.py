@@ -3,7 +3,8 @@
 gzipped, with an ETag; and a name search over them.
 
 Layers (``LAYER_NAMES``): ``districts`` (the land: the six districts, with a label point),
-``lsoas`` (population and IMD decile), ``services`` (hospitals, GPs, schools with details),
+``wards`` (with a label point), ``lsoas`` (population, IMD decile and the deciles of its domains),
+``services`` (hospitals, GPs, schools with details),
 ``stations`` (rail stations and ferry terminals), ``bus_stops`` and ``roads`` (motorways, trunk and main
 roads). Everything outside the districts is drawn as water/background by the client.
 """
@@ -22,12 +23,12 @@ import shapely
 
 from metaliverpool.ingest import region_layers
 
-LAYER_NAMES = ("districts", "lsoas", "services", "stations", "bus_stops", "roads")
+LAYER_NAMES = ("districts", "wards", "lsoas", "services", "stations", "bus_stops", "roads")
 PRECISION_DEG = 1e-5
 """Coordinate quantum (degrees): 1.1 m north-south, 0.7 m east-west at 53.4 N."""
 SIMPLIFY_DEG = 2e-5
 """Polygon and line simplification tolerance (degrees), below a pixel at the region's zoom levels."""
-SEARCH_KINDS = ("district", "lsoa", "rail", "ferry", "hospital", "gp", "school", "street", "bus")
+SEARCH_KINDS = ("district", "ward", "lsoa", "rail", "ferry", "hospital", "gp", "school", "street", "bus")
 """The order search results come in (before the match quality)."""
 
 
@@ -95,8 +96,9 @@ class PublicMap:
             region = shapely.union_all([d["geometry"] for d in districts])
             # stops and services a little outside the clipped boundary (on the shore) still count
             near_region = shapely.buffer(region, 0.005)
-            for district in districts:
-                district["label_lon"], district["label_lat"] = _point(district["geometry"])
+            wards = region_layers.read_wards(data)
+            for area in (*districts, *wards):
+                area["label_lon"], area["label_lat"] = _point(area["geometry"])
             lsoas = region_layers.read_lsoas(data)
             services = region_layers.read_services(data, near_region)
             stops = region_layers.read_stops(data, near_region)
@@ -105,6 +107,7 @@ class PublicMap:
             buses = [s for s in stops if s["kind"] == "bus"]
             self._layers = {
                 "districts": encode_layer(districts, simplify=True),
+                "wards": encode_layer(wards, simplify=True),
                 "lsoas": encode_layer(lsoas, simplify=True),
                 "services": encode_layer(services, simplify=False),
                 "stations": encode_layer(stations, simplify=False),
@@ -112,17 +115,19 @@ class PublicMap:
                 "roads": encode_layer(roads, simplify=True),
             }
             self.bounds = [round(float(v), 5) for v in shapely.bounds(region)]
-            self._search = self._search_entries(districts, lsoas, services, stops, roads)
+            self._search = self._search_entries(districts, wards, lsoas, services, stops, roads)
 
     @staticmethod
     def _search_entries(
         districts: list[dict[str, Any]],
+        wards: list[dict[str, Any]],
         lsoas: list[dict[str, Any]],
         services: list[dict[str, Any]],
         stops: list[dict[str, Any]],
         roads: list[dict[str, Any]],
     ) -> list[dict[str, Any]]:
         entries = [_entry("district", d["name"], d["code"], d["geometry"]) for d in districts]
+        entries += [_entry("ward", w["name"], w["district"], w["geometry"]) for w in wards]
         entries += [_entry("lsoa", z["name"], z["code"], z["geometry"]) for z in lsoas]
         entries += [
             _entry(

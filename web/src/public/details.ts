@@ -1,8 +1,12 @@
-// The details of what a click on the public map found: a service (address, phone, Ofsted...), a station
-// or bus stop, or an LSOA (population and IMD decile).
+// The details of what a click (or a choice in the feature and search lists) found on the public map: a
+// service (address, phone, Ofsted...), a station or bus stop, a ward, or an LSOA (population, the IMD
+// decile and its domains'). The panel takes the focus; Close or Escape hands it back.
 
-import type { MapGeoJSONFeature } from "maplibre-gl";
 import { el, clear } from "../dom";
+import { DEPRIVATION } from "./style";
+
+/** What the panel needs of a map feature: its layer and properties. */
+export interface Found { layer: { id: string }; properties: Record<string, unknown> }
 
 const DETAIL_LABELS: Record<string, string> = {
   Address1: "Address", Address2: "", Address: "Address", City: "", Postcode: "Postcode", postcode: "Postcode",
@@ -23,7 +27,11 @@ function rows(entries: [string, string][]): HTMLElement {
   return el("dl", {}, ...entries.filter(([, v]) => v !== "").flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-export function showDetails(panel: HTMLElement, feature: MapGeoJSONFeature): void {
+function decile(value: unknown): string {
+  return value === undefined ? "" : `${value}${Number(value) === 1 ? " (most deprived 10%)" : Number(value) === 10 ? " (least deprived 10%)" : ""}`;
+}
+
+export function showDetails(panel: HTMLElement, feature: Found, returnFocus: HTMLElement | null = null): void {
   clear(panel);
   const p = feature.properties as Record<string, unknown>;
   const layer = feature.layer.id;
@@ -34,13 +42,21 @@ export function showDetails(panel: HTMLElement, feature: MapGeoJSONFeature): voi
     body = rows(Object.entries(record(p.details)).map(([k, v]) => [DETAIL_LABELS[k] || k, v]));
   } else if (layer === "stations" || layer === "bus_stops") {
     body = rows([["Stop", String(p.indicator ?? "")], ["Street", String(p.street ?? "")], ["Locality", String(p.locality ?? "")], ["NaPTAN code", String(p.atco ?? "")]]);
+  } else if (layer === "wards") {
+    kind = "Ward (2013)";
+    body = rows([["District", String(p.district ?? "")], ["Ward code", String(p.code ?? "")]]);
   } else {
     kind = "Area (LSOA)";
     title = `${p.name} (${p.code})`;
-    body = rows([["District", String(p.district ?? "")], ["Population (mid-2015)", Number(p.population).toLocaleString("en-GB")],
-      ["IMD 2019 decile", `${p.imd_decile} (1 = most deprived 10% in England)`]]);
+    body = el("div", {}, rows([["District", String(p.district ?? "")], ["Population (mid-2015)", Number(p.population).toLocaleString("en-GB")]]),
+      el("p", { class: "key-title" }, "IMD 2019 deciles among England's LSOAs"),
+      rows(DEPRIVATION.map(([property, name]) => [name, decile(p[property])])));
   }
-  panel.append(el("p", { class: "meta" }, kind), el("h2", { id: "details-title" }, title), body,
-    el("button", { type: "button", id: "close-details", onclick: () => { panel.hidden = true; } }, "Close"));
+  const close = () => { panel.hidden = true; returnFocus?.focus(); };
+  const heading = el("h2", { id: "details-title", tabindex: "-1" }, title);
+  panel.append(el("p", { class: "meta" }, kind), heading, body,
+    el("button", { type: "button", id: "close-details", onclick: close }, "Close"));
+  panel.onkeydown = (event) => { if (event.key === "Escape") close(); };
   panel.hidden = false;
+  heading.focus({ preventScroll: true });
 }

@@ -1,5 +1,5 @@
 // The public map at `#/`: the whole City Region for anyone, no account. Land (the six districts) on water,
-// LSOAs with a legend, roads, stations, bus stops and services, district labels, search, and the details of
+// wards, LSOAs with a legend, a keyboard list of the features in view, roads, stations, bus stops and services, district labels, search, and the details of
 // what is clicked. Every layer comes from our own server (/api/public/*): no tiles, fonts or scripts from
 // elsewhere.
 
@@ -12,6 +12,8 @@ import { CLICKABLE, SOURCES, publicStyle, type SourceName } from "./style";
 import { legendPanel } from "./legend";
 import { searchPanel } from "./search";
 import { showDetails } from "./details";
+import { featureList } from "./features";
+import type { Place } from "./search";
 
 interface Region { bounds: [number, number, number, number]; attribution: string }
 interface Hooks { map: MapLibreMap; firstPaintMs: number | null; loaded: string[] }
@@ -22,13 +24,16 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** The districts' names, drawn as HTML labels at each district's label point. */
-function labelDistricts(map: MapLibreMap, districts: GeoJSON.FeatureCollection): void {
-  for (const feature of districts.features) {
+/** Area names (districts, wards), drawn as HTML labels at each area's label point. */
+function labelAreas(map: MapLibreMap, areas: GeoJSON.FeatureCollection, className: string): void {
+  for (const feature of areas.features) {
     const p = feature.properties as { name: string; label_lon: number; label_lat: number };
-    new Marker({ element: el("div", { class: "district-label" }, p.name) }).setLngLat([p.label_lon, p.label_lat]).addTo(map);
+    new Marker({ element: el("div", { class: className }, p.name) }).setLngLat([p.label_lon, p.label_lat]).addTo(map);
   }
 }
+
+/** Ward labels only from zoom 11, where they do not cover each other. */
+const WARD_LABEL_ZOOM = 11;
 
 export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
   const container = el("div", { class: "public-map", id: "public-map", role: "region", "aria-label": "Map of the Liverpool City Region" });
@@ -46,7 +51,19 @@ export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
   map.addControl(new NavigationControl({ showCompass: false }), "top-left");
   const hooks: Hooks = { map, firstPaintMs: null, loaded: [] };
   (window as unknown as { metaliverpool: unknown }).metaliverpool = { publicMap: hooks };
-  side.append(searchPanel(map, () => { details.hidden = true; }), legendPanel(map));
+  const features = featureList(map, (feature, from) => showDetails(details, feature, from));
+  const search = searchPanel(map, (place, from) => map.once("idle", () => openPlace(place, from)));
+  side.append(search, legendPanel(map), features.panel);
+  /** A chosen search result: the details of the feature of that name drawn at its point, if any. */
+  const openPlace = (place: Place, from: HTMLElement) => {
+    const point = map.project([place.lon, place.lat]);
+    const box: [[number, number], [number, number]] = [[point.x - 6, point.y - 6], [point.x + 6, point.y + 6]];
+    const layers = CLICKABLE.filter((id) => map.getLayoutProperty(id, "visibility") !== "none");
+    const feature = map.queryRenderedFeatures(box, { layers }).find((f) => f.properties.name === place.name);
+    if (feature) showDetails(details, feature, from); else details.hidden = true;
+  };
+  const showWardLabels = () => container.classList.toggle("show-ward-labels", map.getZoom() >= WARD_LABEL_ZOOM);
+  map.on("zoomend", showWardLabels);
 
   // every layer is requested at once, while the map starts; each is drawn when the map is ready
   const ready = new Promise<void>((resolve) => map.once("load", () => resolve()));
@@ -54,14 +71,17 @@ export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
     const data = await pending;
     await ready;
     (map.getSource(name) as GeoJSONSource).setData(data);
-    if (name === "districts") labelDistricts(map, data);
+    if (name === "districts") labelAreas(map, data, "district-label");
+    if (name === "wards") labelAreas(map, data, "ward-label");
     hooks.loaded.push(name);
+    map.once("idle", features.refresh);
   };
   const requests = new Map(SOURCES.map((name) => [name, getJson<GeoJSON.FeatureCollection>(`/api/public/layers/${name}`)]));
   void (async () => {
     const region = await getJson<Region>("/api/public/region");
     attribution.textContent = region.attribution;
     map.fitBounds([[region.bounds[0], region.bounds[1]], [region.bounds[2], region.bounds[3]]], { padding: 10, duration: 0 });
+    showWardLabels();
     // the land and what a visitor looks for first; the heavier area and bus stop layers follow
     const first: SourceName[] = ["districts", "roads", "stations", "services"];
     await Promise.all(first.map((name) => draw(name, requests.get(name)!)));
@@ -74,7 +94,7 @@ export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
     const layers = CLICKABLE.filter((id) => map.getLayoutProperty(id, "visibility") !== "none");
     const box: [[number, number], [number, number]] = [[event.point.x - 4, event.point.y - 4], [event.point.x + 4, event.point.y + 4]];
     const [feature] = map.queryRenderedFeatures(box, { layers });
-    if (feature) showDetails(details, feature); else details.hidden = true;
+    if (feature) showDetails(details, feature, map.getCanvas()); else details.hidden = true;
   });
   for (const id of CLICKABLE) {
     map.on("mouseenter", id, () => { map.getCanvas().style.cursor = "pointer"; });

@@ -1,5 +1,5 @@
 // The public map's search box: names of districts, LSOAs, stations, services, bus stops and streets
-// (GET /api/public/search); choosing a result flies the map there and marks it.
+// (GET /api/public/search); choosing a result flies the map there, marks it and opens its details.
 
 import { Marker, type Map as MapLibreMap } from "maplibre-gl";
 import { el, clear } from "../dom";
@@ -7,7 +7,7 @@ import { el, clear } from "../dom";
 export interface Place { kind: string; name: string; detail: string; lon: number; lat: number }
 
 const KIND_LABELS: Record<string, string> = {
-  district: "district", lsoa: "LSOA", rail: "rail station", ferry: "ferry terminal", hospital: "hospital",
+  district: "district", ward: "ward", lsoa: "LSOA", rail: "rail station", ferry: "ferry terminal", hospital: "hospital",
   gp: "GP practice", school: "school", street: "street or road", bus: "bus stop",
 };
 
@@ -17,16 +17,16 @@ export async function searchPlaces(query: string): Promise<Place[]> {
   return (await response.json()) as Place[];
 }
 
-export function searchPanel(map: MapLibreMap, onChoose: (place: Place) => void): HTMLElement {
+export function searchPanel(map: MapLibreMap, onChoose: (place: Place, from: HTMLElement) => void): HTMLElement {
   const input = el("input", { id: "search", type: "search", placeholder: "a place, station, street, hospital…", autocomplete: "off" }) as HTMLInputElement;
   const results = el("ul", { class: "items", id: "search-results", "aria-live": "polite" });
   let marker: Marker | null = null;
   let sequence = 0;
-  const choose = (place: Place) => {
+  const choose = (place: Place, from: HTMLElement) => {
     marker?.remove();
     marker = new Marker({ color: "#222" }).setLngLat([place.lon, place.lat]).addTo(map);
     map.flyTo({ center: [place.lon, place.lat], zoom: place.kind === "district" ? 11 : 15, duration: 0 });
-    onChoose(place);
+    onChoose(place, from);
   };
   const run = async () => {
     const query = input.value.trim();
@@ -37,7 +37,9 @@ export function searchPanel(map: MapLibreMap, onChoose: (place: Place) => void):
     clear(results);
     if (places.length === 0) results.append(el("li", {}, "nothing found"));
     for (const place of places) {
-      results.append(el("li", {}, el("button", { type: "button", class: "link", onclick: () => choose(place) }, place.name),
+      const button = el("button", { type: "button", class: "link" }, place.name) as HTMLButtonElement;
+      button.addEventListener("click", () => choose(place, button));
+      results.append(el("li", {}, button,
         el("span", { class: "meta" }, [KIND_LABELS[place.kind] ?? place.kind, place.detail].filter(Boolean).join(" · "))));
     }
   };
