@@ -1,7 +1,13 @@
-"""A crossroads twin for the signal loop's tests: one signalised junction with a busy and a quiet street."""
+"""The signal loop's tests: a crossroads twin with a busy and a quiet street, and an MQTT listener."""
 
 from __future__ import annotations
 
+import threading
+import uuid
+
+import paho.mqtt.client as mqtt
+
+from live.conftest import BROKER
 from metaliverpool.network.twin import Twin
 from small_twins import LAT0, LON0, make_twin, two_way
 
@@ -36,3 +42,23 @@ def crossroads_twin(east_west_per_hour: int = 1100, north_south_per_hour: int = 
         (3, 2, north_south_per_hour),
     ]
     return make_twin(points, links, zones, trips, signal_nodes=[0])
+
+
+class TaskListener:
+    """A real MQTT subscriber on one junction's Task topic."""
+
+    def __init__(self, topic: str) -> None:
+        self.messages: list[bytes] = []
+        self.got = threading.Event()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
+        self.client.on_message = lambda _c, _u, m: (self.messages.append(m.payload), self.got.set())
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect(*BROKER)
+        self.client.loop_start()
+        self.client.subscribe(topic, qos=1)
+        assert subscribed.wait(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -4,15 +4,12 @@ the real PostgreSQL and Mosquitto."""
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from live.conftest import BROKER
-from live.signal_twins import crossroads_twin
+from live.signal_twins import TaskListener, crossroads_twin
 from metaliverpool.ingest.sensorthings_tasking import task_topic
 from metaliverpool.service.access import AccessDenied, Conflict, NotFound
 from metaliverpool.service.live_baseline import BaselineCase, baseline_case
@@ -33,26 +30,6 @@ def congested_state(case: BaselineCase, level_pct: int) -> dict[str, object]:
         "link_id": links,
         "level_pct": {str(h): [level_pct] * len(links) for h in range(0, 61, 5)},
     }
-
-
-class TaskListener:
-    """A real MQTT subscriber on one junction's Task topic."""
-
-    def __init__(self, topic: str) -> None:
-        self.messages: list[bytes] = []
-        self.got = threading.Event()
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4().hex[:8]}")
-        self.client.on_message = lambda _c, _u, m: (self.messages.append(m.payload), self.got.set())
-        self.client.on_subscribe = lambda *_: subscribed.set()
-        self.client.connect(*BROKER)
-        self.client.loop_start()
-        self.client.subscribe(topic, qos=1)
-        assert subscribed.wait(5)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def test_propose_approve_publish_and_audit(

@@ -39,6 +39,29 @@ METHODS = ("persistence", "trend")
 WEIGHT_OFFSET_M = 50.0
 
 
+def neighbour_weights(
+    detector_x_m: FloatArray,
+    detector_y_m: FloatArray,
+    link_x_m: FloatArray,
+    link_y_m: FloatArray,
+    neighbours: int = 3,
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """Per link, its ``neighbours`` nearest detectors (indexes) and their weights ``1 / (d + 50 m)``."""
+    k = min(neighbours, detector_x_m.size)
+    tree = cKDTree(np.column_stack([detector_x_m, detector_y_m]))
+    d, nearest = tree.query(np.column_stack([link_x_m, link_y_m]), k=k)
+    d = np.asarray(d, dtype=np.float64).reshape(link_x_m.size, k)
+    nearest = np.asarray(nearest, dtype=np.int64).reshape(link_x_m.size, k)
+    return nearest, 1.0 / (d + WEIGHT_OFFSET_M)
+
+
+def weighted_ratio(
+    nearest: npt.NDArray[np.int64], weight: FloatArray, detector_ratio: FloatArray
+) -> FloatArray:
+    """The weighted mean of the nearest detectors' ratios per link."""
+    return np.asarray((weight * detector_ratio[nearest]).sum(axis=1) / weight.sum(axis=1), dtype=np.float64)
+
+
 def fill_ratio(
     detector_x_m: FloatArray,
     detector_y_m: FloatArray,
@@ -51,13 +74,8 @@ def fill_ratio(
     docstring); 1.0 everywhere when there is no detector."""
     if detector_ratio.size == 0:
         return np.ones(link_x_m.size)
-    k = min(neighbours, detector_ratio.size)
-    tree = cKDTree(np.column_stack([detector_x_m, detector_y_m]))
-    d, nearest = tree.query(np.column_stack([link_x_m, link_y_m]), k=k)
-    d = np.asarray(d, dtype=np.float64).reshape(link_x_m.size, k)
-    nearest = np.asarray(nearest, dtype=np.int64).reshape(link_x_m.size, k)
-    weight = 1.0 / (d + WEIGHT_OFFSET_M)
-    return np.asarray((weight * detector_ratio[nearest]).sum(axis=1) / weight.sum(axis=1), dtype=np.float64)
+    nearest, weight = neighbour_weights(detector_x_m, detector_y_m, link_x_m, link_y_m, neighbours)
+    return weighted_ratio(nearest, weight, detector_ratio)
 
 
 def congestion_level(speed_mps: FloatArray, free_speed_mps: FloatArray) -> FloatArray:
@@ -179,15 +197,22 @@ class StateEstimator:
         rows = np.array([row_of[link] for link in seen], dtype=np.int64)
         detector = np.zeros(self.link_id.size, dtype=np.bool_)
         detector[rows] = True
-        speed: dict[int, FloatArray] = {0: self._fill(rows, np.array(list(seen.values()), dtype=np.float64))}
+        near = (
+            neighbour_weights(self.x_m[rows], self.y_m[rows], self.x_m, self.y_m, self.neighbours)
+            if rows.size
+            else None
+        )
+        speed: dict[int, FloatArray] = {
+            0: self._fill(rows, near, np.array(list(seen.values()), dtype=np.float64))
+        }
         method: dict[int, str] = {}
         for horizon in HORIZONS_MIN:
             steps = max(1, round(horizon * 60.0 / interval_s))
             forecasts = {
                 "persistence": dict(seen),
                 "trend": {
-                    link: float(
-                        np.clip(self.trend.forecast(link, steps), 0.0, self.free_speed_mps[row_of[link]])
+                    link: min(
+                        max(self.trend.forecast(link, steps), 0.0), float(self.free_speed_mps[row_of[link]])
                     )
                     for link in seen
                 },
@@ -196,7 +221,9 @@ class StateEstimator:
                 self.guard.add(now_unix_s + horizon * 60.0, horizon, name, values)
             method[horizon] = self.guard.choose(horizon)
             chosen = forecasts[method[horizon]]
-            speed[horizon] = self._fill(rows, np.array([chosen[link] for link in seen], dtype=np.float64))
+            speed[horizon] = self._fill(
+                rows, near, np.array([chosen[link] for link in seen], dtype=np.float64)
+            )
         return NetworkState(
             refreshed_unix_s=now_unix_s,
             link_id=self.link_id,
@@ -209,12 +236,16 @@ class StateEstimator:
             matured={h: self.guard.matured(h, method[h]) for h in HORIZONS_MIN},
         )
 
-    def _fill(self, rows: npt.NDArray[np.int64], detector_speed_mps: FloatArray) -> FloatArray:
+    def _fill(
+        self,
+        rows: npt.NDArray[np.int64],
+        near: tuple[npt.NDArray[np.int64], FloatArray] | None,
+        detector_speed_mps: FloatArray,
+    ) -> FloatArray:
         """Speeds of every link: the detectors' own, the others filled by ratio (module docstring)."""
         simulated = np.maximum(self.simulated_speed_mps, 0.1)
-        ratio = detector_speed_mps / simulated[rows]
-        filled = simulated * fill_ratio(
-            self.x_m[rows], self.y_m[rows], ratio, self.x_m, self.y_m, self.neighbours
-        )
+        if near is None:
+            return np.asarray(np.minimum(simulated, self.free_speed_mps), dtype=np.float64)
+        filled = simulated * weighted_ratio(near[0], near[1], detector_speed_mps / simulated[rows])
         filled[rows] = detector_speed_mps
         return np.asarray(np.clip(filled, 0.0, self.free_speed_mps), dtype=np.float64)
