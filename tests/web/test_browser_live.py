@@ -89,7 +89,7 @@ def test_live_state_on_the_map_and_a_plan_approved_there(
         scenario = rest(
             server, token, "POST", "/api/scenarios", json={"twin_id": "test", "name": "Live"}
         ).json()
-        context, page = open_as(browser, server, token, int(scenario["scenario_id"]))
+        context, page = open_as(browser, server, token, int(scenario["scenario_id"]), timeout_ms=120_000)
         page.click('button[data-tab="Live"]')
         # the state arrives and keeps arriving without a reload
         page.wait_for_function("() => window.metaliverpool.liveState", timeout=120_000)
