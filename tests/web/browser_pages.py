@@ -54,7 +54,7 @@ def shared_scenario(
 
 
 def open_as(
-    browser: Browser, server: ProcessServer, token: str, scenario_id: int
+    browser: Browser, server: ProcessServer, token: str, scenario_id: int, timeout_ms: int = 30_000
 ) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     context.add_cookies([{"name": "ml_token", "value": token, "url": server.url}])
@@ -63,7 +63,7 @@ def open_as(
     page.wait_for_function(
         "() => window.metaliverpool && window.metaliverpool.firstPaintMs !== null"
         " && window.metaliverpool.room.synced",
-        timeout=30_000,
+        timeout=timeout_ms,
     )
     return context, page
 

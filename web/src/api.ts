@@ -1,5 +1,7 @@
 // REST client of the Meta Liverpool API (same origin; the session token travels as an HttpOnly cookie).
 
+import type { SignalProposal } from "./live";
+
 export interface User { user_id: number; name: string; colour: string }
 export interface Member { name: string; colour: string; role: string }
 export interface ScenarioInfo {
@@ -95,6 +97,8 @@ export const api = {
   forecasts: (twinId: string) => call<ForecastInfo[]>("GET", `/api/twins/${twinId}/forecasts`),
   forecastSnapshot: (twinId: string, name: string, row: number, horizonMin: number) =>
     call<ForecastSnapshot>("GET", `/api/twins/${twinId}/forecasts/${encodeURIComponent(name)}/snapshot?row=${row}&horizon_min=${horizonMin}`),
+  decideProposal: (twinId: string, proposalId: number, decision: "approve" | "reject") =>
+    call<SignalProposal>("POST", `/api/twins/${twinId}/signals/proposals/${proposalId}/decision`, { decision }),
   async layer(twinId: string, name: string): Promise<ArrayBuffer> {
     const response = await fetch(`/api/twins/${twinId}/layers/${name}`, { credentials: "same-origin" });
     if (!response.ok) throw new ApiError(response.status, `layer ${name}: ${response.statusText}`);

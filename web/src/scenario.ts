@@ -13,6 +13,9 @@ import { calibrationStatus } from "./calibration";
 import { indexTwin, type ScenarioContext } from "./context";
 import { sharingPanel } from "./panels/sharing";
 import { layersPanel } from "./panels/layers";
+import { liveStatePanel } from "./panels/live_state";
+import { signalProposalsPanel } from "./panels/signal_proposals";
+import { openLiveStream } from "./live";
 import { onFeatureClick } from "./panels/editor";
 import { addPoint, drawPanel } from "./panels/drawing";
 import { editList } from "./panels/edit_list";
@@ -112,12 +115,16 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const runs = runsPanel(ctx, checks, results(ctx, cars, edits.refresh, { roads: roadsLegend, result: resultLegend, aiLoop: aiLegend }));
   const undo = undoBar(ctx);
   hooks.undo = undo.manager;
+  const liveState = liveStatePanel(ctx, forecastLegend);
+  const proposals = signalProposalsPanel(ctx);
+  const closeLive = openLiveStream(scenario.twin_id, liveState.onState, proposals.onProposals, liveState.onClosed);
   Object.assign(tabs, {
     Edit: el("div", {}, ctx.selection, edits.element),
     Comments: comments.element,
     Versions: versions.element,
     Runs: runs.element,
     Layers: layersPanel(ctx, forecastLegend),
+    Live: el("div", {}, liveState.element, proposals.element),
     ...(scenario.role === "owner" ? { Sharing: sharingPanel(ctx) } : {}),
   });
   Object.assign(refreshOnShow, { Versions: versions.refresh, Runs: runs.refresh });
@@ -163,6 +170,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   hooks.openedInMs = performance.now() - started;
 
   return () => {
+    closeLive();
     runs.stop();
     undo.destroy();
     cars.stop();

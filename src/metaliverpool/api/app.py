@@ -25,6 +25,7 @@ from metaliverpool.api import (
     routes_auth,
     routes_checks,
     routes_comments,
+    routes_live,
     routes_public,
     routes_runs,
     routes_scenarios,
@@ -35,16 +36,19 @@ from metaliverpool.api.context import ServerConfig, ServerContext
 from metaliverpool.api.docs import install_docs
 from metaliverpool.api.errors import install_error_handlers
 from metaliverpool.api.middleware import BodyLimit, Methods, SecurityHeaders
+from metaliverpool.ingest.sensorthings_mqtt import parse_broker
 from metaliverpool.scenario.ray_cluster import RayCluster, RaySettings
 from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
+from metaliverpool.service.live_view import LiveView
 from metaliverpool.service.passwords import Passwords, make_hasher
 from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rate_limits import AddressLimiter
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_queue import QueueLimits
 from metaliverpool.service.run_scheduler import RunScheduler
+from metaliverpool.service.signal_desk import Publisher
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database, hold_lock
 from metaliverpool.store.runstore import RunStore
@@ -83,7 +87,17 @@ def build_context(config: ServerConfig) -> ServerContext:
         ),
         public_map=None if config.region_data is None else PublicMap(config.region_data),
         public_limiter=AddressLimiter(config.public_limits),
+        live=live_view(config),
     )
+
+
+def live_view(config: ServerConfig) -> LiveView | None:
+    """The live view of the config's live database (None without one)."""
+    if config.live_database_url is None:
+        return None
+    broker = None if config.live_mqtt is None else parse_broker(config.live_mqtt)
+    publisher = Publisher(config.state_dir / "signal_plans", broker, config.live_topic_prefix)
+    return LiveView(config.live_database_url, config.signal_operators, publisher)
 
 
 def run_scheduler(config: ServerConfig, db: Database, store: RunStore) -> RunScheduler:
@@ -154,6 +168,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         routes_versions,
         routes_comments,
         routes_runs,
+        routes_live,
         live,
     ):
         app.include_router(module.router)
@@ -190,6 +205,10 @@ def config_from_json(text: str) -> ServerConfig:
         queued_runs_per_user=int(data.get("queued_runs_per_user", 20)),
         secure_cookies=bool(data.get("secure_cookies", False)),
         region_data=None if data.get("region_data") is None else Path(data["region_data"]),
+        live_database_url=data.get("live_database_url"),
+        signal_operators=tuple(data.get("signal_operators", [])),
+        live_mqtt=data.get("live_mqtt"),
+        live_topic_prefix=str(data.get("live_topic_prefix", "")),
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
+from metaliverpool.service.live_view import LiveView
 from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
 from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rate_limits import AddressLimiter, PublicLimits
@@ -42,6 +43,10 @@ class ServerConfig:
     once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503). ``region_data``: the
     data folder the public map's region layers are built from at start-up (None: no public map).
     ``public_limits``: requests to ``/api/public/*`` allowed per client address (429 beyond them).
+    ``live_database_url``: the live archive the map's live state and the signal proposals come from
+    (None: no live view); ``signal_operators``: the accounts that may approve or reject signal plans;
+    ``live_mqtt`` (``HOST:PORT``) and ``live_topic_prefix``: where approved plans are published (plan
+    files go to ``state_dir/signal_plans`` in any case).
     """
 
     twin_paths: tuple[Path, ...]
@@ -63,6 +68,10 @@ class ServerConfig:
     hashing_wait_s: float = HASHING_WAIT_S
     region_data: Path | None = None
     public_limits: PublicLimits = field(default_factory=PublicLimits)
+    live_database_url: str | None = None
+    signal_operators: tuple[str, ...] = ()
+    live_mqtt: str | None = None
+    live_topic_prefix: str = ""
 
 
 @dataclass
@@ -81,3 +90,4 @@ class ServerContext:
     passwords: Passwords = field(default_factory=Passwords)
     public_map: PublicMap | None = None
     public_limiter: AddressLimiter = field(default_factory=lambda: AddressLimiter(PublicLimits()))
+    live: LiveView | None = None

@@ -7,7 +7,9 @@ by polling the HTTP API every ``--poll-s``. It runs until Ctrl-C or ``--duration
 line last (counts, stopped feeds, gaps). ``replay`` is the virtual city: it serves a recorded series
 (``--series``, sensor ids = twin link ids, as ``forecast history`` writes) or a simulated day of the twin
 (``--simulate N``: N busiest links) as SensorThings over HTTP and publishes it to MQTT at ``--speed`` x
-real time. ``export`` writes the archive (or a time range of it) to Parquet.
+real time. ``state`` refreshes the network state and its 60-minute forecast from the archive every
+``--every-s`` of the feed's clock and, with ``--signals``, proposes signal retimings. ``export`` writes
+the archive (or a time range of it) to Parquet.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def register(app: typer.Typer) -> None:
     group.command(name="export", help="Write archived Observations to Parquet (JSON line last).")(
         export_command
     )
+    group.command(
+        name="state", help="Refresh the network state and forecast from the archive; propose signal plans."
+    )(state_command)
     app.add_typer(group, name="live")
 
 
@@ -235,3 +240,70 @@ def export_command(
     finally:
         archive.close()
     print(json.dumps({"out": str(out), "rows": rows}))
+
+
+def state_command(
+    twin: Path = typer.Option(..., "--twin", help="Twin bundle folder the feed was matched to."),
+    db: str = typer.Option(..., "--db", help="PostgreSQL URL of the archive."),
+    every_s: float = typer.Option(300.0, "--every-s", help="Seconds of the feed's clock between refreshes."),
+    poll_s: float = typer.Option(1.0, "--poll-s", help="Wall seconds between looks at the archive."),
+    signals: bool = typer.Option(False, "--signals", help="Propose signal retimings after each refresh."),
+    level_threshold: float = typer.Option(
+        0.3,
+        "--level-threshold",
+        help="Forecast congestion level (0..1) on an approach that starts a proposal.",
+    ),
+    queue_cap: float = typer.Option(
+        0.8, "--queue-cap", help="Queue cap on every approach, as a fraction of its storage (0..1]."
+    ),
+    duration_s: float | None = typer.Option(None, "--duration-s", help="Stop after this many seconds."),
+) -> None:
+    """Run the live state loop (see the module docstring); one JSON line last."""
+    from metaliverpool.control.retiming import RetimingConfig
+    from metaliverpool.service.live_baseline import baseline_case, state_estimator
+    from metaliverpool.service.live_state import LiveStateLoop
+    from metaliverpool.service.signal_desk import DeskConfig, SignalDesk
+    from metaliverpool.service.twins import twin_id_for
+    from metaliverpool.store.live_state_store import LiveStateStore
+
+    if every_s <= 0 or poll_s <= 0:
+        raise InputError("--every-s/--poll-s", f"expected positive seconds, got {every_s} and {poll_s}")
+    if not 0 < queue_cap <= 1 or not 0 <= level_threshold <= 1:
+        raise InputError("--queue-cap/--level-threshold", "expected 0 < queue cap <= 1 and 0 <= level <= 1")
+    bundle = read_twin(twin)
+    twin_id = twin_id_for(twin, bundle.manifest)
+    case = baseline_case(bundle)
+    archive = LiveArchive(db)
+    store = LiveStateStore(db)
+    proposals: list[int] = []
+    try:
+        archive.ensure_schema()
+        store.ensure_schema()
+        desk = (
+            SignalDesk(
+                bundle,
+                twin_id,
+                case,
+                store,
+                DeskConfig(
+                    level_threshold=level_threshold, retiming=RetimingConfig(queue_cap_fraction=queue_cap)
+                ),
+            )
+            if signals
+            else None
+        )
+
+        def on_state(payload: dict[str, Any], now_unix_s: float) -> None:
+            if desk is not None:
+                proposals.extend(desk.propose(payload, now_unix_s))
+
+        loop = LiveStateLoop(
+            archive, store, state_estimator(case), twin_id, interval_s=every_s, on_state=on_state
+        )
+        print(json.dumps({"twin_id": twin_id, "links": int(case.network.link_count)}), flush=True)
+        with _stop_on_signals() as stop:
+            loop.run(stop, poll_s=poll_s, duration_s=duration_s)
+    finally:
+        archive.close()
+        store.close()
+    print(json.dumps({"twin_id": twin_id, "refreshes": loop.refreshes, "proposals": proposals}))

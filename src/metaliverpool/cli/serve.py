@@ -109,6 +109,22 @@ def register(app: typer.Typer) -> None:
                 "a process that dies is restarted.",
             ),
         ] = 1,
+        live_db: Annotated[
+            str | None,
+            typer.Option(
+                "--live-db", help="PostgreSQL URL of the live archive (the map's live state, signals)."
+            ),
+        ] = None,
+        signal_operator: Annotated[
+            list[str] | None,
+            typer.Option("--signal-operator", help="Account that may approve signal plans (repeatable)."),
+        ] = None,
+        live_mqtt: Annotated[
+            str | None, typer.Option("--live-mqtt", help="HOST:PORT of the broker approved plans go to.")
+        ] = None,
+        live_topic_prefix: Annotated[
+            str, typer.Option("--live-topic-prefix", help="Prefix before v1.1/ of the plans' topics.")
+        ] = "",
     ) -> None:
         """Serve the map, the API and live collaboration on http://HOST:PORT."""
         import uvicorn
@@ -128,6 +144,10 @@ def register(app: typer.Typer) -> None:
         if data is not None and not data.is_dir():
             raise InputError(data, "no such region data folder")
         region_data = data or (data_dir() if data_dir().is_dir() else None)
+        if live_mqtt is not None:
+            from metaliverpool.ingest.sensorthings_mqtt import parse_broker
+
+            parse_broker(live_mqtt)  # a bad address fails here, with its one-line error
         state_dir.mkdir(parents=True, exist_ok=True)  # only once every input is known to be good
         twin_paths = [str(path.resolve()) for path in twin]
         config = {
@@ -143,6 +163,10 @@ def register(app: typer.Typer) -> None:
             "run_slots": run_slots,
             "runs_per_user": runs_per_user,
             "queued_runs_per_user": queued_runs_per_user,
+            "live_database_url": live_db,
+            "signal_operators": list(signal_operator or []),
+            "live_mqtt": live_mqtt,
+            "live_topic_prefix": live_topic_prefix,
         }
         # The entry points do not import each other: the API reads its config from the environment.
         os.environ[SERVER_CONFIG_ENV] = json.dumps(config)

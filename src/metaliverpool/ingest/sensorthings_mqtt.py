@@ -46,7 +46,9 @@ def parse_broker(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _connect(client: mqtt.Client, host: str, port: int, timeout_s: float) -> None:
+def connect_client(client: mqtt.Client, host: str, port: int, timeout_s: float) -> None:
+    """Connect ``client`` and start its network loop; an unreachable or refusing broker is an
+    :class:`InputError`."""
     connected = threading.Event()
     failure: list[str] = []
 
@@ -189,7 +191,7 @@ class ObservationPublisher:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Connect to the broker."""
-        _connect(self.client, self.host, self.port, timeout_s)
+        connect_client(self.client, self.host, self.port, timeout_s)
 
     def publish(self, observations: Sequence[StaObservation]) -> None:
         """Publish each Observation on its Datastream's topic."""

@@ -272,3 +272,30 @@ class LiveArchive:
         pq.write_table(table, buffer)
         write_bytes_atomic(Path(path), buffer.getvalue())
         return table.num_rows
+
+    def latest_link_results(
+        self, units: Sequence[str], since_unix_s: float
+    ) -> list[tuple[int, str, float, float]]:
+        """Per detector Datastream matched to a link and measured in one of ``units``: (link id, unit, result,
+        phenomenon end in Unix s) of its newest Observation ending after ``since_unix_s``."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT ON (o.datastream_id) d.link_id, d.unit, o.result, o.phenomenon_end "
+                "FROM live_observation o JOIN live_datastream d USING (datastream_id) "
+                "WHERE d.kind = 'detector' AND d.link_id IS NOT NULL AND d.unit = ANY(%s) "
+                "AND o.phenomenon_end > %s ORDER BY o.datastream_id, o.phenomenon_start DESC",
+                (list(units), _utc(since_unix_s)),
+            )
+            found = [
+                (int(link), str(unit), float(r), end.timestamp()) for link, unit, r, end in cursor.fetchall()
+            ]
+        self.connection.commit()
+        return found
+
+    def newest_end_unix_s(self) -> float | None:
+        """The newest phenomenon end in the archive (the feed's clock), or None when empty."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT max(phenomenon_end) FROM live_observation")
+            row = cursor.fetchone()
+        self.connection.commit()
+        return None if row is None or row[0] is None else float(row[0].timestamp())
