@@ -112,7 +112,7 @@ def start_run(
     same = None
     if base_digest is not None:
         key = baseline_run_key(parsed.run, base_digest(parsed.demand))
-        same = finished_same_run(session, config_json, key)
+        same = finished_same_run(session, scenario_id, config_json, key)
     run = Run(
         scenario_id=scenario_id,
         version_id=version_id,
@@ -149,14 +149,14 @@ def baseline_run_key(settings: RunSettings, base_digest: str) -> str:
     return run_key(base_digest, settings, seed, base_digest)
 
 
-def finished_same_run(session: Session, config_json: str, baseline_key: str) -> Run | None:
-    """The newest done run with the same frozen scenario document (``config_json``: edits, name, run
-    settings, base twin path) whose first baseline engine run had ``baseline_key`` (so the same base
-    twin content, engine code and settings: a run is a pure function of these), or None. A dynamic run
-    qualifies only once its vehicle animation has joined its outputs, so the copy lacks nothing."""
+def finished_same_run(session: Session, scenario_id: int, config_json: str, baseline_key: str) -> Run | None:
+    """The newest done run of scenario ``scenario_id`` with the same frozen scenario document
+    (``config_json``: edits, name, run settings, base twin path) whose first baseline engine run had
+    ``baseline_key`` (so the same base twin content, engine code and settings: a run is a pure function
+    of these), or None. A dynamic run qualifies only once its vehicle animation has joined its outputs, so the copy lacks nothing."""
     candidates = session.scalars(
         select(Run)
-        .where(Run.status == "done", Run.config_json == config_json)
+        .where(Run.scenario_id == scenario_id, Run.status == "done", Run.config_json == config_json)
         .order_by(Run.run_id.desc())
         .limit(5)
     )
