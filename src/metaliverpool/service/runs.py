@@ -153,7 +153,8 @@ def finished_same_run(session: Session, scenario_id: int, config_json: str, base
     """The newest done run of scenario ``scenario_id`` with the same frozen scenario document
     (``config_json``: edits, name, run settings, base twin path) whose first baseline engine run had
     ``baseline_key`` (so the same base twin content, engine code and settings: a run is a pure function
-    of these), or None. A dynamic run qualifies only once its vehicle animation has joined its outputs, so the copy lacks nothing."""
+    of these), or None. A dynamic run qualifies only once its vehicle animation has joined its outputs,
+    so the copy lacks nothing."""
     candidates = session.scalars(
         select(Run)
         .where(Run.scenario_id == scenario_id, Run.status == "done", Run.config_json == config_json)
