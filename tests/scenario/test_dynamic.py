@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,3 +101,21 @@ def test_turn_ban_moves_traffic_off_the_banned_movement() -> None:
     assert after.link_loads.loc[after.link_loads["osm_way_id"] == 100, "flow_veh"].sum() == 0
     assert after.link_loads.loc[after.link_loads["osm_way_id"] == 200, "flow_veh"].max() == 600
     assert after.summary["completed"] == 600
+
+
+def test_turn_flows_are_cached_per_base_twin_and_read_back_equal(tmp_path: Path) -> None:
+    from metaliverpool.scenario.cache import RunCache, turn_flows_key, twin_digest
+    from metaliverpool.scenario.pipeline import cached_turn_flows
+
+    twin = two_route_twin(trips_per_hour=600)
+    digest = twin_digest(twin)
+    cache = RunCache(tmp_path)
+    assert cache.get_turn_flows(turn_flows_key(digest)) is None
+    computed = cached_turn_flows(twin, digest, cache)
+    assert computed == baseline_turn_flows(twin) and computed
+    stored = cache.get_turn_flows(turn_flows_key(digest))
+    assert stored == computed and all(isinstance(k[0], int) for k in stored)
+    # a different base twin has its own entry
+    closed = edited(twin, {"kind": "close_road", "osm_way_ids": [100], "vehicles": "general"})
+    assert turn_flows_key(twin_digest(closed)) != turn_flows_key(digest)
+    assert RunCache(None).get_turn_flows(turn_flows_key(digest)) is None

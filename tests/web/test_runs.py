@@ -184,3 +184,40 @@ def test_example_scenarios_are_seeded_once_with_a_version_and_a_run(twin_dir: Pa
             assert wait_for_run(client, runs[0]["run_id"], headers)["status"] == "done"
             edits = client.get(f"/api/scenarios/{scenario_id}/edits", headers=headers).json()["edits"]
             assert edits == [{"kind": "close_road", "osm_way_ids": [1005], "id": "middle", "vehicles": "all"}]
+
+
+def test_a_run_repeating_a_finished_one_is_done_at_once_with_its_results(client: TestClient) -> None:
+    alice = sign_up_in(client, "alice")
+    scenario_id = new_scenario(client, alice, name="Repeat")["scenario_id"]
+    token = token_of(alice)
+    change_over_socket(client, scenario_id, token, set_edit("mid", edit_entry(close_road(1005), "alice")))
+    runs_url = f"/api/scenarios/{scenario_id}/runs"
+    first = client.post(runs_url, json={"engine": "static", "seeds": [1]}, headers=alice).json()
+    assert first["status"] == "queued"
+    first = wait_for_run(client, first["run_id"], alice)
+    again = client.post(runs_url, json={"engine": "static", "seeds": [1]}, headers=alice)
+    assert again.status_code == 202
+    repeat = again.json()
+    assert repeat["status"] == "done" and repeat["progress"] == 1.0
+    assert repeat["kpis"] == first["kpis"] and repeat["outputs"] == first["outputs"]
+    assert f"run {first['run_id']}, which had the same inputs" in repeat["message"]
+    # other settings or other edits are other inputs: they run
+    other_seed = client.post(runs_url, json={"engine": "dynamic", "seeds": [2]}, headers=alice).json()
+    assert other_seed["status"] == "queued"
+    change_over_socket(
+        client, scenario_id, token, set_edit("more", edit_entry(close_road(1006), "alice", 2.0))
+    )
+    changed = client.post(runs_url, json={"engine": "static", "seeds": [1]}, headers=alice).json()
+    assert changed["status"] == "queued"
+    assert wait_for_run(client, changed["run_id"], alice)["kpis"] != first["kpis"]
+    # a dynamic run is repeated only once its vehicle animation has joined it, so the copy has it too
+    dynamic = wait_for_run(client, other_seed["run_id"], alice)
+    deadline = time.monotonic() + 120
+    while "vehicles.mll" not in dynamic["outputs"]:
+        assert time.monotonic() < deadline, "no vehicle animation"
+        time.sleep(0.25)
+        dynamic = client.get(f"/api/runs/{other_seed['run_id']}", headers=alice).json()
+    change_over_socket(client, scenario_id, token, lambda doc: doc.get("edits", type=Map).pop("more"))
+    repeat = client.post(runs_url, json={"engine": "dynamic", "seeds": [2]}, headers=alice).json()
+    assert repeat["status"] == "done" and "vehicles.mll" in repeat["outputs"]
+    assert repeat["outputs"] == dynamic["outputs"]

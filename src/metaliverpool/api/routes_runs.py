@@ -37,6 +37,7 @@ def start(
         settings,
         context.executor.limits,
         twin=context.twins.full_twin(scenario.twin_id),
+        base_digest=lambda demand: context.twins.run_digest(scenario.twin_id, demand),
     )
     session.commit()
     context.executor.wake()

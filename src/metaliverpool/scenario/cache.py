@@ -94,6 +94,18 @@ def run_key(twin_hash: str, settings: RunSettings, seed: int, base_hash: str | N
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def turn_flows_key(base_hash: str) -> str:
+    """The cache key of the dynamic engine's baseline turn flows (the input of every signal plan of a pair)
+    on a base twin of digest ``base_hash``."""
+    payload = {
+        "turn_flows": base_hash,
+        "engine_cache_version": ENGINE_CACHE_VERSION,
+        "code_version": __version__,
+        "engine_code": engine_code_digest(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
 class RunCache:
     """A folder of cached runs (``None`` folder: a cache that never hits and stores nothing)."""
 
@@ -127,6 +139,33 @@ class RunCache:
             (staging / "summary.json").write_text(
                 json.dumps(outputs.summary, default=_json_default, indent=1)
             )
+
+    def get_turn_flows(self, key: str) -> dict[tuple[int, int], float] | None:
+        """Turn flows stored under ``key`` (veh/h by (in-link, out-link)), or ``None``."""
+        entry = self._entry(key)
+        if entry is None or not (entry / "turn_flows.parquet").is_file():
+            return None
+        try:
+            table = pd.read_parquet(entry / "turn_flows.parquet")
+        except (OSError, ValueError):
+            return None
+        pairs = zip(table["in_link"].tolist(), table["out_link"].tolist(), strict=True)
+        return dict(zip(pairs, table["flow_vph"].tolist(), strict=True))
+
+    def put_turn_flows(self, key: str, flows: dict[tuple[int, int], float]) -> None:
+        """Store turn flows under ``key`` (atomically)."""
+        entry = self._entry(key)
+        if entry is None:
+            return
+        table = pd.DataFrame(
+            {
+                "in_link": np.array([k[0] for k in flows], dtype=np.int64),
+                "out_link": np.array([k[1] for k in flows], dtype=np.int64),
+                "flow_vph": np.array(list(flows.values()), dtype=np.float64),
+            }
+        )
+        with atomic_directory(entry) as staging:
+            table.to_parquet(staging / "turn_flows.parquet", index=False)
 
 
 def _json_default(value: Any) -> Any:

@@ -29,7 +29,7 @@ from metaliverpool.edits.schema import RunSettings, Scenario
 from metaliverpool.errors import InputError
 from metaliverpool.metrics.emissions import load_emission_curves
 from metaliverpool.network.twin import Twin
-from metaliverpool.scenario.cache import RunCache, run_key, twin_digest
+from metaliverpool.scenario.cache import RunCache, run_key, turn_flows_key, twin_digest
 from metaliverpool.scenario.engines import RunOutputs, run_engine
 from metaliverpool.scenario.impacts import Impacts, compute_impacts
 from metaliverpool.scenario.ray_cluster import RayCluster
@@ -148,10 +148,24 @@ def _execute(
     return outputs, time.perf_counter() - started
 
 
+def cached_turn_flows(base_twin: Twin, base_hash: str, cache: RunCache) -> dict[tuple[int, int], float]:
+    """The dynamic engine's baseline turn flows of ``base_twin`` (digest ``base_hash``), from ``cache``
+    when there (computed once per base twin and engine code, not once per run)."""
+    from metaliverpool.scenario.dynamic import baseline_turn_flows
+
+    key = turn_flows_key(base_hash)
+    flows = cache.get_turn_flows(key)
+    if flows is None:
+        flows = baseline_turn_flows(base_twin)
+        cache.put_turn_flows(key, flows)
+    return flows
+
+
 def _run_all(
     jobs: list[_Job],
     settings: RunSettings,
     base_twin: Twin,
+    base_hash: str,
     cache: RunCache,
     workers: int,
     progress: Callable[[float, str], None] | None,
@@ -181,9 +195,7 @@ def _run_all(
             todo[job.key] = job
     flows = None
     if todo and settings.engine == "dynamic":
-        from metaliverpool.scenario.dynamic import baseline_turn_flows
-
-        flows = baseline_turn_flows(base_twin)
+        flows = cached_turn_flows(base_twin, base_hash, cache)
     run_s: dict[str, float] = {}
 
     def finished(key: str, result: RunOutputs, seconds: float) -> None:
@@ -196,7 +208,13 @@ def _run_all(
     if ray is not None and todo:
         module = ray.connect()
         task = module.remote(_execute).options(num_cpus=1, max_retries=1)
-        keys = {task.remote(job.twin, settings, job.seed, flows): key for key, job in todo.items()}
+        # each twin and the flows go to the object store once, not once per seed
+        shared = {id(job.twin): job.twin for job in todo.values()}
+        refs = {ident: module.put(twin) for ident, twin in shared.items()}
+        flows_ref = module.put(flows)
+        keys = {
+            task.remote(refs[id(job.twin)], settings, job.seed, flows_ref): key for key, job in todo.items()
+        }
         pending = list(keys)
         while pending:
             ready, pending = module.wait(pending, num_returns=1)
@@ -263,7 +281,7 @@ def run_pair(
         for side, side_twin in sides
         for seed in run_seeds
     ]
-    outputs, records = _run_all(jobs, settings, base, RunCache(cache_dir), workers, progress, ray)
+    outputs, records = _run_all(jobs, settings, base, base_hash, RunCache(cache_dir), workers, progress, ray)
     runs = {side: [outputs[job.key] for job in jobs if job.side == side] for side, _ in sides}
     curves = load_emission_curves()
     impacts = compute_impacts(base, edited, runs["baseline"], runs["scenario"], curves)
@@ -277,7 +295,9 @@ def run_pair(
         progress(0.95, "impacts computed")
     loops = [run.summary["ai_loop"] for run in runs["scenario"] if "ai_loop" in run.summary]
     seconds = time.perf_counter() - started
-    return PairResult(scenario, base, edited, impacts, records, seconds, loops, twins.checks, decomposition)
+    return PairResult(
+        scenario, base, edited, impacts, records, seconds, loops, twins.checks, decomposition, base_hash
+    )
 
 
 def engine_seeds(settings: RunSettings) -> list[int]:

@@ -61,5 +61,5 @@ def run_in_worker(document: dict[str, Any], cache_dir: str) -> Iterator[tuple[st
         if kind == "result":
             from metaliverpool.service.runs import vehicles_layer
 
-            yield ("vehicles", vehicles_layer(document))
+            yield ("vehicles", vehicles_layer(document, Path(cache_dir)))
             return

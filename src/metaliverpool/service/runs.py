@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metaliverpool.edits import SCHEMA_VERSION, parse_scenario
+from metaliverpool.edits.schema import DemandSettings, RunSettings
 from metaliverpool.network.twin import Twin
 from metaliverpool.scenario.kpi_labels import decomposition_table, kpi_table
 from metaliverpool.service.access import Conflict, NotFound, require_scenario
@@ -90,13 +91,16 @@ def start_run(
     settings: dict[str, Any] | None = None,
     limits: QueueLimits | None = None,
     twin: Twin | None = None,
+    base_digest: Callable[[DemandSettings], str] | None = None,
 ) -> Run:
     """Queue a run (editor) with run ``settings`` (fields of the scenario format's ``run``: ``seeds``,
     ``engine``, ``decompose``, ...); the scenario document is checked now, so a bad edit fails the
     request; with the base ``twin``, every edit is also checked against it and the engine
     (:mod:`metaliverpool.service.edit_checks`: an :class:`InputError` naming each refused edit by number
     and label). With ``limits``, a user whose queue is full gets :class:`Conflict` (409) and nothing is
-    stored."""
+    stored. With ``base_digest`` (the digest of the base twin with a demand variant, as
+    :func:`metaliverpool.scenario.cache.twin_digest` gives it), a run that repeats a finished one (see
+    :func:`finished_same_run`) is done at once with its results, without a worker."""
     scenario, _ = require_scenario(session, scenario_id, account.user_id, "editor")
     document = scenario_document(session, scenario, version_id, base_twin)
     if settings:
@@ -104,23 +108,69 @@ def start_run(
     parsed = parse_scenario(document, source=f"scenario {scenario_id}")
     if twin is not None:
         require_runnable(twin, base_twin, document["edits"], parsed.run.engine, f"scenario {scenario_id}")
+    config_json = json.dumps(document, sort_keys=True)
+    same = None
+    if base_digest is not None:
+        key = baseline_run_key(parsed.run, base_digest(parsed.demand))
+        same = finished_same_run(session, scenario_id, config_json, key)
     run = Run(
         scenario_id=scenario_id,
         version_id=version_id,
         status="queued",
         progress=0.0,
         message="",
-        config_json=json.dumps(document, sort_keys=True),
+        config_json=config_json,
         kpis_json="{}",
         outputs_json="{}",
         created_by=account.user_id,
         created_at_s=now_s(),
     )
+    if same is not None:
+        run.status, run.progress, run.finished_at_s = "done", 1.0, run.created_at_s
+        run.started_at_s = run.created_at_s
+        run.kpis_json, run.outputs_json = same.kpis_json, same.outputs_json
+        run.message = f"the results of run {same.run_id}, which had the same inputs" + (
+            f"; {same.message}" if same.message else ""
+        )
     session.add(run)
     session.flush()
-    if limits is not None:
+    if limits is not None and same is None:
         check_queue_room(session, account.user_id, limits)
     return run
+
+
+def baseline_run_key(settings: RunSettings, base_digest: str) -> str:
+    """The run-cache key of the first baseline engine run of a pair with ``settings`` on a base twin of
+    digest ``base_digest`` (:func:`metaliverpool.scenario.cache.run_key`: it also covers the engines' code
+    and the package version)."""
+    from metaliverpool.scenario.cache import run_key  # the engines' code digest: loaded on first use
+
+    seed = settings.seeds[0]
+    return run_key(base_digest, settings, seed, base_digest)
+
+
+def finished_same_run(session: Session, scenario_id: int, config_json: str, baseline_key: str) -> Run | None:
+    """The newest done run of scenario ``scenario_id`` with the same frozen scenario document
+    (``config_json``: edits, name, run settings, base twin path) whose first baseline engine run had
+    ``baseline_key`` (so the same base twin content, engine code and settings: a run is a pure function
+    of these), or None. A dynamic run qualifies only once its vehicle animation has joined its outputs,
+    so the copy lacks nothing."""
+    candidates = session.scalars(
+        select(Run)
+        .where(Run.scenario_id == scenario_id, Run.status == "done", Run.config_json == config_json)
+        .order_by(Run.run_id.desc())
+        .limit(5)
+    )
+    for candidate in candidates:
+        kpis = json.loads(candidate.kpis_json)
+        records = [r for r in kpis.get("runs", []) if r.get("side") == "baseline"]
+        if not records or records[0].get("key") != baseline_key:
+            continue
+        dynamic = kpis.get("run", {}).get("engine") == "dynamic"
+        if dynamic and "vehicles.mll" not in json.loads(candidate.outputs_json):
+            continue
+        return candidate
+    return None
 
 
 def cancel_run(session: Session, account: Account, run_id: int) -> Run:
@@ -170,7 +220,7 @@ def store_outputs(store: RunStore, outputs: dict[str, bytes]) -> dict[str, str]:
     return {name: store.put_bytes(data) for name, data in sorted(outputs.items())}
 
 
-def vehicles_layer(document: dict[str, Any]) -> tuple[bytes | None, str]:
+def vehicles_layer(document: dict[str, Any], cache_dir: Path | None = None) -> tuple[bytes | None, str]:
     """The ``vehicles.mll`` animation of a frozen run ``document`` (one recorded simulation of its
     scenario), made after the run's result is ready; ``(None, note)`` for the static engine (no vehicles
     move in an equilibrium assignment) or when it fails (the animation is optional: the note says why).
@@ -184,7 +234,7 @@ def vehicles_layer(document: dict[str, Any]) -> tuple[bytes | None, str]:
     twin_path = Path(document["base_twin"])
     try:
         data = simulate_vehicles(
-            scenario, read_scenario_twin(scenario, twin_path), seed=scenario.run.seeds[0]
+            scenario, read_scenario_twin(scenario, twin_path), seed=scenario.run.seeds[0], cache_dir=cache_dir
         )
     except Exception as error:
         log.exception("vehicle animation failed")

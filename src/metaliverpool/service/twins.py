@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metaliverpool.edits.schema import DemandSettings
 from metaliverpool.network.twin import Twin
 from metaliverpool.observed.summary import calibration_line
 from metaliverpool.service.access import NotFound
@@ -35,6 +36,8 @@ class TwinEntry:
     twin: Twin | None = None
     full: Twin | None = None
     layers: dict[str, bytes] = field(default_factory=dict)
+    run_digests: dict[str, str] = field(default_factory=dict)
+    """Content digests of the full twin by demand variant (JSON of the demand settings)."""
 
 
 class TwinCatalog:
@@ -71,6 +74,20 @@ class TwinCatalog:
             if entry.full is None:
                 entry.full = read_twin(entry.path)
             return entry.full
+
+    def run_digest(self, twin_id: str, demand: DemandSettings) -> str:
+        """The content digest (:func:`metaliverpool.scenario.cache.twin_digest`) of the twin's base side of
+        a run with the ``demand`` variant: computed once per variant, then kept."""
+        from metaliverpool.edits.apply import apply_demand_settings
+        from metaliverpool.scenario.cache import twin_digest
+
+        entry = self.get(twin_id)
+        twin = self.full_twin(twin_id)
+        variant = demand.model_dump_json()
+        with self._lock:
+            if variant not in entry.run_digests:
+                entry.run_digests[variant] = twin_digest(apply_demand_settings(twin, demand))
+            return entry.run_digests[variant]
 
     def layer(self, twin_id: str, name: str) -> bytes:
         """The ``MLL1`` encoding of layer ``name`` of twin ``twin_id`` (encoded on first use)."""

@@ -13,6 +13,8 @@ per vehicle ``delay_ratio`` (travel time over free-flow time of its links; NaN i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import shapely
 
@@ -24,15 +26,23 @@ MAX_VEHICLES = 1500
 EVENT_DEPART, EVENT_ENTER_LINK, EVENT_ARRIVE = 0, 1, 2
 
 
-def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: int = MAX_VEHICLES) -> bytes:
-    """The ``vehicles`` layer of one recorded simulation of ``scenario`` on ``twin``."""
+def simulate_vehicles(
+    scenario: Scenario,
+    twin: Twin,
+    seed: int,
+    max_vehicles: int = MAX_VEHICLES,
+    cache_dir: Path | None = None,
+) -> bytes:
+    """The ``vehicles`` layer of one recorded simulation of ``scenario`` on ``twin`` (the baseline turn
+    flows of its signal plans from the run cache in ``cache_dir`` when there)."""
+    from metaliverpool.scenario.cache import RunCache, twin_digest
     from metaliverpool.scenario.dynamic import (
         AFTER_PERIOD_S,
         ai_loop_factory,
         baseline_turn_flows,
         signal_plan_for,
     )
-    from metaliverpool.scenario.pipeline import prepare_twins
+    from metaliverpool.scenario.pipeline import cached_turn_flows, prepare_twins
     from metaliverpool.sim.dta import DtaConfig, run_dta
     from metaliverpool.sim.engine import EventBatch, SimConfig, concat_events
     from metaliverpool.sim.twin_network import demand_from_twin, sim_network_from_twin
@@ -41,7 +51,11 @@ def simulate_vehicles(scenario: Scenario, twin: Twin, seed: int, max_vehicles: i
     base, edited = twins.base, twins.scenario
     network = sim_network_from_twin(edited)
     demand = demand_from_twin(edited)
-    flows = baseline_turn_flows(base)
+    flows = (
+        baseline_turn_flows(base)
+        if cache_dir is None
+        else cached_turn_flows(base, twin_digest(base), RunCache(cache_dir))
+    )
     plan = signal_plan_for(edited, network, flows)
     last_departure_s = float(demand.departure_time_s.max()) if demand.vehicle_count else 0.0
     config = SimConfig(
