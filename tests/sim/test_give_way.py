@@ -1,6 +1,7 @@
-"""A give-way approach of a twin: the simulator passes Harders' gap-acceptance capacity, the capacity the
-network coding gives the static engine (``docs/network-coding.md``), with HCM 2000's critical gap and
-follow-up headway (``sim.twin_network.GIVE_WAY_GAP_S``)."""
+"""A give-way approach of a twin: the simulator passes Harders' gap-acceptance capacity (HCM 2000 eq. 17-3),
+the capacity the network coding gives the static engine (``docs/network-coding.md``: one meaning of
+capacity), with the twin's critical gap (``sim.twin_network.GIVE_WAY_GAP_S``) and the minor queue following
+up at its saturation headway."""
 
 from __future__ import annotations
 
@@ -48,16 +49,17 @@ def _t_junction() -> tuple[object, int, int, int]:
 
 def test_minor_approach_passes_harders_capacity() -> None:
     twin, major_in, out, minor_in = _t_junction()
-    critical_s, follow_up_s = GIVE_WAY_GAP_S["give_way"]
-    network = sim_network_from_twin(twin)
+    critical_s = GIVE_WAY_GAP_S["give_way"]
+    coded = code_network(twin)
+    network = sim_network_from_twin(coded)
     assert network.link_rank[minor_in] == 1 and network.link_rank[major_in] == 0
     assert network.node_critical_gap_s[1] == critical_s
-    # a queue on the give-way approach follows up at the HCM headway, not at the saturation headway
-    assert network.link_capacity_vph[minor_in] == pytest.approx(3600.0 / follow_up_s)
-    harders = float(give_way_capacity_vph(MAJOR_VPH, critical_s, follow_up_s))
-    # the static engine's capacity of the same approach (coded against its own major flow, none here)
-    coded = code_network(twin).links.set_index("link_id")
-    assert coded.loc[minor_in, "stop_line_capacity_vph"] == pytest.approx(3600.0 / follow_up_s)
+    # the minor queue follows up at its saturation headway; the static engine's capacity of the approach
+    # is Harders' with that follow-up (coded against its own major flow: no trips here, so 1 / follow-up)
+    follow_up_s = 3600.0 / float(network.link_capacity_vph[minor_in])
+    links = coded.links.set_index("link_id")
+    assert follow_up_s == pytest.approx(3600.0 / links.loc[minor_in, "saturation_flow_vph"])
+    assert links.loc[minor_in, "stop_line_capacity_vph"] == pytest.approx(3600.0 / follow_up_s)
 
     # major: random (Poisson) arrivals at 600 veh/h; minor: always queued; three hours
     horizon_s = 3 * 3600.0
@@ -85,7 +87,7 @@ def test_minor_approach_passes_harders_capacity() -> None:
     # against the formula at the major flow that actually passed (published form, HCM 2000 eq. 17-3)
     expected = float(give_way_capacity_vph(major_vph, critical_s, follow_up_s))
     assert minor_vph == pytest.approx(expected, rel=0.06), (minor_vph, major_vph, expected)
-    assert harders == pytest.approx(expected, rel=0.1)
+    assert major_vph == pytest.approx(MAJOR_VPH, rel=0.1)
     # never within the critical gap after a major vehicle
     last_major = -np.inf
     for t, minor_vehicle in zip(times, is_minor, strict=True):

@@ -26,12 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from metaliverpool.demand.gravity import deterrence_exponential, furness, margin_error
-from metaliverpool.demand.profile import (
-    AM_PEAK_SHARE_OF_WEEKDAY,
-    WEEKDAY_OVER_AVERAGE_DAY,
-    integer_matrix,
-    trips_from_matrix,
-)
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY, integer_matrix, trips_from_matrix
 
 
 @dataclass(frozen=True)
@@ -42,9 +37,10 @@ class NtsTripRate:
     car_driver_trips_per_person_per_year: float = 363.0
     """National Travel Survey 2023, England: average trips per person per year by main mode, car or van
     driver (DfT, NTS0303; 39 % of 915 trips, NTS0101)."""
-    weekday_over_average_day: float = WEEKDAY_OVER_AVERAGE_DAY
-    """Average weekday / average day (1.10, :data:`~metaliverpool.demand.profile.WEEKDAY_OVER_AVERAGE_DAY`);
-    traffic on the region's other tolled crossing standing in for trips (judgement)."""
+    weekday_over_average_day: float = 74_000.0 / (6_180_000.0 / 92.0)
+    """Average weekday / average day: merseyflow, Mersey Gateway and Silver Jubilee bridges, Jul-Sep 2022,
+    74,000 vehicles per weekday against 6.18 million in the quarter's 92 days (1.10); traffic on the
+    region's other tolled crossing standing in for trips (judgement)."""
     am_peak_share_of_weekday: float = AM_PEAK_SHARE_OF_WEEKDAY
     """Share of a weekday's car traffic in 07:00-10:00 (DfT TRA0307), standing in for the share of
     car-driver trips that start then."""

@@ -19,10 +19,6 @@ HOURLY_SHARES = (0.33, 0.37, 0.30)
 AM_PEAK_SHARE_OF_WEEKDAY = 0.19
 """Share of a weekday's car traffic in 07:00-10:00 (DfT TRA0307, weekday: about 6.5 + 7 + 6 %)."""
 
-WEEKDAY_OVER_AVERAGE_DAY = 74_000.0 / (6_180_000.0 / 92.0)
-"""Average weekday / average day (1.10): merseyflow, Mersey Gateway and Silver Jubilee bridges, Jul-Sep 2022,
-74,000 vehicles per weekday against 6.18 million in the quarter's 92 days (press release, 13 Oct 2022)."""
-
 PERIOD_S = 3 * 3600.0
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from metaliverpool.demand.model import DemandConfig, NtsTripRate, morning_peak_demand
-from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY, WEEKDAY_OVER_AVERAGE_DAY
+from metaliverpool.demand.profile import AM_PEAK_SHARE_OF_WEEKDAY
 from metaliverpool.errors import InputError
 from metaliverpool.ingest.catalogue import SOURCES, file_record
 from metaliverpool.ingest.coding import code_network
@@ -39,8 +39,6 @@ RESIDENT_ATTRACTION_WEIGHT = 0.01
 AM_PEAK_SHARE_OF_DAY = AM_PEAK_SHARE_OF_WEEKDAY
 """Share of a day's car traffic in 07:00-10:00 (DfT TRA0307, weekday: about 6.5 + 7 + 6 %)."""
 MILE_KM = 1.609344
-DFT_TRAFFIC_COLUMN = "all_motor_vehicles"
-"""Column of DfT's annual traffic by local authority the vehicle-km target is taken from."""
 
 
 @dataclass(frozen=True)
@@ -270,10 +268,7 @@ def locate_services(services: pd.DataFrame, zones: pd.DataFrame, network: RoadNe
 
 
 def dft_target_vehicle_km(network: RoadNetwork, zones: pd.DataFrame, data_dir: Path) -> dict[str, Any] | None:
-    """Vehicle-km in 07:00-10:00 of an average weekday on the network, from DfT annual motor traffic per
-    road-km of its LAs: all motor vehicles (the twin's vehicles stand for every motor vehicle on its roads,
-    as the tunnel counts and TomTom's speeds are of all traffic), per average day x the weekday factor x
-    the 07:00-10:00 share. Until 2026-12: cars and taxis per average day (26% lower on the central twin)."""
+    """Vehicle-km of cars in 07:00-10:00 on the network, from DfT annual traffic per road-km of its LAs."""
     path = data_dir / "traffic" / "lcr_la_annual_traffic_dft_2023.csv"
     if not path.is_file():
         return None
@@ -282,17 +277,15 @@ def dft_target_vehicle_km(network: RoadNetwork, zones: pd.DataFrame, data_dir: P
     rows = traffic[traffic["local_authority_code"].isin(lads)]
     if rows.empty:
         return None
-    per_road_km_year = rows[DFT_TRAFFIC_COLUMN].sum() * MILE_KM / rows["link_length_km"].sum()
+    per_road_km_year = rows["cars_and_taxis"].sum() * MILE_KM / rows["link_length_km"].sum()
     links = network.links
     public = links[(links["highway"] != "service") & ~links["connector"].astype(bool)]
     road_km = float((public["length_m"] * np.where(public["oneway"], 1.0, 0.5)).sum()) / 1000.0
-    target = per_road_km_year / 365.0 * WEEKDAY_OVER_AVERAGE_DAY * AM_PEAK_SHARE_OF_DAY * road_km
+    target = per_road_km_year / 365.0 * AM_PEAK_SHARE_OF_DAY * road_km
     return {
         "local_authorities": lads,
         "year": int(rows["year"].iloc[0]),
-        "traffic": DFT_TRAFFIC_COLUMN,
-        "vehicle_km_per_road_km_per_year": round(float(per_road_km_year), 1),
-        "weekday_over_average_day": round(WEEKDAY_OVER_AVERAGE_DAY, 4),
+        "car_vehicle_km_per_road_km_per_year": round(float(per_road_km_year), 1),
         "am_peak_share_of_day": AM_PEAK_SHARE_OF_DAY,
         "network_road_km": round(road_km, 3),
         "target_vehicle_km": round(float(target), 1),

@@ -54,15 +54,10 @@ def code_network(twin: Twin) -> Twin:
     minor = network.link_rank > 0
     gap = np.where(minor, network.node_critical_gap_s[node], 0.0)
     conflicting = np.where(minor, major_vph[node], 0.0)
-    # the simulator discharges a give-way queue at its follow-up headway: lanes x 3600 / capacity
-    follow_up = np.where(minor, 3600.0 * network.link_lanes / network.link_capacity_vph, 0.0)
     row = pd.Series(np.arange(len(links)), index=links["link_id"].to_numpy())
     car_rows = row.reindex(network.link_external_id).to_numpy()
-    full_ratio = np.ones(len(links))
-    full_cycle, full_gap, full_conf, full_follow = np.zeros((4, len(links)))
+    full_ratio, full_cycle, full_gap, full_conf = (np.ones(len(links)), *np.zeros((3, len(links))))
     full_ratio[car_rows], full_cycle[car_rows] = ratio, cycle
-    full_gap[car_rows], full_conf[car_rows], full_follow[car_rows] = gap, conflicting, follow_up
-    coded = code_links(
-        links["lanes"].to_numpy(dtype=np.float64), full_ratio, full_cycle, full_gap, full_conf, full_follow
-    )
+    full_gap[car_rows], full_conf[car_rows] = gap, conflicting
+    coded = code_links(links["lanes"].to_numpy(dtype=np.float64), full_ratio, full_cycle, full_gap, full_conf)
     return dataclasses.replace(twin, links=pd.concat([links, coded.set_index(links.index)], axis=1))

@@ -120,26 +120,23 @@ def code_links(
     cycle_s: npt.ArrayLike,
     give_way_gap_s: npt.ArrayLike,
     conflicting_flow_vph: npt.ArrayLike,
-    follow_up_s: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """The coded columns of links (one row per link, in the order given).
 
     ``green_ratio`` and ``cycle_s``: of the signal at the link's end (1 and 0 where none);
     ``give_way_gap_s``: critical gap of a give-way approach (0 on major or uncontrolled approaches);
-    ``conflicting_flow_vph``: the major flow it gives way to; ``follow_up_s``: the follow-up headway of a
-    give-way lane, the headway the simulator discharges its queue at (default, and wherever it is not
-    positive: the lane's saturation headway ``3600 / S``).
+    ``conflicting_flow_vph``: the major flow it gives way to. Give-way lanes follow up at the lane's
+    saturation headway ``3600 / S``, the headway the simulator discharges them at.
     """
     saturation = link_saturation_flow_vph(lanes)
     ratio = np.clip(np.asarray(green_ratio, dtype=np.float64), 0.0, 1.0)
     cycle = np.asarray(cycle_s, dtype=np.float64)
     gap = np.asarray(give_way_gap_s, dtype=np.float64)
     count = np.maximum(np.floor(np.asarray(lanes, dtype=np.float64) + 1e-9), 1.0)
-    headway = 3600.0 * count / saturation
-    if follow_up_s is not None:
-        given = np.asarray(follow_up_s, dtype=np.float64)
-        headway = np.where(given > 0.0, given, headway)
-    give_way = np.minimum(give_way_capacity_vph(conflicting_flow_vph, gap, headway) * count, saturation)
+    per_lane = saturation / count
+    give_way = np.minimum(
+        give_way_capacity_vph(conflicting_flow_vph, gap, 3600.0 / per_lane) * count, saturation
+    )
     capacity = np.where(gap > 0.0, give_way, saturation * ratio)
     return pd.DataFrame(
         {

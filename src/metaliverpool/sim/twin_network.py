@@ -16,12 +16,9 @@
   uncoordinated plan and hold vehicles that already entered on a green inside the box, whose short
   internal links (8-25 m, 2-5 vehicles) then block the crossing traffic: the central-Liverpool twin
   gridlocked that way. At ``give_way``, ``priority`` and ``mini_roundabout`` junctions, approaches
-  with less than 80% of the node's largest approach capacity give way (rank 1), and entries to a
-  roundabout (``roundabout`` links) give way to the ring, with the critical gap and follow-up headway of
-  :data:`GIVE_WAY_GAP_S` / :data:`ROUNDABOUT_GAP_S`: a minor vehicle may not cross within the critical gap
-  after the last major vehicle, and a queue on a give-way approach discharges no faster than one vehicle
-  per follow-up headway per lane (its link capacity is at most ``lanes * 3600 / follow_up``); other nodes
-  serve approaches first-come first-served.
+  with less than 80% of the node's largest approach capacity give way (rank 1) with a critical gap of
+  3 s (2 s at mini-roundabouts); entries to a roundabout (``roundabout`` links) give way to the ring
+  with a 2 s gap; other nodes serve approaches first-come first-served.
 * Demand: the ``trips`` table (car trips, origin/destination node, departure seconds after 07:00).
 
 Turn restrictions (OSM relations and ``turn_ban`` edits) become ``SimNetwork.turn_banned``: route search
@@ -40,13 +37,8 @@ from metaliverpool.network.twin import Twin
 from metaliverpool.sim.demand import Demand, make_demand
 from metaliverpool.sim.network import DEFAULT_JAM_DENSITY_VPM, SimNetwork, build_sim_network
 
-GIVE_WAY_GAP_S = {"give_way": (6.2, 3.3), "priority": (6.2, 3.3), "mini_roundabout": (4.1, 2.6)}
-"""Critical gap and follow-up headway (s) of minor approaches by junction control. Give-way and priority
-junctions: HCM 2000 Exhibit 17-5, base critical headway and follow-up time of the minor-street turn away from
-the major stream (a right turn in the US, a left turn in the UK), the smallest of the minor movements, so an
-upper bound on a minor approach's capacity. Mini-roundabouts: the roundabout values below. Until 2026-12 the
-gaps were 3 s and 2 s (judgement) and minor queues followed up at the saturation headway (about 1.8 s),
-which gave a minor approach 1,940 veh/h per lane with no major traffic, 1.8 times HCM's 1,090."""
+GIVE_WAY_GAP_S = {"give_way": 3.0, "priority": 3.0, "mini_roundabout": 2.0}
+"""Critical gap (s) of minor approaches by junction control."""
 SATURATION_FLOW_PER_LANE_VPH = 1800.0
 """Discharge rate of a queue per lane (veh/h): the simulator's link capacity is at least this. The twin's
 ``capacity_vph`` is a planning capacity with junction delay folded in (600 veh/h per lane on tertiary and
@@ -54,10 +46,8 @@ local streets) for the static engine; the simulator models the junctions themsel
 gaps), so charging the folded-in value as well would count the junction twice. 1,800 veh/h per lane is the
 usual UK design saturation flow of a straight-ahead lane (TRL RR67 gives about 1,800-2,100 for 3-3.65 m
 lanes). Priority ranks are decided on the twin's capacities."""
-ROUNDABOUT_GAP_S = (4.1, 2.6)
-"""Critical gap and follow-up headway (s) of entries to a roundabout (links tagged ``roundabout``), which give
-way to the ring: HCM 2000 (chapter 17, roundabouts), the lower ends of its ranges (4.1-4.6 s and 2.6-3.1 s),
-i.e. the upper bound of an entry's capacity (1,385 veh/h per lane with no circulating traffic)."""
+ROUNDABOUT_GAP_S = 2.0
+"""Critical gap (s) of entries to a roundabout (links tagged ``roundabout``), which give way to the ring."""
 
 
 def sim_network_from_twin(twin: Twin) -> SimNetwork:
@@ -95,7 +85,7 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
     )
     roundabout = links["roundabout"].to_numpy(dtype=bool) if "roundabout" in links.columns else None
     network = replace(network, link_junction_internal=_signal_junction_internal(twin, network))
-    network, node_follow_up_s = _with_priority(network, twin.junctions, roundabout)
+    network = _with_priority(network, twin.junctions, roundabout)
     toll = (
         links["toll_gbp"].to_numpy(dtype=np.float64) if "toll_gbp" in links.columns else np.zeros(len(links))
     )
@@ -104,9 +94,6 @@ def sim_network_from_twin(twin: Twin) -> SimNetwork:
         if coded
         else np.maximum(capacity, SATURATION_FLOW_PER_LANE_VPH * lanes)
     )
-    follow_up = np.where(network.link_rank > 0, node_follow_up_s[network.link_to_node], 0.0)
-    with np.errstate(divide="ignore"):
-        discharge = np.where(follow_up > 0.0, np.minimum(discharge, lanes * 3600.0 / follow_up), discharge)
     return replace(
         network,
         link_capacity_vph=discharge,
@@ -141,12 +128,9 @@ def _signal_junction_internal(twin: Twin, network: SimNetwork) -> np.ndarray:
 
 def _with_priority(
     network: SimNetwork, junctions: pd.DataFrame, link_roundabout: np.ndarray | None
-) -> tuple[SimNetwork, np.ndarray]:
-    """``network`` with give-way ranks and critical gaps, and each node's follow-up headway (s, 0 where
-    nobody gives way)."""
+) -> SimNetwork:
     rank = np.zeros(network.link_count, dtype=np.int8)
     gap = np.zeros(network.node_count)
-    follow_up = np.zeros(network.node_count)
     if link_roundabout is not None:
         # entries give way to traffic already on the roundabout (any node where both meet)
         for node in range(network.node_count):
@@ -154,10 +138,10 @@ def _with_priority(
             on_ring = link_roundabout[ins]
             if ins.size >= 2 and on_ring.any() and not on_ring.all():
                 rank[ins[~on_ring]] = 1
-                gap[node], follow_up[node] = ROUNDABOUT_GAP_S
+                gap[node] = ROUNDABOUT_GAP_S
     for control, node_ids in zip(junctions["control"], junctions["node_ids"], strict=True):
-        gaps = GIVE_WAY_GAP_S.get(str(control))
-        if gaps is None:
+        critical = GIVE_WAY_GAP_S.get(str(control))
+        if critical is None:
             continue
         for node in np.asarray(node_ids, dtype=np.int64):
             if not 0 <= node < network.node_count:
@@ -167,8 +151,8 @@ def _with_priority(
                 continue
             cap = network.link_capacity_vph[ins]
             rank[ins[cap < 0.8 * cap.max()]] = 1
-            gap[node], follow_up[node] = gaps
-    return network.with_control(link_rank=rank, node_critical_gap_s=gap), follow_up
+            gap[node] = critical
+    return network.with_control(link_rank=rank, node_critical_gap_s=gap)
 
 
 def signal_nodes(twin: Twin, network: SimNetwork) -> list[int]:
