@@ -14,6 +14,7 @@ import shapely
 
 from metaliverpool.ingest.coding import code_network
 from metaliverpool.network.coding import give_way_capacity_vph
+from metaliverpool.network.twin import Twin
 from metaliverpool.sim.demand import make_demand
 from metaliverpool.sim.twin_network import GIVE_WAY_GAP_S, sim_network_from_twin
 from small_twins import LAT0, LON0, LinkSpec, make_twin
@@ -23,7 +24,7 @@ from .helpers import run_free_flow_routes
 MAJOR_VPH = 600.0
 
 
-def _t_junction() -> tuple[object, int, int, int]:
+def _t_junction() -> tuple[Twin, int, int, int]:
     """A primary road 0 -> 1 -> 2 (two lanes) with a residential street 3 -> 1 giving way at node 1."""
     points = [(LON0, LAT0), (LON0 + 0.01, LAT0), (LON0 + 0.02, LAT0), (LON0 + 0.01, LAT0 - 0.01)]
     links = [
