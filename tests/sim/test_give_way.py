@@ -19,7 +19,7 @@ from metaliverpool.sim.demand import make_demand
 from metaliverpool.sim.twin_network import GIVE_WAY_GAP_S, sim_network_from_twin
 from small_twins import LAT0, LON0, LinkSpec, make_twin
 
-from .helpers import run_free_flow_routes
+from .helpers import assert_minor_waits_critical_gap, merged_entries, run_free_flow_routes
 
 MAJOR_VPH = 600.0
 
@@ -76,11 +76,7 @@ def test_minor_approach_passes_harders_capacity() -> None:
     result = run_free_flow_routes(
         network, demand, horizon_s=horizon_s, record_link_events=True, keep_events=True
     )
-    assert result.events is not None
-    events = result.events.to_frame()
-    merged = events[(events["kind"] == "enter_link") & (events["link"] == out)].sort_values("time_s")
-    times = merged["time_s"].to_numpy()
-    is_minor = demand.origin_node[merged["vehicle"].to_numpy()] == 3
+    times, is_minor = merged_entries(result, demand, out_link=out, minor_origin=3)
     window = (times >= 1800.0) & (times < horizon_s - 1800.0)  # queue formed, majors still arriving
     hours = (horizon_s - 3600.0) / 3600.0
     minor_vph = float(np.sum(is_minor & window)) / hours
@@ -89,10 +85,4 @@ def test_minor_approach_passes_harders_capacity() -> None:
     expected = float(give_way_capacity_vph(major_vph, critical_s, follow_up_s))
     assert minor_vph == pytest.approx(expected, rel=0.06), (minor_vph, major_vph, expected)
     assert major_vph == pytest.approx(MAJOR_VPH, rel=0.1)
-    # never within the critical gap after a major vehicle
-    last_major = -np.inf
-    for t, minor_vehicle in zip(times, is_minor, strict=True):
-        if minor_vehicle:
-            assert t >= last_major + critical_s - 1e-9
-        else:
-            last_major = t
+    assert_minor_waits_critical_gap(times, is_minor, critical_s)
