@@ -58,3 +58,25 @@ def run_free_flow_routes(
     return simulate(
         network, plan or empty_signal_plan(network), demand, routes, settings, veh_free_time_s=free
     )
+
+
+def merged_entries(
+    result: SimResult, demand: Demand, out_link: int, minor_origin: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times vehicles entered ``out_link`` (sorted) and whether each came from ``minor_origin`` (a run with
+    ``record_link_events`` and ``keep_events``)."""
+    assert result.events is not None
+    events = result.events.to_frame()
+    merged = events[(events["kind"] == "enter_link") & (events["link"] == out_link)].sort_values("time_s")
+    is_minor = demand.origin_node[merged["vehicle"].to_numpy()] == minor_origin
+    return merged["time_s"].to_numpy(), is_minor
+
+
+def assert_minor_waits_critical_gap(times: np.ndarray, is_minor: np.ndarray, critical_gap_s: float) -> None:
+    """No minor vehicle crossed within ``critical_gap_s`` after the last major vehicle."""
+    last_major = -np.inf
+    for t, minor_vehicle in zip(times, is_minor, strict=True):
+        if minor_vehicle:
+            assert t >= last_major + critical_gap_s - 1e-9
+        else:
+            last_major = t

@@ -9,7 +9,13 @@ from metaliverpool.sim.demand import make_demand
 from metaliverpool.sim.network import build_sim_network
 from metaliverpool.sim.signals import SignalSpec, build_signal_plan
 
-from .helpers import chain_network, run_free_flow_routes, steady_demand
+from .helpers import (
+    assert_minor_waits_critical_gap,
+    chain_network,
+    merged_entries,
+    run_free_flow_routes,
+    steady_demand,
+)
 
 
 @pytest.mark.parametrize("dt_s", [0.5, 1.0, 2.0])
@@ -118,17 +124,8 @@ def test_minor_approach_gives_way_by_the_critical_gap() -> None:
     minor = np.arange(300) * 1.0
     demand = make_demand(np.r_[np.zeros(150), np.ones(300)], np.full(450, 3), np.r_[major, minor])
     result = run_free_flow_routes(net, demand, horizon_s=3000.0, record_link_events=True, keep_events=True)
-    assert result.events is not None
-    events = result.events.to_frame()
-    merged = events[(events["kind"] == "enter_link") & (events["link"] == 2)].sort_values("time_s")
-    is_minor = demand.origin_node[merged["vehicle"].to_numpy()] == 1
-    times = merged["time_s"].to_numpy()
-    last_major = -np.inf
-    for t, minor_vehicle in zip(times, is_minor, strict=True):
-        if minor_vehicle:
-            assert t >= last_major + gap_s - 1e-9
-        else:
-            last_major = t
+    times, is_minor = merged_entries(result, demand, out_link=2, minor_origin=1)
+    assert_minor_waits_critical_gap(times, is_minor, gap_s)
     # while majors flow every 4 s, a minor vehicle fits in each 4 s gap once the 3 s gap has passed
     window = (times > 100) & (times < 500)
     assert np.sum(is_minor[window]) == pytest.approx(np.sum(~is_minor[window]), abs=2)
