@@ -15,6 +15,7 @@ from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.signin_limits import SigninLimits
+from metaliverpool.service.streets import StreetIndexes
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -77,3 +78,4 @@ class ServerContext:
     forecasts: ForecastCatalog
     passwords: Passwords = field(default_factory=Passwords)
     public_map: PublicMap | None = None
+    streets: StreetIndexes = field(default_factory=StreetIndexes)
