@@ -67,8 +67,9 @@ def test_extend_and_shorten_junction_by_junction() -> None:
     whole = graph.select(row, before=5, after=5)
     assert whole.node_ids == (0, 1, 2, 3, 4) and whole.segments == 3  # capped where the street ends
     assert not whole.can_extend_before and not whole.can_extend_after
-    # clicked in the other direction, the same street in that direction
-    assert graph.select(_row(graph, 3, 2), after=1).node_ids == (3, 2, 1, 0)
+    # clicked in the other direction, the same answer: a selection runs west to east
+    assert graph.select(_row(graph, 3, 2), after=1) == graph.select(row, after=1)
+    assert graph.select(row).towards == ("west", "east")
     assert graph.other_streets_at("Dale Street", 2) == ["Sir Thomas Street"]
     assert graph.other_streets_at("Dale Street", 1) == []
 
@@ -101,7 +102,10 @@ def test_at_a_fork_the_straightest_way_on_is_taken(turn: str) -> None:
         *_two_way(1, 3, 3, "Fork Lane"),
     ]
     graph = StreetGraph(*(lambda t: (t.links, t.nodes))(make_twin(points, links)))
-    start = _row(graph, 0, 1) if turn == "straight" else _row(graph, 3, 1)
-    chosen = graph.select(start, after=1).node_ids
-    assert chosen == ((0, 1, 2) if turn == "straight" else (3, 1, 0))
+    if turn == "straight":
+        chosen = graph.select(_row(graph, 0, 1), after=1).node_ids
+        assert chosen == (0, 1, 2)
+    else:  # from the north-east branch back through the fork: west, not east
+        chosen = graph.select(_row(graph, 3, 1), before=1).node_ids
+        assert chosen == (0, 1, 3)
     assert np.all(np.diff(chosen) != 0)

@@ -25,6 +25,7 @@ import { editChecks } from "./panels/checks";
 import { vehicles } from "./panels/vehicles";
 import { scenarioHeader } from "./panels/settings";
 import { undoBar } from "./panels/undo";
+import { editorSearch } from "./panels/search";
 
 declare global {
   interface Window { metaliverpool?: Record<string, unknown> }
@@ -69,6 +70,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const view: MapView = {
     layers: twin, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
     showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
+    highlights: [], markers: [],
   };
   const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null };
   const tabButtons = el("div", { class: "tabs" });
@@ -77,7 +79,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const refreshOnShow: Record<string, () => Promise<void>> = {};
   const ctx: ScenarioContext = {
     scenarioId, scenario, user, canEdit: scenario.role !== "viewer", map, room, view, twin, hooks,
-    mode: "select", linkColours: new Map(), resultShown: false, forecast: null, selection: el("div", { id: "selection" }),
+    mode: "select", linkColours: new Map(), resultShown: false, forecast: null, selection: el("div", { id: "selection" }), checks: null,
     toast: (text, kind = "error") => {
       toast.textContent = text;
       toast.className = `toast ${kind}`;
@@ -98,6 +100,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   // --- panels ---------------------------------------------------------------------------------------
   const checks = editChecks(ctx);
+  ctx.checks = checks;
   const edits = editList(ctx, checks);
   const comments = commentsPanel(ctx);
   const people = presence(ctx, cursorsDiv);
@@ -111,7 +114,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const undo = undoBar(ctx);
   hooks.undo = undo.manager;
   Object.assign(tabs, {
-    Edit: el("div", {}, ctx.selection, edits.element),
+    Edit: el("div", {}, editorSearch(ctx), ctx.selection, edits.element),
     Comments: comments.element,
     Versions: versions.element,
     Runs: runs.element,

@@ -43,10 +43,13 @@ class StreetSelection:
 
     key: str
     node_ids: tuple[int, ...]
+    """West to east (south to north on a street running more north-south), the clicked segment's way."""
     link_rows: tuple[int, ...]
     segments: int
     can_extend_before: bool
     can_extend_after: bool
+    towards: tuple[str, str]
+    """The compass words of the two ends: ``("west", "east")`` or ``("south", "north")``."""
 
     @property
     def named(self) -> bool:
@@ -136,11 +139,21 @@ class StreetGraph:
         used.add(nxt)
         return [*path, nxt, *self._walk(key, end, nxt, used)]
 
+    def _oriented(self, path: list[int]) -> tuple[list[int], tuple[str, str]]:
+        """``path`` running west to east, or south to north when it runs more north-south, and the words
+        of its two ends (whichever direction of a two-way street was clicked, the same answer)."""
+        first, last = path[0], path[-1]
+        dx = (self._lon[last] - self._lon[first]) * math.cos(math.radians(self._lat[first]))
+        dy = self._lat[last] - self._lat[first]
+        if abs(dx) >= abs(dy):
+            return (path if dx >= 0 else path[::-1]), ("west", "east")
+        return (path if dy >= 0 else path[::-1]), ("south", "north")
+
     def select(self, row: int, before: int = 0, after: int = 0) -> StreetSelection:
-        """The segment of link ``row`` extended by ``before`` segments behind it and ``after`` ahead
-        (fewer where the street ends)."""
+        """The segment of link ``row`` (oriented by :meth:`_oriented`) extended by ``before`` segments at
+        its west (south) end and ``after`` at its east (north) end, fewer where the street ends."""
         key = self.keys[row]
-        path = self.segment_nodes(row)
+        path, towards = self._oriented(self.segment_nodes(row))
         segments = 1
         for _ in range(after):
             grown = self._extend(key, path)
@@ -162,4 +175,5 @@ class StreetGraph:
             segments=segments,
             can_extend_before=self._extend(key, list(reversed(path))) is not None,
             can_extend_after=self._extend(key, path) is not None,
+            towards=towards,
         )

@@ -85,6 +85,7 @@ class StreetIndex:
             "to_junction": self._end_name(selection, selection.node_ids[-1], name),
             "can_extend_before": selection.can_extend_before,
             "can_extend_after": selection.can_extend_after,
+            "towards": list(selection.towards),
             "current": {
                 "lanes": lanes,
                 "speed_limit_mph": limits,
