@@ -164,8 +164,9 @@ def test_a_drawn_neighbourhood_shows_filters_cells_and_rat_runs(
         assert "on Temple Street" in page.inner_text("#ltn-filters")
 
         # north of Dale Street there is no side street wholly inside: it changes nothing, and says why
-        draw(page, [(WEST_DEG + 1.5 * STEP_DEG, SOUTH_DEG + 2.25 * STEP_DEG), (WEST_DEG + 3.5 * STEP_DEG, SOUTH_DEG + 2.25 * STEP_DEG),
-                    (WEST_DEG + 3.5 * STEP_DEG, SOUTH_DEG + 3.25 * STEP_DEG), (WEST_DEG + 1.5 * STEP_DEG, SOUTH_DEG + 3.25 * STEP_DEG)])  # fmt: skip
+        a, b = WEST_DEG + 1.5 * STEP_DEG, WEST_DEG + 3.5 * STEP_DEG
+        c, d = SOUTH_DEG + 2.25 * STEP_DEG, SOUTH_DEG + 3.25 * STEP_DEG
+        draw(page, [(a, c), (b, c), (b, d), (a, d)])
         page.wait_for_selector("#ltn-nothing", timeout=15_000)
         assert "changes nothing" in page.inner_text("#ltn-nothing")
         assert "contains no street of the classes residential" in page.inner_text("#ltn-nothing")
