@@ -32,7 +32,7 @@ export function editList(ctx: ScenarioContext, checks: EditChecks): EditList {
       const text = editText(entry.edit, verdict?.label, twin);
       list.append(el("li", { "data-edit": id, "data-number": k + 1, "data-check": verdict?.status ?? "pending", class: refused ? "refused" : undefined },
         el("span", {}, el("b", { class: "number" }, `${k + 1}.`), " ", text, el("br"), el("span", { class: "meta" }, `by ${entry.author}`),
-          refused ? el("span", { class: "refusal", role: "alert" }, `Refused for the ${checks.engine} engine: ${refused.message}`) : null),
+          refused ? el("span", { class: "refusal", role: "alert" }, `Refused for the ${checks.engine} engine: ${refused.label}: ${refused.message}`) : null),
         ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${text}`, onclick: () => void remove(id) }, "Remove") : null));
     }
     if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
