@@ -139,6 +139,15 @@ class StreetGraph:
         used.add(nxt)
         return [*path, nxt, *self._walk(key, end, nxt, used)]
 
+    def _grow(self, key: str, path: list[int], count: int) -> tuple[list[int], int]:
+        """``path`` grown by up to ``count`` segments past its last node, and by how many it grew."""
+        for grown_by in range(count):
+            grown = self._extend(key, path)
+            if grown is None:
+                return path, grown_by
+            path = grown
+        return path, count
+
     def _oriented(self, path: list[int]) -> tuple[list[int], tuple[str, str]]:
         """``path`` running west to east, or south to north when it runs more north-south, and the words
         of its two ends (whichever direction of a two-way street was clicked, the same answer)."""
@@ -154,19 +163,10 @@ class StreetGraph:
         its west (south) end and ``after`` at its east (north) end, fewer where the street ends."""
         key = self.keys[row]
         path, towards = self._oriented(self.segment_nodes(row))
-        segments = 1
-        for _ in range(after):
-            grown = self._extend(key, path)
-            if grown is None:
-                break
-            path, segments = grown, segments + 1
+        path, grown_after = self._grow(key, path, after)
+        path, grown_before = self._grow(key, path[::-1], before)
         path.reverse()
-        for _ in range(before):
-            grown = self._extend(key, path)
-            if grown is None:
-                break
-            path, segments = grown, segments + 1
-        path.reverse()
+        segments = 1 + grown_after + grown_before
         rows = [r for a, b in itertools.pairwise(path) for r in self._pair_rows[(key, min(a, b), max(a, b))]]
         return StreetSelection(
             key=key,
