@@ -26,6 +26,7 @@ import { vehicles } from "./panels/vehicles";
 import { scenarioHeader } from "./panels/settings";
 import { undoBar } from "./panels/undo";
 import { editorSearch } from "./panels/search";
+import { streets } from "./streets";
 
 declare global {
   interface Window { metaliverpool?: Record<string, unknown> }
@@ -62,6 +63,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const { map, overlay } = createMap(mapDiv, twinInfo.bounds);
   const [links, zones, services, junctions] = (await layerBuffers).map(decodeLayer);
   const twin = indexTwin({ links, zones, services, junctions });
+  // the server builds the twin's street index on the first street asked for: ask for one now, so that
+  // the first click on a road is answered at once
+  if (links.count) streets.street(scenario.twin_id, (links.columns.link_id as Int32Array)[0], 0, 0).catch(() => undefined);
 
   // --- the shared document and the context ----------------------------------------------------------
   const protocol = location.protocol === "https:" ? "wss:" : "ws:";

@@ -23,7 +23,8 @@ MAX_SEGMENTS = 50
 
 
 def _index(context: Any, twin_id: str) -> StreetIndex:
-    return context.streets.get(twin_id, context.twins.full_twin(twin_id))
+    """The twin's street index, built on first use from its map tables (already read for the map)."""
+    return context.streets.get(twin_id, context.twins.twin(twin_id))
 
 
 @router.get("/{twin_id}/street", responses=errors(401, 404))
