@@ -50,7 +50,7 @@ def test_a_street_between_junctions_its_values_and_checks_in_place(
     context, page = scenario_page(browser, server, "sue")
     try:
         page.mouse.click(*link_point(page, 10))  # the west end of Dale Street
-        page.wait_for_selector("#road-panel")
+        page.wait_for_selector("#street-extent")
         assert page.inner_text("#street-name") == "Dale Street"
         assert (
             "between Crosshall Street (west) and Sir Thomas Street / Stanley Street (east)"
@@ -179,7 +179,7 @@ def test_the_search_box_selects_a_street(browser: Browser, server: ProcessServer
     try:
         page.fill("#editor-search", "dale")
         page.click('#editor-search-results [data-street="Dale Street"]')
-        page.wait_for_selector("#road-panel")
+        page.wait_for_selector("#street-extent")
         assert page.inner_text("#street-name") == "Dale Street"
         assert highlighted_rows(page) >= 4
     finally:

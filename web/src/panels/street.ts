@@ -3,6 +3,7 @@
 // shows what the street has now and offers only values that change it and that the twin can take.
 
 import { clear, el } from "../dom";
+import { category } from "../layers";
 import type { ScenarioContext } from "../context";
 import { range, streets, type StreetInfo } from "../streets";
 import { editStatus } from "./edit_status";
@@ -11,10 +12,17 @@ const STREET_COLOUR: [number, number, number, number] = [255, 176, 0, 230];
 
 export function streetPanel(ctx: ScenarioContext, row: number): void {
   const linkId = (ctx.twin.links.columns.link_id as Int32Array)[row];
-  // the panel takes its id once the street is known, so "#road-panel" means a street is shown
-  const panel = el("div", { class: "panel" }, el("p", { class: "hint" }, "Finding the street…"));
-  ctx.selection.append(panel);
   const status = editStatus(ctx);
+  // until the server has found the street, the clicked road's own OSM way can be closed or filtered
+  const way = (ctx.twin.links.columns.osm_way_id as Float64Array)[row];
+  const panel = el("div", { class: "panel", id: "road-panel" },
+    el("h3", { id: "street-name" }, category(ctx.twin.links, "name", row) || "an unnamed road"),
+    el("p", { class: "hint", id: "street-finding" }, "Finding the street between its junctions… until then, edits act on the clicked stretch only."),
+    el("div", { class: "form" },
+      el("button", { id: "close-road", disabled: !ctx.canEdit, onclick: () => status.add({ kind: "close_road", osm_way_ids: [way] }) }, "Close the street"),
+      el("button", { id: "modal-filter", disabled: !ctx.canEdit, onclick: () => status.add({ kind: "modal_filter", osm_way_ids: [way] }) }, "Modal filter")),
+    status.element);
+  ctx.selection.append(panel);
   let before = 0, after = 0, asked = 0;
   const load = async () => {
     const mine = ++asked;
@@ -40,7 +48,6 @@ export function streetPanel(ctx: ScenarioContext, row: number): void {
     const current = street.current;
     const [west, east] = street.towards; // the selection runs west to east (or south to north)
     clear(panel);
-    panel.id = "road-panel";
     panel.append(el("div", {},
       el("h3", { id: "street-name" }, street.name),
       el("p", { class: "hint", id: "street-extent" }, `between ${street.from_junction} (${west}) and ${street.to_junction} (${east}) · ${Math.round(street.length_m)} m`,
