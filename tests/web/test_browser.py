@@ -166,7 +166,7 @@ def test_killed_server_restarts_with_edits_comments_and_versions_intact(
         assert version.status_code == 201
         x, y = link_point(alice, 1007)
         alice.mouse.click(x, y)
-        alice.fill("#lanes", "2")
+        alice.select_option("#lanes", "2")
         alice.click("#set-lanes")
         bob.wait_for_function("() => window.metaliverpool.room.edits.size === 2", timeout=2_000)
 

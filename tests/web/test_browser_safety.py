@@ -48,7 +48,7 @@ def test_undo_and_redo_are_per_user(browser: Browser, shared_server: ProcessServ
         wait_edits(rex, 1)
         x, y = link_point(rex, 1007)
         rex.mouse.click(x, y)
-        rex.fill("#lanes", "2")
+        rex.select_option("#lanes", "2")
         rex.click("#set-lanes")
         wait_edits(una, 2)
 

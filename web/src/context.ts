@@ -2,7 +2,7 @@
 // twin's layers with their look-ups, and the few things panels share (toast, render, tabs, map mode).
 
 import type { Map as MapLibreMap } from "maplibre-gl";
-import type { ScenarioInfo, User } from "./api";
+import type { EditCheck, ScenarioInfo, User } from "./api";
 import type { Room } from "./collab";
 import type { MapView, TwinLayers } from "./map";
 import { category } from "./layers";
@@ -18,6 +18,8 @@ export interface TwinIndex extends TwinLayers {
   wayLinks: Map<number, number[]>;
   /** the street name of an OSM way ("" if unnamed or unknown) */
   wayName: (way: number) => string;
+  /** an LSOA by name and code ("Liverpool 022A (E01006512)"), or "LSOA E01006512" without a name */
+  zoneName: (code: string) => string;
 }
 
 export interface ScenarioContext {
@@ -40,6 +42,8 @@ export interface ScenarioContext {
   resultShown: boolean;
   /** the congestion forecast layer when one is shown */
   forecast: ForecastLayer | null;
+  /** the edit checks (set once the checks panel exists): the verdict on an edit by id, and news of answers */
+  checks: { verdict(id: string): EditCheck | undefined; onChange(listener: () => void): void; readonly pending: boolean } | null;
   /** the Edit tab's selection area (road, junction, community, area, forecast link panels) */
   selection: HTMLElement;
   toast(text: string, kind?: "error" | "info"): void;
@@ -66,7 +70,11 @@ export function indexTwin(layers: TwinLayers): TwinIndex {
     const first = wayLinks.get(way)?.[0];
     return first === undefined ? "" : category(links, "name", first);
   };
-  return { ...layers, linkRow, wayLinks, wayName };
+  const zoneNames = new Map<string, string>();
+  const { zones } = layers;
+  if (zones.categories.name) for (let i = 0; i < zones.count; i++) zoneNames.set(category(zones, "zone_code", i), category(zones, "name", i));
+  const zoneName = (code: string) => (zoneNames.get(code) ? `${zoneNames.get(code)} (${code})` : `LSOA ${code}`);
+  return { ...layers, linkRow, wayLinks, wayName, zoneName };
 }
 
 /** Run `action` and show its error, if any, as a toast. */

@@ -26,9 +26,12 @@ export function editArea(edit: Record<string, unknown>): number[][] | null {
   return area?.coordinates?.[0] ?? null;
 }
 
-export function describeEdit(edit: Record<string, unknown>, wayName: (way: number) => string): string {
+/** What an edit does, in words, until the server's check names it (the edit list then shows the check's
+ * label: streets, junctions by their streets, areas by name). Never an OSM id or an LSOA code alone. */
+export function describeEdit(edit: Record<string, unknown>, names: { wayName: (way: number) => string; zoneName: (code: string) => string }): string {
   const ways = editWays(edit);
-  const where = ways.length ? ways.map((w) => `${wayName(w) || "way"} (${w})`).join(", ") : "";
+  const where = Array.from(new Set(ways.map((w) => names.wayName(w) || "an unnamed road"))).join(", ");
+  const zones = (codes: unknown) => (Array.isArray(codes) ? codes.map((c) => names.zoneName(String(c))).join(", ") : "everywhere");
   switch (edit.kind) {
     case "close_road": return `Close ${where}`;
     case "modal_filter": return `Modal filter on ${where}`;
@@ -37,18 +40,23 @@ export function describeEdit(edit: Record<string, unknown>, wayName: (way: numbe
     case "speed_limit": return `${edit.speed_limit_mph} mph ${ways.length ? `on ${where}` : "zone"}`;
     case "low_traffic_neighbourhood": return "Low-traffic neighbourhood";
     case "cordon_charge": return `Charge zone £${edit.charge_gbp}`;
-    case "signal_plan": return edit.optimise ? `Optimise signals at node ${edit.osm_node_id}` : `Signal cycle ${edit.cycle_s} s at node ${edit.osm_node_id}`;
-    case "new_development": return `${edit.homes} homes, ${edit.jobs} jobs in ${edit.lsoa_code}`;
-    case "turn_ban": return `Turn ban at node ${edit.via_osm_node_id}`;
-    case "demand_change": return `Demand ${edit.percent}%`;
+    case "signal_plan": return edit.optimise ? "Optimise a junction's signals" : `Signal cycle ${edit.cycle_s} s at a junction`;
+    case "new_development": return `${edit.homes} homes, ${edit.jobs ?? 0} jobs in ${names.zoneName(String(edit.lsoa_code))}`;
+    case "turn_ban": return `Turn ban from ${names.wayName(Number(edit.from_osm_way_id)) || "a road"} into ${names.wayName(Number(edit.to_osm_way_id)) || "a road"}`;
+    case "demand_change": return `Demand ${edit.percent}% ${edit.lsoa_codes ? `in ${zones(edit.lsoa_codes)}` : "everywhere"}`;
     case "ai_signal_control": {
       const nodes = edit.osm_node_ids as number[] | undefined;
-      const where = nodes ? `at node${nodes.length > 1 ? "s" : ""} ${nodes.join(", ")}` : "on every signal";
+      const where = nodes ? "at a junction" : "on every signal";
       const how = edit.forecast === "reactive" ? "no forecast" : `${edit.forecast ?? "trend"} forecast ${edit.horizon_min ?? 30} min ahead`;
       return edit.enabled === false ? `AI signal loop off ${where}` : `AI signal loop ${where} (${how}, risk ≥ ${edit.risk_threshold ?? 0.5})`;
     }
     default: return String(edit.kind);
   }
+}
+
+/** The check's label of an edit, capitalised ("Bus lane on Strand Street"), else `describeEdit`'s words. */
+export function editText(edit: Record<string, unknown>, label: string | undefined, names: Parameters<typeof describeEdit>[1]): string {
+  return label ? label.charAt(0).toUpperCase() + label.slice(1) : describeEdit(edit, names);
 }
 
 /** The edits in the server's order (creation time, then id: `service.documents.ordered_edits`), so the

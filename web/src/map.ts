@@ -12,6 +12,7 @@ import { TripsLayer } from "@deck.gl/geo-layers";
 import type { Layer as DeckLayer, PickingInfo } from "@deck.gl/core";
 import { category, pathOf, pointOf, polygonOf, type Layer } from "./layers";
 import type { VehicleTrips } from "./vehicle_trips";
+import { highlightLayers, type Highlight, type Marker } from "./overlays";
 
 type RGBA = [number, number, number, number];
 
@@ -67,6 +68,9 @@ export interface MapView {
   time_s: number;
   /** congestion forecast: link rows drawn wide in their band colour */
   forecast: { rows: number[]; colours: RGBA[] } | null;
+  /** link highlights over the roads (the selected street, an LTN's cells and rat-runs) and markers */
+  highlights: Highlight[];
+  markers: Marker[];
   /** junctions a run's AI signal loop took over */
   aiJunctions: { lon: number; lat: number; seeds_flagged: number }[] | null;
 }
@@ -171,6 +175,7 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       updateTriggers: { getColor: view.linkVersion, getWidth: view.selectedLink },
     }),
   );
+  result.push(...highlightLayers(links, view.highlights, view.markers));
   if (view.forecast) {
     const forecast = view.forecast;
     result.push(

@@ -28,6 +28,8 @@ import { editChecks } from "./panels/checks";
 import { vehicles } from "./panels/vehicles";
 import { scenarioHeader } from "./panels/settings";
 import { undoBar } from "./panels/undo";
+import { editorSearch } from "./panels/search";
+import { streets } from "./streets";
 
 declare global {
   interface Window { metaliverpool?: Record<string, unknown> }
@@ -64,6 +66,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const { map, overlay, moving } = createMap(mapDiv, twinInfo.bounds);
   const [links, zones, services, junctions] = (await layerBuffers).map(decodeLayer);
   const twin = indexTwin({ links, zones, services, junctions });
+  // the server builds the twin's street index on the first street asked for: ask for one now, so that
+  // the first click on a road is answered at once
+  if (links.count) streets.street(scenario.twin_id, (links.columns.link_id as Int32Array)[0], 0, 0).catch(() => undefined);
 
   // --- the shared document and the context ----------------------------------------------------------
   const protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -72,6 +77,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const view: MapView = {
     layers: twin, rows: twinRows(twin), linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
     showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
+    highlights: [], markers: [],
   };
   const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null, frames: 0 };
   const tabButtons = el("div", { class: "tabs" });
@@ -80,7 +86,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const refreshOnShow: Record<string, () => Promise<void>> = {};
   const ctx: ScenarioContext = {
     scenarioId, scenario, user, canEdit: scenario.role !== "viewer", map, room, view, twin, hooks,
-    mode: "select", linkColours: new Map(), resultShown: false, forecast: null, selection: el("div", { id: "selection" }),
+    mode: "select", linkColours: new Map(), resultShown: false, forecast: null, selection: el("div", { id: "selection" }), checks: null,
     toast: (text, kind = "error") => {
       toast.textContent = text;
       toast.className = `toast ${kind}`;
@@ -103,6 +109,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
 
   // --- panels ---------------------------------------------------------------------------------------
   const checks = editChecks(ctx);
+  ctx.checks = checks;
   const edits = editList(ctx, checks);
   const comments = commentsPanel(ctx);
   const people = presence(ctx, cursorsDiv);
@@ -119,7 +126,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const proposals = signalProposalsPanel(ctx);
   const closeLive = openLiveStream(scenario.twin_id, liveState.onState, proposals.onProposals, liveState.onClosed);
   Object.assign(tabs, {
-    Edit: el("div", {}, ctx.selection, edits.element),
+    Edit: el("div", {}, editorSearch(ctx), ctx.selection, edits.element),
     Comments: comments.element,
     Versions: versions.element,
     Runs: runs.element,

@@ -29,6 +29,7 @@ from metaliverpool.api import (
     routes_public,
     routes_runs,
     routes_scenarios,
+    routes_streets,
     routes_twins,
     routes_versions,
 )
@@ -162,6 +163,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     for module in (
         routes_auth,
         routes_twins,
+        routes_streets,
         routes_public,
         routes_scenarios,
         routes_checks,

@@ -17,6 +17,7 @@ from metaliverpool.service.rate_limits import AddressLimiter, PublicLimits
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.signin_limits import SigninLimits
+from metaliverpool.service.streets import StreetIndexes
 from metaliverpool.service.twins import TwinCatalog
 from metaliverpool.store.db import Database
 from metaliverpool.store.runstore import RunStore
@@ -91,3 +92,4 @@ class ServerContext:
     public_map: PublicMap | None = None
     public_limiter: AddressLimiter = field(default_factory=lambda: AddressLimiter(PublicLimits()))
     live: LiveView | None = None
+    streets: StreetIndexes = field(default_factory=StreetIndexes)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from metaliverpool.edits.schema import PolygonArea
 from metaliverpool.service.documents import MAX_COMMENT_CHARS
 from metaliverpool.service.scenarios import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 
@@ -143,3 +144,15 @@ class EditsCheck(_Body):
 
     edits: list[dict[str, Any]] | None = Field(default=None, max_length=500)
     engine: Literal["dynamic", "static"] = "dynamic"
+
+
+HighwayClass = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+"""An OSM ``highway`` value (``residential``)."""
+
+
+class LtnPreview(_Body):
+    """A drawn low-traffic neighbourhood to preview (``POST /api/twins/{id}/ltn``): its ``area`` (GeoJSON
+    ``Polygon``, lon/lat) and the classes of street it filters (default as the edit's)."""
+
+    area: PolygonArea
+    minor_highways: list[HighwayClass] | None = Field(default=None, min_length=1, max_length=12)

@@ -597,7 +597,7 @@ def check_edits(
     checks: list[EditCheck] = []
     touched: dict[str, list[tuple[EditCheck, set[int]]]] = {}
     for number, edit in enumerate(edits, start=1):
-        label = edit_label(edit, state.links, state.nodes)
+        label = edit_label(edit, state.links, state.nodes, state.zones)
         where = f"edit {number} ({label})"
         refusal = engine_refusal(edit.kind, engine)
         if refusal is not None:

@@ -3,7 +3,8 @@
 Messages about an edit number it by its place in the scenario (1-based) and say what it is and where:
 ``edit 5 (bus lane on Strand Street)``, never by the editor's uuid. Streets are named by their OSM
 ``name`` (else ``ref``, else "OSM way N"); a junction by the streets that meet there
-(``Dale Street / Sir Thomas Street``); an LSOA by its code.
+(``Dale Street / Sir Thomas Street``); an LSOA by its name and code (``Liverpool 022A (E01006512)``)
+when the twin's zones have names, else by its code.
 """
 
 from __future__ import annotations
@@ -77,12 +78,23 @@ def junction_name(links: pd.DataFrame, nodes: pd.DataFrame, osm_node_id: int) ->
     return " / ".join(sorted(names)[:3]) if names else f"OSM node {osm_node_id}"
 
 
+def lsoa_name(zones: pd.DataFrame | None, lsoa_code: str) -> str:
+    """``Liverpool 022A (E01006512)``: an LSOA by its name and code (``LSOA E01006512`` without a name)."""
+    if zones is not None and "name" in zones.columns:
+        hits = zones.loc[zones["zone_code"] == lsoa_code, "name"]
+        if len(hits) and isinstance(hits.iloc[0], str) and hits.iloc[0]:
+            return f"{hits.iloc[0]} ({lsoa_code})"
+    return f"LSOA {lsoa_code}"
+
+
 def _mph(value: float) -> str:
     return f"{value:g} mph"
 
 
-def edit_label(edit: Edit, links: pd.DataFrame, nodes: pd.DataFrame) -> str:
-    """What the edit does and where, in words (``bus lane on Strand Street``)."""
+def edit_label(
+    edit: Edit, links: pd.DataFrame, nodes: pd.DataFrame, zones: pd.DataFrame | None = None
+) -> str:
+    """What the edit does and where, in words (``bus lane on Strand Street``); ``zones`` names LSOAs."""
     if isinstance(edit, CloseRoad):
         who = "" if edit.vehicles == "all" else " to general traffic"
         return f"closure{who} of {streets_of_ways(links, edit.osm_way_ids)}"
@@ -117,9 +129,10 @@ def edit_label(edit: Edit, links: pd.DataFrame, nodes: pd.DataFrame) -> str:
         return f"£{edit.charge_gbp:g} cordon charge ({edit.direction}, drawn area)"
     if isinstance(edit, NewDevelopment):
         parts = [f"{edit.homes:,} homes" if edit.homes else "", f"{edit.jobs:,} jobs" if edit.jobs else ""]
-        return f"{' and '.join(p for p in parts if p)} in LSOA {edit.lsoa_code}"
+        return f"{' and '.join(p for p in parts if p)} in {lsoa_name(zones, edit.lsoa_code)}"
     if isinstance(edit, DemandChange):
-        where = "everywhere" if edit.lsoa_codes is None else f"in {_join(list(edit.lsoa_codes))}"
+        codes = edit.lsoa_codes
+        where = "everywhere" if codes is None else f"in {_join([lsoa_name(zones, c) for c in codes])}"
         return f"{edit.percent:+g}% car demand {where}"
     raise TypeError(f"no label for edit kind {edit.kind!r}")
 

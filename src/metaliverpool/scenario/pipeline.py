@@ -24,6 +24,7 @@ from metaliverpool.atomic import atomic_directory
 from metaliverpool.control.closed_loop import pool_risk_scores
 from metaliverpool.edits.apply import apply_demand_settings, apply_edits, check_edits
 from metaliverpool.edits.check import EditCheck, refusal_summary
+from metaliverpool.edits.describe import junction_name
 from metaliverpool.edits.io import dump_scenario, load_scenario, resolve_base_twin
 from metaliverpool.edits.schema import RunSettings, Scenario
 from metaliverpool.errors import InputError
@@ -357,6 +358,7 @@ def ai_loop_block(loops: list[dict[str, Any]], twin: Twin) -> dict[str, Any]:
                 osm,
                 {
                     "osm_node_id": osm,
+                    "name": junction_name(twin.links, twin.nodes, osm),
                     "lon": float(nodes["lon"].get(osm, np.nan)),
                     "lat": float(nodes["lat"].get(osm, np.nan)),
                     "seeds_flagged": 0,

@@ -108,18 +108,26 @@ def _markers(projection: Projection, points: list[tuple[float, float, str]]) -> 
     return f"<g>{circles}</g>"
 
 
+def _zone_name(zones: pd.DataFrame, zone_id: Any) -> str:
+    """An LSOA by its name and code (``Liverpool 022A (E01006512)``), or its code without a name."""
+    row = zones.loc[zones["zone_id"] == zone_id].iloc[0]
+    name = row.get("name")
+    return f"{name} ({row['zone_code']})" if isinstance(name, str) and name else str(row["zone_code"])
+
+
 def _ai_loop_section(doc: dict[str, Any]) -> str:
     """What the AI signal loop did: settings and the junctions it took over (empty without the loop)."""
     loop = doc.get("ai_loop")
     if not loop:
         return ""
     rows = "".join(
-        f"<tr><td>{j['osm_node_id']}</td><td>{j['seeds_flagged']} of {loop['seeds']}</td>"
+        f"<tr><td>{html.escape(str(j.get('name') or j['osm_node_id']))}</td>"
+        f"<td>{j['seeds_flagged']} of {loop['seeds']}</td>"
         f"<td>{_clock(j['first_flag_s'])}</td><td>{j['max_forecast']:.2f}</td></tr>"
         for j in loop["junctions"]
     )
     table = (
-        "<table class='kpis' id='ai-loop'><thead><tr><th>junction (OSM node)</th><th>taken over in</th>"
+        "<table class='kpis' id='ai-loop'><thead><tr><th>junction</th><th>taken over in</th>"
         "<th>first at</th><th>largest risk forecast</th></tr></thead><tbody>" + rows + "</tbody></table>"
         if rows
         else "<p>No junction was forecast at risk: every junction kept its fixed plan.</p>"
@@ -207,7 +215,7 @@ def _zone_map(
         for part in getattr(shape, "geoms", [shape]):
             if isinstance(part, shapely.Polygon):
                 rings.append(projection.path(part.exterior.coords) + "Z")
-        code = zones.loc[zones["zone_id"] == zone_id, "zone_code"].iloc[0]
+        code = _zone_name(zones, zone_id)
         label = f"{code}: {value:+.0f} s per trip" if math.isfinite(value) else f"{code}: no trips"
         polygons.append(
             f"<path d='{''.join(rings)}' fill='{_diverging_colour(float(value), largest)}' stroke='#888' "
@@ -422,7 +430,11 @@ def render_report(doc: dict[str, Any], base_twin: Twin, impacts: Impacts) -> str
     links = impacts.links.set_index("base_link_id")
     names = links["name"] if "name" in links else pd.Series(dtype=str)
     loop_points = [
-        (j["lon"], j["lat"], f"OSM node {j['osm_node_id']}: taken over at {_clock(j['first_flag_s'])}")
+        (
+            j["lon"],
+            j["lat"],
+            f"{j.get('name') or j['osm_node_id']}: taken over at {_clock(j['first_flag_s'])}",
+        )
         for j in doc.get("ai_loop", {}).get("junctions", [])
         if np.isfinite(j["lon"]) and np.isfinite(j["lat"])
     ]

@@ -121,6 +121,8 @@ def encode_zones(twin: Twin) -> bytes:
     positions = np.concatenate(chunks).astype(np.float32).ravel() if chunks else np.zeros(0, np.float32)
     code, code_values = _categorical(zones["zone_code"].iloc[owner])
     kind, kind_values = _categorical(zones["kind"].iloc[owner])
+    names = zones["name"] if "name" in zones.columns else pd.Series([""] * len(zones))
+    name, name_values = _categorical(names.fillna("").astype(str).iloc[owner])
     columns = {
         "positions": positions,
         "ring_start": np.asarray(ring_start, dtype=np.uint32),
@@ -130,8 +132,10 @@ def encode_zones(twin: Twin) -> bytes:
         "imd_decile": zones["imd_decile"].fillna(0).to_numpy(np.float32)[owner],
         "zone_code": code.astype(np.uint16),
         "kind": kind,
+        "name": name.astype(np.uint16),
     }
-    return encode_columns("zones", len(polygons), columns, {"zone_code": code_values, "kind": kind_values})
+    categories = {"zone_code": code_values, "kind": kind_values, "name": name_values}
+    return encode_columns("zones", len(polygons), columns, categories)
 
 
 def encode_points(layer: str, frame: pd.DataFrame, numeric: dict[str, str], text: tuple[str, ...]) -> bytes:

@@ -2,7 +2,7 @@
 // messages number them), each with its check's refusal in place, and their colours on the map.
 
 import { clear, el } from "../dom";
-import { describeEdit, editArea, editColour, editWays, orderedEdits } from "../edits";
+import { editArea, editColour, editText, editWays, orderedEdits } from "../edits";
 import type { ScenarioContext } from "../context";
 import type { EditChecks } from "./checks";
 import { confirmDialog } from "../dialog";
@@ -29,10 +29,11 @@ export function editList(ctx: ScenarioContext, checks: EditChecks): EditList {
       if (area) view.areas.push({ id, polygon: area, colour });
       const verdict = checks.verdict(id);
       const refused = verdict?.status === "refused" ? verdict : null;
+      const text = editText(entry.edit, verdict?.label, twin);
       list.append(el("li", { "data-edit": id, "data-number": k + 1, "data-check": verdict?.status ?? "pending", class: refused ? "refused" : undefined },
-        el("span", {}, el("b", { class: "number" }, `${k + 1}.`), " ", describeEdit(entry.edit, twin.wayName), el("br"), el("span", { class: "meta" }, `by ${entry.author}`),
+        el("span", {}, el("b", { class: "number" }, `${k + 1}.`), " ", text, el("br"), el("span", { class: "meta" }, `by ${entry.author}`),
           refused ? el("span", { class: "refusal", role: "alert" }, `Refused for the ${checks.engine} engine: ${refused.label}: ${refused.message}`) : null),
-        ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${describeEdit(entry.edit, twin.wayName)}`, onclick: () => void remove(id) }, "Remove") : null));
+        ctx.canEdit ? el("button", { class: "remove", "aria-label": `Remove: ${text}`, onclick: () => void remove(id) }, "Remove") : null));
     }
     if (!entries.length) list.append(el("li", { class: "hint" }, "No edits yet: click a road, a signal or a community."));
     view.linkVersion += 1;
@@ -45,7 +46,7 @@ export function editList(ctx: ScenarioContext, checks: EditChecks): EditList {
     const entry = ctx.room.edits.get(id);
     if (!entry) return;
     if (entry.author === ctx.user.name) { localChange(ctx, () => ctx.room.edits.delete(id)); return; }
-    const what = describeEdit(entry.edit, ctx.twin.wayName);
+    const what = editText(entry.edit, ctx.checks?.verdict(id)?.label, ctx.twin);
     if (await confirmDialog(`Remove ${entry.author}'s edit?`, `“${what}” is ${entry.author}'s edit. It goes for everyone, ` +
       "and Undo cannot bring back a colleague's edit (restoring a saved version can).", `Remove ${entry.author}'s edit`)) {
       ctx.room.edits.delete(id);

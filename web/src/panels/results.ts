@@ -14,7 +14,7 @@ import { resultColours, type ResultLayer } from "./result_map";
 
 interface AiLoop {
   seeds: number; eligible_signals: number; horizon_s: number; risk_threshold: number;
-  junctions: { osm_node_id: number; lon: number; lat: number; seeds_flagged: number; first_flag_s: number; max_forecast: number }[];
+  junctions: { osm_node_id: number; name?: string; lon: number; lat: number; seeds_flagged: number; first_flag_s: number; max_forecast: number }[];
 }
 
 /** The legends over the map that a result replaces: the roads and edits legend, and the AI loop's rings. */
@@ -103,8 +103,8 @@ export function results(ctx: ScenarioContext, cars: Vehicles, showEdits: () => v
     return el("div", { id: "ai-loop" }, el("h3", { style: "margin-top:8px" }, "AI signal loop"),
       el("p", { class: "hint" }, `${loop.junctions.length} of ${loop.eligible_signals} signalised junctions were taken over in ${loop.seeds} seed(s): ` +
         `their blocking risk, forecast ${Math.round(loop.horizon_s / 60)} min ahead, reached ${loop.risk_threshold}. They are ringed in purple on the map.`),
-      el("table", { class: "kpis", id: "ai-junctions" }, el("tr", {}, el("th", {}, "junction (OSM node)"), el("th", {}, "first at"), el("th", {}, "seeds"), el("th", {}, "max risk")),
-        ...loop.junctions.slice(0, 12).map((j) => el("tr", {}, el("td", {}, el("a", { href: "#", onclick: (event: Event) => { event.preventDefault(); ctx.map.flyTo({ center: [j.lon, j.lat], zoom: 17 }); } }, String(j.osm_node_id))),
+      el("table", { class: "kpis", id: "ai-junctions" }, el("tr", {}, el("th", {}, "junction"), el("th", {}, "first at"), el("th", {}, "seeds"), el("th", {}, "max risk")),
+        ...loop.junctions.slice(0, 12).map((j) => el("tr", {}, el("td", {}, el("a", { href: "#", onclick: (event: Event) => { event.preventDefault(); ctx.map.flyTo({ center: [j.lon, j.lat], zoom: 17 }); } }, j.name || `junction at OSM node ${j.osm_node_id}`)),
           el("td", {}, clock(TWIN_DAY_START_S + j.first_flag_s)), el("td", {}, String(j.seeds_flagged)), el("td", {}, j.max_forecast.toFixed(2))))),
       loop.junctions.length > 12 ? el("p", { class: "hint" }, `and ${loop.junctions.length - 12} more (full list in the report)`) : null);
   }

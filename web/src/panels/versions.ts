@@ -34,7 +34,7 @@ export function versionsPanel(ctx: ScenarioContext): Versions {
       el("ul", { class: "items", id: "version-list" }, ...history.map((v: VersionInfo, k: number) => el("li", { "data-version": v.version_id },
         el("span", {}, `v${v.number} ${v.name}`, el("br"), el("span", { class: "meta" }, `${v.author} · ${new Date(v.created_at_s * 1000).toLocaleString()} · ${v.edit_count} edits`)),
         el("span", {},
-          k + 1 < history.length ? el("button", { onclick: async () => showDiff(await api.diff(history[k + 1].version_id, v.version_id), diffOut) }, "Diff") : null,
+          k + 1 < history.length ? el("button", { onclick: async () => showDiff(ctx, await api.diff(history[k + 1].version_id, v.version_id), diffOut) }, "Diff") : null,
           canEdit ? el("button", { onclick: () => attempt(ctx, async () => {
             await api.startRun(scenarioId, v.version_id, "static", [1, 2, 3]); ctx.toast(`Run of v${v.number} started (Runs tab)`, "info");
           }) }, "Run") : null,
@@ -61,11 +61,11 @@ export function versionsPanel(ctx: ScenarioContext): Versions {
   return { element, refresh };
 }
 
-function showDiff(diff: Record<string, unknown>, out: HTMLElement): void {
+function showDiff(ctx: ScenarioContext, diff: Record<string, unknown>, out: HTMLElement): void {
   clear(out);
   const list = (title: string, items: { id: string; edit?: Record<string, unknown>; after?: Record<string, unknown> }[]) =>
     el("div", {}, el("b", {}, `${title} (${items.length})`), el("ul", {}, ...items.map((item) =>
-      el("li", {}, describeEdit((item.edit ?? item.after ?? {}) as Record<string, unknown>, () => "")))));
+      el("li", {}, describeEdit((item.edit ?? item.after ?? {}) as Record<string, unknown>, ctx.twin)))));
   out.append(el("div", { class: "panel" }, list("Added", diff.added as never), list("Removed", diff.removed as never), list("Changed", diff.changed as never),
     diff.kpi_difference ? el("table", { class: "kpis" }, el("tr", {}, el("th", {}, "KPI"), el("th", {}, "a"), el("th", {}, "b"), el("th", {}, "b − a")),
     ...Object.entries(diff.kpi_difference as Record<string, { a: number; b: number; b_minus_a: number }>).filter(([k]) => k.endsWith(".mean"))
