@@ -25,6 +25,8 @@ from metaliverpool.api import (
     routes_auth,
     routes_checks,
     routes_comments,
+    routes_consult,
+    routes_moderation,
     routes_public,
     routes_runs,
     routes_scenarios,
@@ -40,6 +42,7 @@ from metaliverpool.service.examples import seed_example
 from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import Passwords, make_hasher
+from metaliverpool.service.public_limits import PublicLimits
 from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_queue import QueueLimits
@@ -147,7 +150,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         routes_auth,
         routes_twins,
         routes_public,
+        routes_consult,
         routes_scenarios,
+        routes_moderation,
         routes_checks,
         routes_versions,
         routes_comments,
@@ -188,6 +193,7 @@ def config_from_json(text: str) -> ServerConfig:
         queued_runs_per_user=int(data.get("queued_runs_per_user", 20)),
         secure_cookies=bool(data.get("secure_cookies", False)),
         region_data=None if data.get("region_data") is None else Path(data["region_data"]),
+        public_limits=PublicLimits(**data.get("public_limits", {})),
     )
 
 

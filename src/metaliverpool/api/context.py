@@ -11,6 +11,7 @@ from pathlib import Path
 from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
+from metaliverpool.service.public_limits import PublicLimits
 from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
@@ -40,6 +41,8 @@ class ServerConfig:
     allowed per account and address in a sliding window. ``hashing_slots``: password hashes computed at
     once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503). ``region_data``: the
     data folder the public map's region layers are built from at start-up (None: no public map).
+    ``public_limits``: what visitors without an account may write (per visitor and address) and the
+    proof-of-work challenge's cost.
     """
 
     twin_paths: tuple[Path, ...]
@@ -60,6 +63,7 @@ class ServerConfig:
     hashing_slots: int = HASHING_SLOTS
     hashing_wait_s: float = HASHING_WAIT_S
     region_data: Path | None = None
+    public_limits: PublicLimits = field(default_factory=PublicLimits)
 
 
 @dataclass
