@@ -25,6 +25,7 @@ import { editChecks } from "./panels/checks";
 import { vehicles } from "./panels/vehicles";
 import { scenarioHeader } from "./panels/settings";
 import { undoBar } from "./panels/undo";
+import { publicCommentsPanel } from "./panels/public_comments";
 
 declare global {
   interface Window { metaliverpool?: Record<string, unknown> }
@@ -109,6 +110,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const resultLegend = el("div", { id: "result-legend", style: "display:none" });
   const runs = runsPanel(ctx, checks, results(ctx, cars, edits.refresh, { roads: roadsLegend, result: resultLegend, aiLoop: aiLegend }));
   const undo = undoBar(ctx);
+  const publicComments = scenario.role === "owner" ? publicCommentsPanel(ctx) : null;
   hooks.undo = undo.manager;
   Object.assign(tabs, {
     Edit: el("div", {}, ctx.selection, edits.element),
@@ -117,8 +119,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     Runs: runs.element,
     Layers: layersPanel(ctx, forecastLegend),
     ...(scenario.role === "owner" ? { Sharing: sharingPanel(ctx) } : {}),
+    ...(publicComments ? { Public: publicComments.element } : {}),
   });
-  Object.assign(refreshOnShow, { Versions: versions.refresh, Runs: runs.refresh });
+  Object.assign(refreshOnShow, { Versions: versions.refresh, Runs: runs.refresh, ...(publicComments ? { Public: publicComments.refresh } : {}) });
   side.append(
     el("a", { href: "#/" }, "← scenarios"),
     scenarioHeader(ctx),

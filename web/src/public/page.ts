@@ -12,6 +12,7 @@ import { CLICKABLE, SOURCES, publicStyle, type SourceName } from "./style";
 import { legendPanel } from "./legend";
 import { searchPanel } from "./search";
 import { showDetails } from "./details";
+import { consultPanel } from "./consult";
 
 interface Region { bounds: [number, number, number, number]; attribution: string }
 interface Hooks { map: MapLibreMap; firstPaintMs: number | null; loaded: string[] }
@@ -46,7 +47,7 @@ export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
   map.addControl(new NavigationControl({ showCompass: false }), "top-left");
   const hooks: Hooks = { map, firstPaintMs: null, loaded: [] };
   (window as unknown as { metaliverpool: unknown }).metaliverpool = { publicMap: hooks };
-  side.append(searchPanel(map, () => { details.hidden = true; }), legendPanel(map));
+  side.append(searchPanel(map, () => { details.hidden = true; }), consultPanel(map), legendPanel(map));
 
   // every layer is requested at once, while the map starts; each is drawn when the map is ready
   const ready = new Promise<void>((resolve) => map.once("load", () => resolve()));
