@@ -87,7 +87,7 @@ def run_schemathesis(url: str, token: str, report: Path, max_examples: int = MAX
         )
         for group in ("in", "out")
     ]
-    outputs = [process.communicate(timeout=480)[0] for process in processes]
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
     output = "\n".join(outputs)
     assert all(process.returncode == 0 for process in processes), output
     return output

@@ -114,7 +114,7 @@ def test_publish_comment_moderate_answer_react_and_export(server: ProcessServer)
         assert anne.get(f"/api/public/consultations/{scenario_id}").json()["your_stance"] == "oppose"
         assert react(ben, scenario_id, None).json()["reactions"] == {"support": 0, "oppose": 1}
 
-        exported = client.get(f"{base}/export?format=csv", headers=owner)
+        exported = client.get(f"/api/scenarios/{scenario_id}/public-export?format=csv", headers=owner)
         assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(exported.text)))
         assert [(r["status"], r["text"]) for r in rows] == [
@@ -126,7 +126,9 @@ def test_publish_comment_moderate_answer_react_and_export(server: ProcessServer)
             and rows[0]["answer"] == "Yes: one bay at no. 12"
         )
         assert rows[0]["created_at"].endswith("Z")
-        geojson = client.get(f"{base}/export?format=geojson&status=approved", headers=owner)
+        geojson = client.get(
+            f"/api/scenarios/{scenario_id}/public-export?format=geojson&status=approved", headers=owner
+        )
         assert geojson.headers["content-type"].startswith("application/geo+json")
         collection = json.loads(geojson.text)
         assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 1
@@ -136,7 +138,7 @@ def test_publish_comment_moderate_answer_react_and_export(server: ProcessServer)
         editor = sign_up_in(client, "eddie")
         client.put(f"/api/scenarios/{scenario_id}/members/eddie", json={"role": "editor"}, headers=owner)
         assert client.get(base, headers=editor).status_code == 403
-        assert client.get(f"{base}/export", headers=editor).status_code == 403
+        assert client.get(f"/api/scenarios/{scenario_id}/public-export", headers=editor).status_code == 403
         assert (
             client.put(
                 f"/api/scenarios/{scenario_id}/publication", json={"published": False}, headers=editor

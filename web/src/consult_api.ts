@@ -56,5 +56,5 @@ export const consultApi = {
   ownerComments: (id: number) => send<OwnerComment[]>("GET", `/api/scenarios/${id}/public-comments`),
   moderate: (id: number, commentId: number, changes: { status?: string; answer?: string | null }) =>
     send<OwnerComment>("PATCH", `/api/scenarios/${id}/public-comments/${commentId}`, changes),
-  exportUrl: (id: number, format: "csv" | "geojson") => `/api/scenarios/${id}/public-comments/export?format=${format}`,
+  exportUrl: (id: number, format: "csv" | "geojson") => `/api/scenarios/${id}/public-export?format=${format}`,
 };

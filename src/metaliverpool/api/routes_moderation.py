@@ -59,7 +59,7 @@ def moderate(
 
 
 @router.get(
-    "/public-comments/export",
+    "/public-export",
     responses={
         200: {
             "content": {"text/csv": {}, "application/geo+json": {}},
