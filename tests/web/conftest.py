@@ -58,8 +58,8 @@ def forecast_model(twin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return train_grid_forecast(twin_dir, tmp_path_factory.mktemp("history"))
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (created in the server at 127.0.0.1:5432, dropped afterwards)."""
     name = f"ml_web_{uuid.uuid4().hex[:10]}"
     try:
@@ -72,6 +72,13 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from metaliverpool.errors import InputError
 from metaliverpool.ingest import region_layers
 from metaliverpool.ingest.zones import DECILE_COLUMNS
 from metaliverpool.service.public_map import LAYER_NAMES, PRECISION_DEG, PublicMap
-from metaliverpool.service.rate_limits import AddressLimiter, PublicLimits, TooManyRequests
+from metaliverpool.service.rate_limits import AddressLimiter, PublicReadLimits, TooManyRequests
 from web.conftest import make_config
 from web.region_fixture import HOSPITAL, STATION, write_region
 
@@ -84,8 +84,8 @@ def test_wards_and_the_deciles_of_every_imd_domain(visitor: TestClient) -> None:
 
 def test_public_requests_are_limited_per_address(twin_dir: Path, region_dir: Path, tmp_path: Path) -> None:
     """Over the burst, a client address gets 429 with Retry-After; the limit refills with time."""
-    limits = PublicLimits(requests_per_s=0.5, burst=5)
-    config = make_config(twin_dir, tmp_path, region_data=region_dir, public_limits=limits)
+    limits = PublicReadLimits(requests_per_s=0.5, burst=5)
+    config = make_config(twin_dir, tmp_path, region_data=region_dir, public_read_limits=limits)
     with TestClient(create_app(config)) as client:
         codes = [client.get("/api/public/region").status_code for _ in range(7)]
         assert codes == [200] * 5 + [429] * 2
@@ -96,7 +96,7 @@ def test_public_requests_are_limited_per_address(twin_dir: Path, region_dir: Pat
 
 
 def test_address_limiter_refills_and_forgets_the_oldest() -> None:
-    limiter = AddressLimiter(PublicLimits(requests_per_s=2.0, burst=2, max_addresses=2))
+    limiter = AddressLimiter(PublicReadLimits(requests_per_s=2.0, burst=2, max_addresses=2))
     limiter.check("a", 0.0)
     limiter.check("a", 0.0)
     with pytest.raises(TooManyRequests):

@@ -7,7 +7,7 @@ export interface Member { name: string; colour: string; role: string }
 export interface ScenarioInfo {
   scenario_id: number; twin_id: string; name: string; description: string; owner: string;
   visibility: "private" | "shared"; role: "owner" | "editor" | "viewer"; members: Member[];
-  forked_from_version_id: number | null; created_at_s: number;
+  forked_from_version_id: number | null; created_at_s: number; published_at_s: number | null;
 }
 export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number>; calibration: string }
 export interface VersionInfo { version_id: number; scenario_id: number; number: number; name: string; author: string; created_at_s: number; edit_count: number }

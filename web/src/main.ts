@@ -21,7 +21,7 @@ async function route(): Promise<void> {
   const hash = location.hash;
   const match = hash.match(/^#\/s\/(\d+)/);
   if (user === null && (hash === "#/signin" || match)) return showSignIn();
-  if (user === null || hash === "#/map") {
+  if (user === null || hash === "#/map" || hash.startsWith("#/c/")) {
     clear(app);
     closeCurrent = openPublicMap(app, user !== null);
   } else if (match) {

@@ -30,6 +30,7 @@ import { scenarioHeader } from "./panels/settings";
 import { undoBar } from "./panels/undo";
 import { editorSearch } from "./panels/search";
 import { streets } from "./streets";
+import { publicCommentsPanel } from "./panels/public_comments";
 
 declare global {
   interface Window { metaliverpool?: Record<string, unknown> }
@@ -121,6 +122,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const resultLegend = el("div", { id: "result-legend", style: "display:none" });
   const runs = runsPanel(ctx, checks, results(ctx, cars, edits.refresh, { roads: roadsLegend, result: resultLegend, aiLoop: aiLegend }));
   const undo = undoBar(ctx);
+  const publicComments = scenario.role === "owner" ? publicCommentsPanel(ctx) : null;
   hooks.undo = undo.manager;
   const liveState = liveStatePanel(ctx, forecastLegend);
   const proposals = signalProposalsPanel(ctx);
@@ -133,8 +135,9 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     Layers: layersPanel(ctx, forecastLegend),
     Live: el("div", {}, liveState.element, proposals.element),
     ...(scenario.role === "owner" ? { Sharing: sharingPanel(ctx) } : {}),
+    ...(publicComments ? { Public: publicComments.element } : {}),
   });
-  Object.assign(refreshOnShow, { Versions: versions.refresh, Runs: runs.refresh });
+  Object.assign(refreshOnShow, { Versions: versions.refresh, Runs: runs.refresh, ...(publicComments ? { Public: publicComments.refresh } : {}) });
   side.append(
     el("a", { href: "#/" }, "← scenarios"),
     scenarioHeader(ctx),

@@ -25,7 +25,9 @@ from metaliverpool.api import (
     routes_auth,
     routes_checks,
     routes_comments,
+    routes_consult,
     routes_live,
+    routes_moderation,
     routes_public,
     routes_runs,
     routes_scenarios,
@@ -44,6 +46,7 @@ from metaliverpool.service.fanout import Fanout, InProcessFanout, RedisFanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.live_view import LiveView
 from metaliverpool.service.passwords import Passwords, make_hasher
+from metaliverpool.service.public_limits import PublicLimits
 from metaliverpool.service.public_map import PublicMap
 from metaliverpool.service.rate_limits import AddressLimiter
 from metaliverpool.service.rooms import RoomRegistry
@@ -87,7 +90,7 @@ def build_context(config: ServerConfig) -> ServerContext:
             config.hashing_wait_s,
         ),
         public_map=None if config.region_data is None else PublicMap(config.region_data),
-        public_limiter=AddressLimiter(config.public_limits),
+        public_limiter=AddressLimiter(config.public_read_limits),
         live=live_view(config),
     )
 
@@ -165,7 +168,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         routes_twins,
         routes_streets,
         routes_public,
+        routes_consult,
         routes_scenarios,
+        routes_moderation,
         routes_checks,
         routes_versions,
         routes_comments,
@@ -211,6 +216,7 @@ def config_from_json(text: str) -> ServerConfig:
         signal_operators=tuple(data.get("signal_operators", [])),
         live_mqtt=data.get("live_mqtt"),
         live_topic_prefix=str(data.get("live_topic_prefix", "")),
+        public_limits=PublicLimits(**data.get("public_limits", {})),
     )
 
 

@@ -12,8 +12,9 @@ from metaliverpool.service.fanout import Fanout
 from metaliverpool.service.forecasts import ForecastCatalog
 from metaliverpool.service.live_view import LiveView
 from metaliverpool.service.passwords import HASHING_SLOTS, HASHING_WAIT_S, Passwords
+from metaliverpool.service.public_limits import PublicLimits
 from metaliverpool.service.public_map import PublicMap
-from metaliverpool.service.rate_limits import AddressLimiter, PublicLimits
+from metaliverpool.service.rate_limits import AddressLimiter, PublicReadLimits
 from metaliverpool.service.rooms import RoomRegistry
 from metaliverpool.service.run_scheduler import RunScheduler
 from metaliverpool.service.signin_limits import SigninLimits
@@ -43,11 +44,13 @@ class ServerConfig:
     allowed per account and address in a sliding window. ``hashing_slots``: password hashes computed at
     once; a request waits up to ``hashing_wait_s`` seconds for a slot (then 503). ``region_data``: the
     data folder the public map's region layers are built from at start-up (None: no public map).
-    ``public_limits``: requests to ``/api/public/*`` allowed per client address (429 beyond them).
+    ``public_read_limits``: requests to ``/api/public/*`` allowed per client address (429 beyond them).
     ``live_database_url``: the live archive the map's live state and the signal proposals come from
     (None: no live view); ``signal_operators``: the accounts that may approve or reject signal plans;
     ``live_mqtt`` (``HOST:PORT``) and ``live_topic_prefix``: where approved plans are published (plan
     files go to ``state_dir/signal_plans`` in any case).
+    ``public_limits``: what visitors without an account may write (per visitor and address) and the
+    proof-of-work challenge's cost.
     """
 
     twin_paths: tuple[Path, ...]
@@ -68,6 +71,7 @@ class ServerConfig:
     hashing_slots: int = HASHING_SLOTS
     hashing_wait_s: float = HASHING_WAIT_S
     region_data: Path | None = None
+    public_read_limits: PublicReadLimits = field(default_factory=PublicReadLimits)
     public_limits: PublicLimits = field(default_factory=PublicLimits)
     live_database_url: str | None = None
     signal_operators: tuple[str, ...] = ()
@@ -90,6 +94,6 @@ class ServerContext:
     forecasts: ForecastCatalog
     passwords: Passwords = field(default_factory=Passwords)
     public_map: PublicMap | None = None
-    public_limiter: AddressLimiter = field(default_factory=lambda: AddressLimiter(PublicLimits()))
+    public_limiter: AddressLimiter = field(default_factory=lambda: AddressLimiter(PublicReadLimits()))
     live: LiveView | None = None
     streets: StreetIndexes = field(default_factory=StreetIndexes)

@@ -22,7 +22,7 @@ from metaliverpool.errors import InputError
 from metaliverpool.service.access import AccessDenied, AuthRequired, Conflict, NotFound
 from metaliverpool.service.passwords import HashingBusy
 from metaliverpool.service.rate_limits import TooManyRequests
-from metaliverpool.service.signin_limits import TooManyAttempts
+from metaliverpool.service.rate_windows import TooManyAttempts
 from metaliverpool.store.db import StoreBusy
 
 STATUS_OF: dict[type[Exception], int] = {
@@ -44,7 +44,7 @@ DESCRIPTIONS = {
     404: "Not found (or private to others)",
     409: "Conflicts with the current state (a name taken, or too many concurrent changes: try again)",
     413: "Request body too large",
-    429: "Too many failed sign-ins, or requests to the public map, for this account or address "
+    429: "Too many attempts for this account, visitor or address, or requests to the public map "
     "(see Retry-After)",
     503: "Busy checking other passwords (see Retry-After)",
 }

@@ -15,7 +15,9 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from metaliverpool.edits.schema import PolygonArea
+from metaliverpool.service.challenges import MAX_SOLUTION_CHARS
 from metaliverpool.service.documents import MAX_COMMENT_CHARS
+from metaliverpool.service.public_comments import MAX_ANSWER_CHARS, MAX_PUBLIC_COMMENT_CHARS
 from metaliverpool.service.scenarios import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 
 MAX_ID = 2**31 - 1
@@ -156,3 +158,38 @@ class LtnPreview(_Body):
 
     area: PolygonArea
     minor_highways: list[HighwayClass] | None = Field(default=None, min_length=1, max_length=12)
+
+
+class Publication(_Body):
+    """Publish a scenario for public consultation (``true``) or withdraw it (``false``)."""
+
+    published: bool
+
+
+class _Solved(_Body):
+    """A solved proof-of-work challenge (``GET /api/public/challenge``): ``solution`` such that
+    SHA-256 of ``"<challenge>:<solution>"`` starts with the challenge's number of zero bits."""
+
+    challenge: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    solution: Annotated[str, Field(pattern=r"^[0-9A-Za-z]+$", min_length=1, max_length=MAX_SOLUTION_CHARS)]
+
+
+class PublicCommentCreate(_Solved):
+    """A visitor's comment at a point (lon/lat degrees, inside the scenario's area)."""
+
+    text: Annotated[str, Field(min_length=1, max_length=MAX_PUBLIC_COMMENT_CHARS), AfterValidator(clean_text)]
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+
+
+class ReactionPut(_Solved):
+    """A visitor's support or opposition (``null`` withdraws it); one per visitor per scenario."""
+
+    stance: Literal["support", "oppose"] | None
+
+
+class Moderation(_Body):
+    """The owner's decision on a public comment and/or the answer shown under it (``null`` removes it)."""
+
+    status: Literal["pending", "approved", "rejected"] | None = None
+    answer: Annotated[str, Field(max_length=MAX_ANSWER_CHARS), AfterValidator(clean_text)] | None = None

@@ -1,6 +1,6 @@
 """The public map's read-only endpoints: no account, cacheable. The region layers are gzipped GeoJSON
 built once per server from its data folder (:mod:`metaliverpool.service.public_map`). Requests are limited
-per client address (``ServerConfig.public_limits``; 429 with Retry-After beyond them)."""
+per client address (``ServerConfig.public_read_limits``; 429 with Retry-After beyond them)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ class TooManyRequests(MetaLiverpoolError):
 
 
 @dataclass(frozen=True)
-class PublicLimits:
+class PublicReadLimits:
     """Requests to ``/api/public/*`` allowed per client address: ``requests_per_s`` sustained after a
     burst of ``burst`` requests (a first visit to the map makes 8); ``max_addresses`` buckets are kept
     (the least recently seen address is forgotten first)."""
@@ -69,7 +69,7 @@ class AddressLimiter:
     """One :class:`TokenBucket` per client address, at most ``limits.max_addresses`` of them. Used from the
     event loop only (no lock)."""
 
-    def __init__(self, limits: PublicLimits) -> None:
+    def __init__(self, limits: PublicReadLimits) -> None:
         self.limits = limits
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 

@@ -63,6 +63,7 @@ def describe(session: Session, scenario: Scenario, user_id: int) -> dict[str, An
         "visibility": scenario.visibility,
         "forked_from_version_id": scenario.forked_from_version_id,
         "created_at_s": scenario.created_at_s,
+        "published_at_s": scenario.published_at_s,
         "role": role_of(session, scenario, user_id),
         "members": [{"name": name, "colour": colour, "role": role} for name, colour, role in members],
     }

@@ -8,22 +8,15 @@ password clears the account's failures (not the address's).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from metaliverpool.errors import MetaLiverpoolError
+from metaliverpool.service.rate_windows import TooManyAttempts, forget_before, refuse_if_over
 from metaliverpool.store.db import SigninFailure, now_s
 
-
-class TooManyAttempts(MetaLiverpoolError):
-    """Too many failed sign-ins for this account or address (HTTP 429 with Retry-After)."""
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+__all__ = ["SigninLimits", "TooManyAttempts", "check_allowed", "clear_account", "record_failure"]
 
 
 @dataclass(frozen=True)
@@ -45,22 +38,21 @@ def check_allowed(session: Session, limits: SigninLimits, name: str, address: st
     for key, limit, what in zip(
         _keys(name, address), (limits.per_account, limits.per_address), ("account", "address"), strict=True
     ):
-        count, oldest = session.execute(
-            select(func.count(), func.min(SigninFailure.at_s)).where(
-                SigninFailure.key == key, SigninFailure.at_s > now - limits.window_s
-            )
-        ).one()
-        if count >= limit:
-            wait_s = max(1, math.ceil(oldest + limits.window_s - now))
-            raise TooManyAttempts(
-                f"too many failed sign-ins for this {what}; try again in {wait_s} s", wait_s
-            )
+        refuse_if_over(
+            session,
+            SigninFailure,
+            key,
+            limit,
+            limits.window_s,
+            now,
+            f"too many failed sign-ins for this {what}",
+        )
 
 
 def record_failure(session: Session, limits: SigninLimits, name: str, address: str) -> None:
     """Count a failed sign-in against the account and the address (and drop failures out of the window)."""
     now = now_s()
-    session.execute(delete(SigninFailure).where(SigninFailure.at_s < now - limits.window_s))
+    forget_before(session, SigninFailure, now - limits.window_s)
     session.add_all(SigninFailure(key=key, at_s=now) for key in _keys(name, address))
 
 

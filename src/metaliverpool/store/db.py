@@ -134,6 +134,8 @@ class Scenario(Base):
     visibility: Mapped[str] = mapped_column(String(10), nullable=False, default="private")
     forked_from_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
+    published_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """When the owner published it for public consultation (None: not published)."""
 
 
 class Membership(Base):
@@ -211,6 +213,72 @@ class Run(Base):
     """The worker process executing the current attempt (``host:pid``)."""
 
     __table_args__ = (Index("ix_runs_status_user", "status", "created_by"),)
+
+
+COMMENT_STATUSES = ("pending", "approved", "rejected")
+"""A public comment waits for the owner (``pending``, hidden from the public), then is shown
+(``approved``) or kept hidden (``rejected``)."""
+
+STANCES = ("support", "oppose")
+"""A visitor's reaction to a published scenario."""
+
+
+class PublicComment(Base):
+    """A located comment a visitor (no account) left on a published scenario, with the owner's answer."""
+
+    __tablename__ = "public_comments"
+    comment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("scenarios.scenario_id", ondelete="CASCADE"), nullable=False
+    )
+    visitor_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    """SHA-256 (hex) of the visitor's cookie: a pseudonym, never the cookie itself."""
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    lon: Mapped[float] = mapped_column(Float, nullable=False)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    created_at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
+    moderated_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    answered_at_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_public_comments_scenario", "scenario_id", "status", "comment_id"),)
+
+
+class PublicReaction(Base):
+    """A visitor's support or opposition: one per visitor per scenario (changing it replaces it)."""
+
+    __tablename__ = "public_reactions"
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("scenarios.scenario_id", ondelete="CASCADE"), primary_key=True
+    )
+    visitor_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stance: Mapped[str] = mapped_column(String(10), nullable=False)
+    at_s: Mapped[float] = mapped_column(Float, nullable=False, default=now_s)
+
+
+class PublicChallenge(Base):
+    """A proof-of-work challenge handed to a visitor: used once, until ``expires_at_s``."""
+
+    __tablename__ = "public_challenges"
+    challenge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bits: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at_s: Mapped[float] = mapped_column(Float, nullable=False)
+
+    __table_args__ = (Index("ix_public_challenges_expires", "expires_at_s"),)
+
+
+class PublicWrite(Base):
+    """A public write (or challenge) attempt, counted per visitor and per address (``key``) for the
+    sliding-window limits of :mod:`metaliverpool.service.public_limits`."""
+
+    __tablename__ = "public_writes"
+    write_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), nullable=False)
+    at_s: Mapped[float] = mapped_column(Float, nullable=False)
+
+    __table_args__ = (Index("ix_public_writes_key", "key", "at_s"), Index("ix_public_writes_at", "at_s"))
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ import { searchPanel } from "./search";
 import { showDetails } from "./details";
 import { featureList } from "./features";
 import type { Place } from "./search";
+import { consultPanel } from "./consult";
 
 interface Region { bounds: [number, number, number, number]; attribution: string }
 interface Hooks { map: MapLibreMap; firstPaintMs: number | null; loaded: string[] }
@@ -53,7 +54,7 @@ export function openPublicMap(app: HTMLElement, signedIn: boolean): () => void {
   (window as unknown as { metaliverpool: unknown }).metaliverpool = { publicMap: hooks };
   const features = featureList(map, (feature, from) => showDetails(details, feature, from));
   const search = searchPanel(map, (place, from) => map.once("idle", () => openPlace(place, from)));
-  side.append(search, legendPanel(map), features.panel);
+  side.append(search, consultPanel(map), legendPanel(map), features.panel);
   /** A chosen search result: the details of the feature of that name drawn at its point, if any. */
   const openPlace = (place: Place, from: HTMLElement) => {
     const point = map.project([place.lon, place.lat]);
