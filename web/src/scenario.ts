@@ -8,6 +8,7 @@ import { Room, type EditEntry } from "./collab";
 import { clear, el } from "./dom";
 import { decodeLayer } from "./layers";
 import { buildLayers, createMap, type MapView } from "./map";
+import { loadBuildings, showBuildingPopup } from "./buildings3d";
 import { BANDS } from "./forecast";
 import { calibrationStatus } from "./calibration";
 import { indexTwin, type ScenarioContext } from "./context";
@@ -43,6 +44,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   // the map's layers load while the page is laid out
   const layerBuffers = Promise.all(["links", "zones", "services", "junctions"].map((name) => api.layer(scenario.twin_id, name)));
   const twinInfo = await api.twin(scenario.twin_id);
+  const buildingsLoad = loadBuildings(scenario.twin_id, twinInfo.layers);
 
   // --- layout --------------------------------------------------------------------------------------
   const side = el("div", { class: "side" });
@@ -61,6 +63,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   const { map, overlay } = createMap(mapDiv, twinInfo.bounds);
   const [links, zones, services, junctions] = (await layerBuffers).map(decodeLayer);
   const twin = indexTwin({ links, zones, services, junctions });
+  const buildings = await buildingsLoad;
 
   // --- the shared document and the context ----------------------------------------------------------
   const protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -68,6 +71,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   room.setPresence({ user: { name: user.name, colour: user.colour, role: scenario.role }, cursor: null, viewport: null });
   const view: MapView = {
     layers: twin, linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
+    buildings, showBuildings: buildings !== null,
     showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
   };
   const hooks: Record<string, unknown> = { map, room, view, scenario, firstPaintMs: null as number | null, forecast: null };
@@ -86,7 +90,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     },
     render: () => {
       view.linkColour = (i) => ctx.linkColours.get(i) ?? null;
-      overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab") });
+      overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => (ctx.mode === "select" && showBuildingPopup(map, view.buildings, info)) || onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab") });
     },
     showTab: (name) => {
       clear(body);
