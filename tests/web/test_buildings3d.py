@@ -26,6 +26,7 @@ from web.png import decode_png
 
 TWIN_ID = "surveyed"
 MINOR_ROAD_RGB = (170, 170, 170)
+PRIMARY_ROAD_RGB = (252, 214, 164)
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +74,13 @@ def test_buildings_layer_is_served_compact_with_etag(
 
 def map_pixels(page: Page) -> tuple[int, int]:
     """Pixels of the map in the buildings' colours (blue well above green; land and roads are not), and
-    in the minor roads' grey."""
+    in the roads' colours (minor grey, primary orange)."""
     image = decode_png(page.locator("#map").screenshot()).astype(int)[..., :3]
     purple = (image[..., 2] - image[..., 1] > 25) & (image[..., 0] > image[..., 1])
-    grey = np.abs(image - np.array(MINOR_ROAD_RGB)).max(axis=-1) <= 12
-    return int(purple.sum()), int(grey.sum())
+    road = np.zeros(image.shape[:2], dtype=bool)
+    for rgb in (MINOR_ROAD_RGB, PRIMARY_ROAD_RGB):
+        road |= np.abs(image - np.array(rgb)).max(axis=-1) <= 12
+    return int(purple.sum()), int(road.sum())
 
 
 def near_colour(page: Page, x: float, y: float, rgb: tuple[int, int, int], tolerance: int = 24) -> bool:
@@ -108,23 +111,26 @@ def test_pitched_map_shows_extruded_buildings_and_the_streets(
 
 
 def check_buildings_page(page: Page, tmp_path: Path) -> None:
-    """The Layers tab's 3D buildings, pitched: drawn, over no street, and their details on click."""
+    """The Layers tab's 3D buildings, pitched: drawn, hiding no street, and their details on click."""
     page.click("button[data-tab=Layers]")
     assert page.is_checked("#buildings-3d")
-    page.locator("#pitch").fill("55")
-    settle(page, 55)
+    # looking south at 70°: the western building stands in front of the primary road's end
+    page.evaluate("window.metaliverpool.map.setBearing(180)")
+    page.locator("#pitch").fill("70")
+    settle(page, 70)
     with_buildings, road_with = map_pixels(page)
     page.screenshot(path=str(tmp_path / "buildings3d.png"))
-    # the two-way minor road (OSM way 100) passes between the buildings: still drawn
+    # the two-way minor road (OSM way 100) is drawn
     assert near_colour(page, *link_point(page, 100, 0.5), MINOR_ROAD_RGB)
     page.uncheck("#buildings-3d")
-    settle(page, 55)
+    settle(page, 70)
     without, road_without = map_pixels(page)
     assert with_buildings > 2000 and without < with_buildings / 50, (with_buildings, without)
-    # the roads are drawn over the extrusions: every street pixel is still there
+    # the roads are drawn over the extrusions: every street pixel is still there (with the roads depth
+    # tested like any layer, the building in front of the primary road hid 10 %: 3,520 of 3,905 pixels)
     assert road_with >= 0.95 * road_without > 0, (road_with, road_without)
     page.check("#buildings-3d")
-    settle(page, 55)
+    settle(page, 70)
     tallest = page.evaluate(
         """() => {
             const h = window.metaliverpool, b = h.view.buildings, heights = b.columns.height_m;
