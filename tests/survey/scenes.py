@@ -18,6 +18,9 @@ import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
 
+from metaliverpool.network.twin import Twin
+from small_twins import LinkSpec, make_twin
+
 X0, Y0 = 334_000.0, 390_000.0
 WIDTH_M, HEIGHT_M = 200, 160
 KERB_M = 0.125
@@ -246,3 +249,19 @@ def write_points(path: Path, density_per_m2: float = 8.0, seed: int = 11, crs: i
 def to_world(geometry: shapely.Geometry) -> shapely.Geometry:
     """A scene-local geometry in British National Grid metres."""
     return shapely.affinity.translate(geometry, X0, Y0)
+
+
+def scene_twin(region: str = "test") -> Twin:
+    """Two links on the scene's roads: a two-way road of 1 lane each way (7.3 m: ok), and a one-way
+    road of 3 lanes (6 m: narrow)."""
+    to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    ends = []
+    for road in ROADS:
+        ends.extend(shapely.get_coordinates(to_world(road.centre)))
+    lonlat = [to_wgs84.transform(x, y) for x, y in ends]
+    links = [
+        LinkSpec(0, 1, 100, lanes=1),
+        LinkSpec(1, 0, 100, lanes=1),
+        LinkSpec(2, 3, 200, highway="primary", lanes=3),
+    ]
+    return make_twin(lonlat, links, region=region)

@@ -16,7 +16,6 @@ from cli_capture import run_cli
 from metaliverpool.store.bundle import read_optional_table, read_twin, write_twin
 from metaliverpool.store.cityjson import REFERENCE_SYSTEM
 from metaliverpool.store.geoparquet import read_geoparquet
-from small_twins import LinkSpec, make_twin
 
 from . import scenes
 
@@ -77,25 +76,9 @@ def check_cityjson(document: dict, table) -> None:
         assert volume == pytest.approx(footprint.area * row.height_m, rel=1e-4)
 
 
-def scene_twin():
-    """Two links on the scene's roads: a two-way road of 1 lane each way (7.3 m: ok), and a one-way
-    road of 3 lanes (6 m: narrow)."""
-    to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
-    ends = []
-    for road in scenes.ROADS:
-        ends.extend(shapely.get_coordinates(scenes.to_world(road.centre)))
-    lonlat = [to_wgs84.transform(x, y) for x, y in ends]
-    links = [
-        LinkSpec(0, 1, 100, lanes=1),
-        LinkSpec(1, 0, 100, lanes=1),
-        LinkSpec(2, 3, 200, highway="primary", lanes=3),
-    ]
-    return make_twin(lonlat, links)
-
-
 def test_ingest_twin(rasters: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dsm, dtm = rasters
-    write_twin(scene_twin(), tmp_path / "twin")
+    write_twin(scenes.scene_twin(), tmp_path / "twin")
     code, out, err = run_cli(
         [
             "survey",
@@ -166,7 +149,7 @@ def test_ingest_with_points_and_footprints(tmp_path: Path, capsys: pytest.Captur
     ]
     footprints = tmp_path / "osm_buildings.geojson"
     footprints.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    write_twin(scene_twin(), tmp_path / "twin")
+    write_twin(scenes.scene_twin(), tmp_path / "twin")
     code, _, err = run_cli(
         [
             "survey",
@@ -218,7 +201,7 @@ def bad_input_cases(tmp_path: Path, rasters: tuple[Path, Path]) -> list[tuple[li
 def test_bad_input_exits_2_and_writes_nothing(
     rasters: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_twin(scene_twin(), tmp_path / "twin")
+    write_twin(scenes.scene_twin(), tmp_path / "twin")
     for arguments, named, phrase in bad_input_cases(tmp_path, rasters):
         for command in (
             ["survey", "buildings", *arguments, "--out", str(tmp_path / "out.parquet")],

@@ -9,7 +9,7 @@ export interface ScenarioInfo {
   visibility: "private" | "shared"; role: "owner" | "editor" | "viewer"; members: Member[];
   forked_from_version_id: number | null; created_at_s: number; published_at_s: number | null;
 }
-export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number>; calibration: string }
+export interface TwinInfo { twin_id: string; region: string; bounds: [number, number, number, number]; counts: Record<string, number>; calibration: string; layers: string[] }
 export interface VersionInfo { version_id: number; scenario_id: number; number: number; name: string; author: string; created_at_s: number; edit_count: number }
 export interface RestoreResult {
   scenario_id: number; restored: VersionInfo; added: number; removed: number; changed: number; before: VersionInfo | null;

@@ -1,5 +1,6 @@
 // The map: MapLibre GL with no external tiles (a plain background) and deck.gl layers drawn from the
-// twin's own tables: roads by class, communities (LSOAs by IMD decile or population, optionally in 3D),
+// twin's own tables: roads by class (over anything extruded), communities (LSOAs by IMD decile or
+// population, optionally in 3D), surveyed buildings in 3D,
 // services, signals, edits, comments, a drawn polygon, a run's flow differences and AI-loop junctions, the
 // congestion forecast on sensor links and animated vehicles.
 
@@ -13,6 +14,7 @@ import type { Layer as DeckLayer, PickingInfo } from "@deck.gl/core";
 import { category, pathOf, pointOf, polygonOf, type Layer } from "./layers";
 import type { VehicleTrips } from "./vehicle_trips";
 import { highlightLayers, type Highlight, type Marker } from "./overlays";
+import { buildingsLayer } from "./buildings3d";
 
 type RGBA = [number, number, number, number];
 
@@ -59,6 +61,9 @@ export interface MapView {
   selectedLink: number | null;
   communities: "off" | "imd" | "population";
   extrude: boolean;
+  /** the twin's surveyed buildings (null: it has none) and whether they are drawn in 3D */
+  buildings: Layer | null;
+  showBuildings: boolean;
   showServices: boolean;
   drawing: [number, number][] | null;
   areas: { polygon: number[][]; colour: RGBA; id: string }[];
@@ -153,6 +158,8 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       }),
     );
   }
+  const raised = (view.showBuildings && view.buildings !== null) || (view.communities !== "off" && view.extrude);
+  if (view.showBuildings && view.buildings) result.push(buildingsLayer(view.buildings));
   const highway = links.columns.highway as Uint16Array;
   const highwayNames = links.categories.highway;
   result.push(
@@ -172,6 +179,8 @@ export function buildLayers(view: MapView, onClick: (info: PickingInfo) => void)
       pickable: true,
       autoHighlight: true,
       highlightColor: [31, 95, 191, 200],
+      // with anything extruded, the roads are drawn over it: the streets stay readable
+      parameters: raised ? { depthCompare: "always" } : {},
       updateTriggers: { getColor: view.linkVersion, getWidth: view.selectedLink },
     }),
   );

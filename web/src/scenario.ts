@@ -8,6 +8,7 @@ import { Room, type EditEntry } from "./collab";
 import { clear, el } from "./dom";
 import { decodeLayer } from "./layers";
 import { buildLayers, createMap, twinRows, vehicleLayers, type MapView } from "./map";
+import { loadBuildings, showBuildingPopup } from "./buildings3d";
 import { BANDS } from "./forecast";
 import { calibrationStatus } from "./calibration";
 import { indexTwin, type ScenarioContext } from "./context";
@@ -49,6 +50,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   // the map's layers load while the page is laid out
   const layerBuffers = Promise.all(["links", "zones", "services", "junctions"].map((name) => api.layer(scenario.twin_id, name)));
   const twinInfo = await api.twin(scenario.twin_id);
+  const buildingsLoad = loadBuildings(scenario.twin_id, twinInfo.layers);
 
   // --- layout --------------------------------------------------------------------------------------
   const side = el("div", { class: "side" });
@@ -70,6 +72,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   // the server builds the twin's street index on the first street asked for: ask for one now, so that
   // the first click on a road is answered at once
   if (links.count) streets.street(scenario.twin_id, (links.columns.link_id as Int32Array)[0], 0, 0).catch(() => undefined);
+  const buildings = await buildingsLoad;
 
   // --- the shared document and the context ----------------------------------------------------------
   const protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -77,6 +80,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
   room.setPresence({ user: { name: user.name, colour: user.colour, role: scenario.role }, cursor: null, viewport: null });
   const view: MapView = {
     layers: twin, rows: twinRows(twin), linkColour: () => null, linkVersion: 0, selectedLink: null, communities: "off", extrude: false,
+    buildings, showBuildings: buildings !== null,
     showServices: true, drawing: null, areas: [], comments: [], vehicles: null, time_s: 0, forecast: null, aiJunctions: null,
     highlights: [], markers: [],
   };
@@ -96,7 +100,7 @@ export async function openScenario(app: HTMLElement, scenarioId: number, user: U
     },
     render: () => {
       view.linkColour = (i) => ctx.linkColours.get(i) ?? null;
-      overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab") });
+      overlay.setProps({ layers: buildLayers(view, () => {}), onClick: (info) => (ctx.mode === "select" && showBuildingPopup(map, view.buildings, info)) || onFeatureClick(ctx, info), getCursor: ({ isHovering }) => (isHovering ? "pointer" : "grab") });
       ctx.renderVehicles();
     },
     renderVehicles: () => moving.setProps({ layers: vehicleLayers(view) }),

@@ -101,11 +101,10 @@ def encode_links(twin: Twin) -> bytes:
     )
 
 
-def encode_zones(twin: Twin) -> bytes:
-    """Zones (LSOAs) as polygons with population and IMD decile; multi-polygons split into parts."""
-    zones = twin.zones.reset_index(drop=True)
-    parts = shapely.get_parts(np.asarray(zones["geometry"].to_numpy()), return_index=True)
-    polygons, owner = parts
+def flatten_polygons(geometries: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``positions``, ``ring_start`` and ``polygon_start`` columns of polygons and multi-polygons (each
+    part one row), and the index of the geometry each row came from."""
+    polygons, owner = shapely.get_parts(geometries, return_index=True)
     ring_start: list[int] = [0]
     polygon_start: list[int] = [0]
     chunks: list[np.ndarray] = []
@@ -119,14 +118,24 @@ def encode_zones(twin: Twin) -> bytes:
             ring_start.append(vertices)
         polygon_start.append(len(ring_start) - 1)
     positions = np.concatenate(chunks).astype(np.float32).ravel() if chunks else np.zeros(0, np.float32)
+    columns = {
+        "positions": positions,
+        "ring_start": np.asarray(ring_start, dtype=np.uint32),
+        "polygon_start": np.asarray(polygon_start, dtype=np.uint32),
+    }
+    return columns, owner
+
+
+def encode_zones(twin: Twin) -> bytes:
+    """Zones (LSOAs) as polygons with population and IMD decile; multi-polygons split into parts."""
+    zones = twin.zones.reset_index(drop=True)
+    geometry, owner = flatten_polygons(np.asarray(zones["geometry"].to_numpy()))
     code, code_values = _categorical(zones["zone_code"].iloc[owner])
     kind, kind_values = _categorical(zones["kind"].iloc[owner])
     names = zones["name"] if "name" in zones.columns else pd.Series([""] * len(zones))
     name, name_values = _categorical(names.fillna("").astype(str).iloc[owner])
     columns = {
-        "positions": positions,
-        "ring_start": np.asarray(ring_start, dtype=np.uint32),
-        "polygon_start": np.asarray(polygon_start, dtype=np.uint32),
+        **geometry,
         "zone_id": zones["zone_id"].to_numpy(np.int32)[owner],
         "population": zones["population"].fillna(0).to_numpy(np.float32)[owner],
         "imd_decile": zones["imd_decile"].fillna(0).to_numpy(np.float32)[owner],
@@ -135,7 +144,25 @@ def encode_zones(twin: Twin) -> bytes:
         "name": name.astype(np.uint16),
     }
     categories = {"zone_code": code_values, "kind": kind_values, "name": name_values}
-    return encode_columns("zones", len(polygons), columns, categories)
+    return encode_columns("zones", len(owner), columns, categories)
+
+
+def encode_buildings(buildings: pd.DataFrame) -> bytes:
+    """A twin's ``buildings`` table (``docs/survey.md``) as polygons for 3D extrusion: ``height_m``
+    (RelHMax, metres above the lowest ground point; NaN when unmeasured), ``rel_h2_m`` (roof base, m),
+    ``confidence`` (0-1), ``building_id`` and ``source``; multi-polygons split into parts."""
+    buildings = buildings.reset_index(drop=True)
+    geometry, owner = flatten_polygons(np.asarray(buildings["geometry"].to_numpy()))
+    source, source_values = _categorical(buildings["source"].iloc[owner])
+    columns = {
+        **geometry,
+        "building_id": buildings["building_id"].to_numpy(np.int32)[owner],
+        "height_m": buildings["height_m"].to_numpy(np.float32)[owner],
+        "rel_h2_m": buildings["rel_h2_m"].to_numpy(np.float32)[owner],
+        "confidence": buildings["confidence"].to_numpy(np.float32)[owner],
+        "source": source,
+    }
+    return encode_columns("buildings", len(owner), columns, {"source": source_values})
 
 
 def encode_points(layer: str, frame: pd.DataFrame, numeric: dict[str, str], text: tuple[str, ...]) -> bytes:

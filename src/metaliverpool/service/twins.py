@@ -12,11 +12,13 @@ from metaliverpool.edits.schema import DemandSettings
 from metaliverpool.network.twin import Twin
 from metaliverpool.observed.summary import calibration_line
 from metaliverpool.service.access import NotFound
-from metaliverpool.service.layers import LAYER_NAMES, encode_layer
-from metaliverpool.store.bundle import read_manifest, read_twin
+from metaliverpool.service.layers import LAYER_NAMES, encode_buildings, encode_layer
+from metaliverpool.store.bundle import read_manifest, read_optional_table, read_twin
 
 MAP_TABLES = ("nodes", "links", "junctions", "zones", "services", "bus_stops")
 """The tables the map needs (``read_twin`` always reads nodes and links)."""
+BUILDINGS_LAYER = "buildings"
+"""The layer of a twin's optional ``buildings`` table (``survey ingest``), offered when the twin has one."""
 
 
 def twin_id_for(path: Path, manifest: dict[str, Any]) -> str:
@@ -89,11 +91,25 @@ class TwinCatalog:
                 entry.run_digests[variant] = twin_digest(apply_demand_settings(twin, demand))
             return entry.run_digests[variant]
 
+    def layer_names(self, twin_id: str) -> list[str]:
+        """The layers twin ``twin_id`` offers: :data:`LAYER_NAMES`, and ``buildings`` when it has them."""
+        tables = self.get(twin_id).manifest.get("tables", {})
+        return [*LAYER_NAMES, *([BUILDINGS_LAYER] if BUILDINGS_LAYER in tables else [])]
+
     def layer(self, twin_id: str, name: str) -> bytes:
         """The ``MLL1`` encoding of layer ``name`` of twin ``twin_id`` (encoded on first use)."""
-        if name not in LAYER_NAMES:
-            raise NotFound(f"layer {name!r} not found (layers: {', '.join(LAYER_NAMES)})")
+        names = self.layer_names(twin_id)
+        if name not in names:
+            raise NotFound(f"layer {name!r} not found (layers: {', '.join(names)})")
         entry = self.get(twin_id)
+        if name == BUILDINGS_LAYER:
+            with self._lock:
+                if name not in entry.layers:
+                    buildings = read_optional_table(entry.path, BUILDINGS_LAYER)
+                    if buildings is None:
+                        raise NotFound(f"twin {twin_id!r} lists a buildings table but has no file for it")
+                    entry.layers[name] = encode_buildings(buildings)
+                return entry.layers[name]
         twin = self.twin(twin_id)
         with self._lock:
             if name not in entry.layers:
@@ -116,6 +132,6 @@ class TwinCatalog:
             "region": entry.manifest.get("region"),
             "counts": entry.manifest.get("counts", {}),
             "bounds": bounds,
-            "layers": list(LAYER_NAMES),
+            "layers": self.layer_names(twin_id),
             "calibration": calibration_line(entry.manifest),
         }

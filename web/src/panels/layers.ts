@@ -1,7 +1,9 @@
-// The Layers tab: communities (IMD or population, optionally in 3D), services, and the congestion forecast.
+// The Layers tab: communities (IMD or population, optionally in 3D), services, 3D buildings and pitch, and
+// the congestion forecast.
 
 import { el } from "../dom";
 import { forecastPanel } from "../forecast";
+import { buildingsControls } from "./buildings";
 import type { MapView } from "../map";
 import type { ScenarioContext } from "../context";
 
@@ -27,6 +29,6 @@ export function layersPanel(ctx: ScenarioContext, forecastLegend: HTMLElement): 
     el("label", { style: "display:block" }, el("input", { type: "checkbox", checked: true, onchange: (event) => {
       view.showServices = (event.target as HTMLInputElement).checked; ctx.render();
     } }), " Services (hospitals red, GPs green, schools blue)"),
-    el("p", { class: "hint" }, "This twin has no building footprints; 3D shows communities by population."),
+    buildingsControls(ctx),
     forecastSlot);
 }
