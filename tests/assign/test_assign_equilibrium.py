@@ -42,9 +42,10 @@ def braess(with_bridge: bool) -> AssignmentProblem:
     return AssignmentProblem.build(graph, [UserClass("car", np.array([[0.0, 6.0], [0.0, 0.0]]))])
 
 
-@pytest.mark.parametrize("algorithm", ["gp", "bfw", "fw"])
+@pytest.mark.parametrize("algorithm", ["gp", "bush", "bfw", "fw"])
 def test_braess_textbook_equilibrium(algorithm: str) -> None:
-    config = AssignmentConfig(target_gap=1e-10 if algorithm == "gp" else 1e-7, max_iterations=20000)
+    exact = algorithm in ("gp", "bush")
+    config = AssignmentConfig(target_gap=1e-10 if exact else 1e-7, max_iterations=20000)
     before = assign(braess(False), algorithm, config)
     np.testing.assert_allclose(before.link_flow_pcu, [3, 3, 3, 3], atol=1e-3)
     np.testing.assert_allclose(before.zone_cost_s[0, 0, 1], 83.0, atol=1e-3)
@@ -149,12 +150,13 @@ def reference_objective(problem: AssignmentProblem) -> float:
 # derandomized: the same 20 problems on every run. A random search over this generator also finds
 # problems with links loaded to about 12 times their capacity where gp stalls between 1e-6 and 1e-8 (seen
 # with --hypothesis-seed=13); that weakness is recorded in docs/assignment.md, not hidden by a looser bound.
+@pytest.mark.parametrize("algorithm", ["gp", "bush"])
 @settings(max_examples=20, deadline=None, derandomize=True)
-@given(random_problems(max_nodes=5, max_extra=4))
-def test_gradient_projection_matches_python_reference(problem: AssignmentProblem) -> None:
+@given(problem=random_problems(max_nodes=5, max_extra=4))
+def test_gradient_projection_matches_python_reference(algorithm: str, problem: AssignmentProblem) -> None:
     # up to 1,000 outer iterations: random demand can load links to 12 times their capacity, where gp
     # needs about 260 to reach 1e-10
-    result = assign(problem, "gp", AssignmentConfig(target_gap=1e-10, max_iterations=1000))
+    result = assign(problem, algorithm, AssignmentConfig(target_gap=1e-10, max_iterations=1000))
     assert result.relative_gap <= 1e-8
     reference = reference_objective(problem)  # SciPy's best feasible point
     measured = measure_equilibrium(problem, result.class_flow_vph)
@@ -221,6 +223,12 @@ def test_toll_and_value_of_time_shift_routes_and_pcu_counts() -> None:
     gp = assign(problem, "gp", AssignmentConfig(target_gap=1e-6))
     assert gp.relative_gap <= 1e-6
     assert gp.objective == pytest.approx(mixed.objective, rel=1e-5)
+    # Algorithm B (a bush per class and origin, also Gauss-Seidel) has the same weakness: the rich class's
+    # Newton step is ~0.007 vehicles per sweep once the goods class has equalised the two roads' times;
+    # it stays near 3.9e-6 from the first iteration on
+    bush = assign(problem, "bush", AssignmentConfig(target_gap=1e-6, max_iterations=20))
+    assert bush.relative_gap <= 1e-5
+    assert bush.objective == pytest.approx(mixed.objective, rel=2e-5)
 
 
 def test_unreachable_demand_is_an_input_error() -> None:
@@ -233,8 +241,9 @@ def test_unreachable_demand_is_an_input_error() -> None:
         zone_node=[0, 2],
     )
     problem = AssignmentProblem.build(graph, [UserClass("car", np.array([[0.0, 1.0], [0.0, 0.0]]))])
-    with pytest.raises(InputError, match="no path in the network"):
-        assign(problem, "bfw")
+    for algorithm in ("bfw", "bush"):
+        with pytest.raises(InputError, match="no path in the network"):
+            assign(problem, algorithm)
     with pytest.raises(InputError, match="unknown algorithm"):
         assign(problem, "dial")
     with pytest.raises(InputError, match="demand must be 2 x 2"):

@@ -31,10 +31,13 @@ def significant(value: float, digits: int = 6) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["gp", "bush"])
 @pytest.mark.parametrize("name", ["SiouxFalls", "Anaheim"])
-def test_gradient_projection_reproduces_best_known_solution(benchmarks_data: Path, name: str) -> None:
+def test_gradient_projection_reproduces_best_known_solution(
+    benchmarks_data: Path, name: str, algorithm: str
+) -> None:
     problem, best = load(benchmarks_data, name)
-    result = assign(problem, "gp", AssignmentConfig(target_gap=1e-8, max_iterations=500))
+    result = assign(problem, algorithm, AssignmentConfig(target_gap=1e-8, max_iterations=500))
     assert result.relative_gap <= 1e-8
     flow = result.link_flow_pcu
     busy = best.volume > 0.01 * best.volume.max()

@@ -1,8 +1,9 @@
 """One entry point for every algorithm, and the kernel warm-up that keeps compile time out of timings.
 
 ``assign(problem, algorithm, config)`` runs ``msa``, ``fw``, ``cfw``, ``bfw`` (link-based, see
-:mod:`metaliverpool.assign.linear`) or ``gp`` (path-based gradient projection, see
-:mod:`metaliverpool.assign.gradient_projection`). :func:`compile_kernels` runs every kernel once on a
+:mod:`metaliverpool.assign.linear`), ``gp`` (path-based gradient projection, see
+:mod:`metaliverpool.assign.gradient_projection`) or ``bush`` (Dial's Algorithm B, see
+:mod:`metaliverpool.assign.bush`). :func:`compile_kernels` runs every kernel once on a
 three-node network so the numba compilation (or the load from numba's on-disk cache) happens before, and
 is timed apart from, the assignment.
 """
@@ -13,6 +14,7 @@ import time
 
 import numpy as np
 
+from metaliverpool.assign.bush import assign_bush
 from metaliverpool.assign.gradient_projection import assign_gradient_projection
 from metaliverpool.assign.linear import LINEAR_ALGORITHMS, assign_linear
 from metaliverpool.assign.problem import AssignmentProblem, UserClass
@@ -21,7 +23,7 @@ from metaliverpool.assign.search import SearchGraph
 from metaliverpool.errors import InputError
 from metaliverpool.network.graph import RoadGraph
 
-ALGORITHMS = (*LINEAR_ALGORITHMS, "gp")
+ALGORITHMS = (*LINEAR_ALGORITHMS, "gp", "bush")
 """Names accepted by :func:`assign`."""
 
 
@@ -38,6 +40,8 @@ def assign(
     config = config or AssignmentConfig()
     if algorithm == "gp":
         return assign_gradient_projection(problem, config)
+    if algorithm == "bush":
+        return assign_bush(problem, config)
     if algorithm in LINEAR_ALGORITHMS:
         return assign_linear(problem, algorithm, config)
     raise InputError(
