@@ -320,6 +320,18 @@ def web_dist() -> Path:
 
 
 @pytest.fixture(scope="module")
+def region_server(
+    twin_dir: Path, region_dir: Path, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
+) -> Iterator[ProcessServer]:
+    """A server process per test module with the tiny region (the public map) and the grid twin."""
+    server = ProcessServer(
+        twin_dir, tmp_path_factory.mktemp("state"), web_dir=web_dist, region_data=str(region_dir)
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium under Playwright (imported here, so the other web tests do not need it)."""
     from playwright.sync_api import sync_playwright

@@ -7,8 +7,6 @@ against the targets are bench/map.py's); the public map is usable on a 390 x 844
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -22,25 +20,13 @@ from web.test_browser_public import open_visitor, screen_point
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server(
-    twin_dir: Path, region_dir: Path, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
-) -> Iterator[ProcessServer]:
-    """A server with the tiny region and the grid twin (public map and scenarios)."""
-    process = ProcessServer(
-        twin_dir, tmp_path_factory.mktemp("state"), web_dir=web_dist, region_data=str(region_dir)
-    ).start()
-    yield process
-    process.stop()
-
-
 def assert_axe_clean(page: Page, where: str) -> None:
     violations = axe_violations(page)
     assert violations == [], f"{where}: {violations}"
 
 
-def test_public_map_and_sign_in_pass_axe(browser: Browser, server: ProcessServer) -> None:
-    context, page, _ = open_visitor(browser, f"{server.url}/")
+def test_public_map_and_sign_in_pass_axe(browser: Browser, region_server: ProcessServer) -> None:
+    context, page, _ = open_visitor(browser, f"{region_server.url}/")
     try:
         assert_axe_clean(page, "public map")
         page.select_option("#areas", "health_decile")  # a domain: its legend, titled by its name
@@ -56,10 +42,10 @@ def test_public_map_and_sign_in_pass_axe(browser: Browser, server: ProcessServer
         context.close()
 
 
-def test_map_features_open_from_the_keyboard(browser: Browser, server: ProcessServer) -> None:
+def test_map_features_open_from_the_keyboard(browser: Browser, region_server: ProcessServer) -> None:
     """Tab to the list of what is in view, open a station with Enter: the details take the focus, Escape
     gives it back to the list; a search result opens the same details."""
-    context, page, _ = open_visitor(browser, f"{server.url}/")
+    context, page, _ = open_visitor(browser, f"{region_server.url}/")
     try:
         page.wait_for_selector(f"#features button:has-text('{STATION[0]}')")
         page.focus("#search")
@@ -89,8 +75,8 @@ def test_map_features_open_from_the_keyboard(browser: Browser, server: ProcessSe
         context.close()
 
 
-def test_a_map_click_opens_its_panel_within_300_ms(browser: Browser, server: ProcessServer) -> None:
-    context, page, _ = open_visitor(browser, f"{server.url}/")
+def test_a_map_click_opens_its_panel_within_300_ms(browser: Browser, region_server: ProcessServer) -> None:
+    context, page, _ = open_visitor(browser, f"{region_server.url}/")
     try:
         x, y = screen_point(page, HOSPITAL[1], HOSPITAL[2])
         times_ms = [click_to_panel_ms(page, x, y, "#details") for _ in range(5)]
@@ -100,13 +86,13 @@ def test_a_map_click_opens_its_panel_within_300_ms(browser: Browser, server: Pro
         context.close()
 
 
-def test_the_public_map_on_a_phone(browser: Browser, server: ProcessServer) -> None:
+def test_the_public_map_on_a_phone(browser: Browser, region_server: ProcessServer) -> None:
     """390 x 844: nothing wider than the screen, the map takes a good share of it, search, the layers and a
     click on a feature work, and the details fit on the screen."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto(f"{server.url}/")
+        page.goto(f"{region_server.url}/")
         page.wait_for_function("() => window.metaliverpool?.publicMap?.loaded.length === 7", timeout=60_000)
         page.wait_for_function("() => window.metaliverpool.publicMap.map.loaded()", timeout=30_000)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
@@ -130,12 +116,12 @@ def test_the_public_map_on_a_phone(browser: Browser, server: ProcessServer) -> N
         context.close()
 
 
-def test_signed_in_pages_results_report_and_playback(browser: Browser, server: ProcessServer) -> None:
+def test_signed_in_pages_results_report_and_playback(browser: Browser, region_server: ProcessServer) -> None:
     """The scenario list, the editor (every tab), a dynamic run's results and report pass axe; its vehicles
     play and pause."""
-    tokens = {"ada": account(server, "ada")}
-    scenario_id = shared_scenario(server, tokens, "ada", {})
-    context, page = open_as(browser, server, tokens["ada"], scenario_id)
+    tokens = {"ada": account(region_server, "ada")}
+    scenario_id = shared_scenario(region_server, tokens, "ada", {})
+    context, page = open_as(browser, region_server, tokens["ada"], scenario_id)
     try:
         for tab in ("Edit", "Layers", "Comments", "Versions", "Runs", "Sharing"):
             button = page.locator(f"button[data-tab={tab}]")
@@ -167,11 +153,11 @@ def test_signed_in_pages_results_report_and_playback(browser: Browser, server: P
         assert measured["fps"] >= 2 and measured["pause_ms"] < 1000, measured
         assert_axe_clean(page, "results with vehicles")
         run_id = int(page.get_attribute("li[data-status=done]", "data-run") or 0)
-        page.goto(f"{server.url}/api/runs/{run_id}/report")
+        page.goto(f"{region_server.url}/api/runs/{run_id}/report")
         assert_axe_clean(page, "report")
-        page.goto(f"{server.url}/#/scenarios")
+        page.goto(f"{region_server.url}/#/scenarios")
         page.wait_for_selector("#scenarios a", timeout=10_000)
         assert_axe_clean(page, "scenario list")
-        assert rest(server, tokens["ada"], "GET", f"/api/runs/{run_id}").status_code == 200
+        assert rest(region_server, tokens["ada"], "GET", f"/api/runs/{run_id}").status_code == 200
     finally:
         context.close()

@@ -10,8 +10,6 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,17 +23,6 @@ from web.twin_fixture import SOUTH_DEG, STEP_DEG, WEST_DEG
 pytestmark = pytest.mark.browser
 SPOT = (WEST_DEG + STEP_DEG * 1.5, SOUTH_DEG + STEP_DEG * 0.5)
 """Where the visitor's comment goes (lon, lat degrees), inside the grid twin."""
-
-
-@pytest.fixture(scope="module")
-def consult_server(
-    twin_dir: Path, region_dir: Path, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
-) -> Iterator[ProcessServer]:
-    server = ProcessServer(
-        twin_dir, tmp_path_factory.mktemp("state"), web_dir=web_dist, region_data=str(region_dir)
-    ).start()
-    yield server
-    server.stop()
 
 
 def finished_static_run(server: ProcessServer, token: str, scenario_id: int) -> int:
@@ -64,9 +51,9 @@ def visitor_page(browser: Browser, url: str) -> tuple[object, Page]:
 
 
 def test_a_visitor_comments_and_the_owner_moderates_and_answers(
-    browser: Browser, consult_server: ProcessServer
+    browser: Browser, region_server: ProcessServer
 ) -> None:
-    server = consult_server
+    server = region_server
     token = account(server, "olivia")
     created = rest(
         server,

@@ -4,7 +4,6 @@ controls are labelled, and no request leaves the origin. A slow test paints the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,6 @@ from web.region_fixture import HOSPITAL, RIVER_LON, SOUTH_NORTH, STATION
 pytestmark = pytest.mark.browser
 LAND_RGB = (0xF4, 0xF1, 0xEA)
 WATER_RGB = (0x9F, 0xC4, 0xDC)
-
-
-@pytest.fixture(scope="module")
-def region_server(
-    twin_dir: Path, region_dir: Path, tmp_path_factory: pytest.TempPathFactory, web_dist: Path
-) -> Iterator[ProcessServer]:
-    server = ProcessServer(
-        twin_dir, tmp_path_factory.mktemp("state"), web_dir=web_dist, region_data=str(region_dir)
-    ).start()
-    yield server
-    server.stop()
 
 
 def open_visitor(browser: Browser, url: str) -> tuple[Any, Page, list[str]]:
