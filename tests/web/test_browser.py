@@ -319,7 +319,11 @@ def test_ai_loop_edit_run_and_junction_layer(browser: Browser, shared_server: Pr
         edit = entry["edit"]
         assert edit["kind"] == "ai_signal_control" and edit["osm_node_ids"] == [504]
         assert edit["risk_threshold"] == 0.05 and edit["horizon_min"] == 5 and edit["forecast"] == "trend"
-        assert "AI signal loop at node 504" in (page.text_content("#edits") or "")
+        # the list names the junction by the server's check label once the check is back
+        page.wait_for_function(
+            "() => (document.querySelector('#edits')?.textContent || '').includes('AI signal control of')",
+            timeout=15_000,
+        )
         # the grid's 40 trips never load the junction enough: triple them, and sample every minute (the
         # editor keeps the 5-minute default; the morning here lasts 20 minutes)
         page.evaluate(

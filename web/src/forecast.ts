@@ -82,11 +82,11 @@ export async function forecastPanel(twinId: string, linkRow: Map<number, number>
     return panel;
   }
   const on = el("input", { type: "checkbox", id: "forecast-on" }) as HTMLInputElement;
-  const modelPick = el("select", { id: "forecast-model" }, ...models.map((m) => el("option", { value: m.name }, `${m.name} (${m.model}, ${m.sensors} links)`))) as HTMLSelectElement;
-  const dayPick = el("select", { id: "forecast-day" }) as HTMLSelectElement;
-  const horizonPick = el("select", { id: "forecast-horizon" }) as HTMLSelectElement;
-  const showPick = el("select", { id: "forecast-show" }) as HTMLSelectElement;
-  const time = el("input", { type: "range", id: "forecast-time", min: 0, max: 0, step: 1, value: 0, style: "width:100%" }) as HTMLInputElement;
+  const modelPick = el("select", { id: "forecast-model", "aria-label": "Forecast model" }, ...models.map((m) => el("option", { value: m.name }, `${m.name} (${m.model}, ${m.sensors} links)`))) as HTMLSelectElement;
+  const dayPick = el("select", { id: "forecast-day", "aria-label": "Day of the feed" }) as HTMLSelectElement;
+  const horizonPick = el("select", { id: "forecast-horizon", "aria-label": "Forecast horizon" }) as HTMLSelectElement;
+  const showPick = el("select", { id: "forecast-show", "aria-label": "What to draw: forecast or observed" }) as HTMLSelectElement;
+  const time = el("input", { type: "range", id: "forecast-time", "aria-label": "Time of day in the feed", min: 0, max: 0, step: 1, value: 0, style: "width:100%" }) as HTMLInputElement;
   const timeLabel = el("div", { id: "forecast-clock", class: "hint" });
   const about = el("p", { class: "hint", id: "forecast-about" });
   const summary = el("div", { id: "forecast-summary" });
